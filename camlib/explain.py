@@ -1,0 +1,131 @@
+"""Explain one image with several methods: the entry point shared by the CLI and the app."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from camlib.backbones import Backbone
+from camlib.errors import CamlibError, MethodNotApplicableError
+from camlib.methods import METHODS, BaseCAM, ProgressCallback, method_info
+from camlib.render import grid, message_tile, overlay
+
+
+def build_method(
+    key: str,
+    backbone: Backbone,
+    *,
+    layer: str | None = None,
+    progress: ProgressCallback | None = None,
+    **params,
+) -> BaseCAM:
+    """Create method ``key`` for ``backbone`` at ``layer`` (default: the backbone's preset).
+
+    CAM always uses the layer that feeds the backbone's global average pooling, where it is defined,
+    and raises :class:`MethodNotApplicableError` on backbones without such a head.
+    """
+    info = method_info(key)
+    spec = backbone.spec
+    if key == "cam":
+        if not spec.supports_cam:
+            raise MethodNotApplicableError(spec.cam_unavailable_reason)
+        return info.method_class(backbone.model, spec.cam_layer, classifier_layer=spec.cam_classifier, progress=progress, **params)
+    return info.method_class(backbone.model, layer or spec.default_layer, progress=progress, **params)
+
+
+@dataclass
+class MethodResult:
+    key: str
+    display_name: str
+    saliency: np.ndarray | None  # (H, W) float32 in [0, 1]
+    seconds: float
+    error: str | None = None
+
+
+@dataclass
+class Explanation:
+    image: np.ndarray  # (S, S, 3) uint8: the input as the model saw it
+    target_class: int
+    target_name: str
+    top_predictions: list[tuple[int, str, float]]
+    layer: str
+    results: dict[str, MethodResult] = field(default_factory=dict)
+
+    def maps(self) -> dict[str, np.ndarray]:
+        """The raw maps of the methods that ran, keyed by method key."""
+        return {key: result.saliency for key, result in self.results.items() if result.saliency is not None}
+
+    def grid(self, *, opacity: float = 0.5, colormap: str = "jet", columns: int | None = None) -> np.ndarray:
+        """The input and one titled overlay per method, as one RGB image (the paper's Fig. 2)."""
+        size = self.image.shape[:2]
+        tiles = [(f"Input: {self.target_name}", self.image)]
+        for result in self.results.values():
+            if result.saliency is None:
+                tiles.append((f"{result.display_name}: n/a", message_tile(result.error or "", size)))
+            else:
+                tile = overlay(self.image, result.saliency, opacity=opacity, colormap=colormap)
+                tiles.append((f"{result.display_name} {result.seconds:.2f}s", tile))
+        return grid(tiles, columns=columns)
+
+
+def run_method(
+    key: str,
+    backbone: Backbone,
+    inputs,
+    target_class: int,
+    *,
+    layer: str | None = None,
+    progress: ProgressCallback | None = None,
+    params: dict | None = None,
+) -> MethodResult:
+    """Run one method on preprocessed inputs; a method that cannot run gives its reason, not an exception."""
+    display_name = method_info(key).display_name
+    start = time.perf_counter()
+    try:
+        method = build_method(key, backbone, layer=layer, progress=progress, **(params or {}))
+        saliency = method(inputs, [target_class])[0]
+    except CamlibError as error:
+        return MethodResult(key, display_name, None, time.perf_counter() - start, str(error))
+    return MethodResult(key, display_name, saliency, time.perf_counter() - start)
+
+
+def explain(
+    backbone: Backbone,
+    image: Image.Image,
+    *,
+    methods: Iterable[str] = tuple(METHODS),
+    target: int | str | None = None,
+    layer: str | None = None,
+    method_params: dict[str, dict] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Explanation:
+    """Explain ``image`` with each of ``methods`` for class ``target`` (index or name; default top-1).
+
+    ``progress(method_key, done, total)`` reports the masked passes of the Score-CAM family.
+    """
+    inputs = backbone.preprocess(image)
+    top = backbone.top_predictions(inputs, k=5)
+    target_class = top[0][0] if target is None else backbone.class_index(target)
+    explanation = Explanation(
+        image=backbone.display_image(image),
+        target_class=target_class,
+        target_name=backbone.class_names[target_class],
+        top_predictions=top,
+        layer=layer or backbone.spec.default_layer,
+    )
+    for key in methods:
+        method_progress = (lambda done, total, key=key: progress(key, done, total)) if progress else None
+        explanation.results[key] = run_method(
+            key,
+            backbone,
+            inputs,
+            target_class,
+            layer=layer,
+            progress=method_progress,
+            params=(method_params or {}).get(key),
+        )
+    return explanation

@@ -1,0 +1,26 @@
+"""The six CAM methods and their registry."""
+
+from camlib.methods.activation import CAM
+from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback, normalize_maps, resolve_layer
+from camlib.methods.gradient import GradCAM, GradCAMpp, SmoothGradCAMpp
+from camlib.methods.registry import METHODS, MethodInfo, method_info, parse_method_list
+from camlib.methods.score import GradPPScoreCAM, ScoreCAM, masked_input_scores
+
+__all__ = [
+    "BaseCAM",
+    "CAM",
+    "GradCAM",
+    "GradCAMpp",
+    "GradPPScoreCAM",
+    "LayerCapture",
+    "METHODS",
+    "MethodInfo",
+    "ProgressCallback",
+    "ScoreCAM",
+    "SmoothGradCAMpp",
+    "masked_input_scores",
+    "method_info",
+    "normalize_maps",
+    "parse_method_list",
+    "resolve_layer",
+]

@@ -1,0 +1,269 @@
+"""The shared machinery of every CAM method.
+
+:class:`BaseCAM` owns the hooks, the choice of target classes, the weighted sum of the activation maps,
+the upsampling and the normalisation. A method only says how it weights the channels of the target
+layer, in :meth:`BaseCAM.channel_weights`.
+
+Hooks live for one forward pass and are removed in ``finally``. They record only the passes of the
+thread that registered them, so several threads (several app users) can explain with one model object
+at the same time. Gradients are taken with :func:`torch.autograd.grad` with respect to the hooked
+activation itself, so nothing is written into the parameters' ``.grad`` and no ``requires_grad`` flag
+is changed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from camlib.errors import InvalidParameterError, UnknownClassError, UnknownLayerError
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` while a long method runs."""
+
+_EPS = 1e-7
+
+
+@dataclass
+class LayerCapture:
+    """What one forward pass recorded at the target layer."""
+
+    activations: Tensor  # (N, K, h, w)
+    logits: Tensor  # (N, num_classes)
+    gradients: Tensor | None = None  # d logit[target] / d activations, (N, K, h, w)
+
+
+def resolve_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
+    """Return the submodule named by a dotted path such as ``"layer4"`` or ``"features.29"``."""
+    if isinstance(layer, nn.Module):
+        if not any(module is layer for module in model.modules()):
+            raise UnknownLayerError("The given layer module is not part of the model.")
+        return layer
+    modules = dict(model.named_modules())
+    if layer not in modules or layer == "":
+        candidates = [name for name in modules if name and name.split(".")[0] == layer.split(".")[0]]
+        hint = f" Layers under '{layer.split('.')[0]}': {', '.join(candidates[-5:])}." if candidates else ""
+        raise UnknownLayerError(f"Unknown layer '{layer}'.{hint} Use a dotted module name from model.named_modules().")
+    return modules[layer]
+
+
+def model_device(model: nn.Module) -> torch.device:
+    for tensor in model.parameters():
+        return tensor.device
+    return torch.device("cpu")
+
+
+def normalize_maps(maps: Tensor) -> Tensor:
+    """Min-max normalise each map of (N, H, W) to [0, 1]; a constant map becomes all zeros."""
+    flat = maps.flatten(1)
+    low = flat.min(dim=1).values[:, None, None]
+    span = flat.max(dim=1).values[:, None, None] - low
+    safe_span = torch.where(span > _EPS, span, torch.ones_like(span))
+    return torch.where(span > _EPS, (maps - low) / safe_span, torch.zeros_like(maps))
+
+
+def normalize_channels(activations: Tensor) -> Tensor:
+    """Min-max normalise each channel of (N, K, H, W) to [0, 1]; constant channels become zeros."""
+    flat = activations.flatten(2)
+    low = flat.min(dim=2).values[..., None, None]
+    span = flat.max(dim=2).values[..., None, None] - low
+    safe_span = torch.where(span > _EPS, span, torch.ones_like(span))
+    return torch.where(span > _EPS, (activations - low) / safe_span, torch.zeros_like(activations))
+
+
+def gradcampp_weights(activations: Tensor, grad: Tensor, grad_2: Tensor, grad_3: Tensor) -> Tensor:
+    """Grad-CAM++ channel weights from the first three powers of the gradient (N, K, h, w) -> (N, K).
+
+    alpha = g² / (2 g² + Σ_ij A · g³), the closed form for an exponential output, and
+    w_k = Σ_ij alpha · ReLU(g). SmoothGrad-CAM++ passes gradient powers averaged over noisy inputs.
+    """
+    activation_sums = activations.sum(dim=(2, 3), keepdim=True)
+    denominator = 2 * grad_2 + activation_sums * grad_3
+    safe_denominator = torch.where(denominator != 0, denominator, torch.ones_like(denominator))
+    alpha = torch.where(grad != 0, grad_2 / safe_denominator, torch.zeros_like(grad))
+    return (alpha * F.relu(grad)).sum(dim=(2, 3))
+
+
+@contextmanager
+def eval_mode(model: nn.Module):
+    """Put the model in eval mode for the block and restore its mode afterwards, even on error.
+
+    A model that is already in eval mode (every model camlib loads) is left untouched, so threads that
+    share it never race on the mode.
+    """
+    was_training = model.training
+    if was_training:
+        model.eval()
+    try:
+        yield
+    finally:
+        if was_training:
+            model.train()
+
+
+class BaseCAM:
+    """Base class of the CAM methods. Subclasses override :meth:`channel_weights`.
+
+    Args:
+        model: a classifier that maps (N, 3, H, W) images to (N, num_classes) logits.
+        target_layer: the layer whose activations are combined, a module or its dotted name.
+        progress: optional ``progress(done, total)`` callback for long methods.
+
+    Calling the method with images (N, 3, H, W) and one target class per image (or ``None`` for the
+    top-1 prediction) returns float32 maps (N, H, W) in [0, 1] at the input's resolution.
+    """
+
+    key: ClassVar[str] = ""
+    uses_gradients: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layer: str | nn.Module,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.model = model
+        self.target_layer = resolve_layer(model, target_layer)
+        self.progress = progress
+
+    # -- what a method overrides ---------------------------------------------------------------------
+
+    def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
+        """Return the weight of each channel, (N, K), for the given inputs and target classes."""
+        raise NotImplementedError
+
+    def combine(self, weights: Tensor, activations: Tensor) -> Tensor:
+        """Weighted sum of the activation maps followed by ReLU, (N, h, w)."""
+        return F.relu(torch.einsum("nk,nkhw->nhw", weights, activations))
+
+    # -- the work shared by all methods --------------------------------------------------------------
+
+    def __call__(self, inputs: Tensor, targets: int | Sequence[int] | Tensor | None = None) -> np.ndarray:
+        return self.compute(inputs, targets).cpu().numpy()
+
+    def compute(self, inputs: Tensor, targets: int | Sequence[int] | Tensor | None = None) -> Tensor:
+        """Like calling the method, but returns a float32 tensor on the model's device."""
+        inputs = self._check_inputs(inputs)
+        with eval_mode(self.model):
+            capture = self.capture(inputs, targets, with_gradients=self.uses_gradients)
+            target_tensor = self._resolve_targets(targets, capture.logits)
+            if capture.gradients is None and self.uses_gradients:
+                raise RuntimeError("gradient capture failed")
+            weights = self.channel_weights(inputs, target_tensor, capture).detach().float()
+            with torch.inference_mode():
+                low_resolution = self.combine(weights, capture.activations.float())
+                maps = F.interpolate(low_resolution[:, None], size=inputs.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+                return normalize_maps(maps)
+
+    def capture(
+        self,
+        inputs: Tensor,
+        targets: int | Sequence[int] | Tensor | None,
+        *,
+        with_gradients: bool,
+    ) -> LayerCapture:
+        """Run one forward pass, recording the target layer; with gradients of the target logits too."""
+        if not with_gradients:
+            with torch.inference_mode(), self._hooked() as recorded:
+                logits = self.model(inputs)
+            return LayerCapture(self._recorded_activation(recorded), self._check_logits(logits))
+
+        with torch.enable_grad(), self._hooked(as_leaf=True) as recorded:
+            logits = self.model(inputs)
+        activations = self._recorded_activation(recorded)
+        logits = self._check_logits(logits)
+        target_tensor = self._resolve_targets(targets, logits.detach())
+        if not logits.requires_grad:
+            raise UnknownLayerError("The target layer's output does not reach the model's output, so it has no gradient.")
+        selected = logits.gather(1, target_tensor[:, None]).sum()
+        (gradients,) = torch.autograd.grad(selected, activations)
+        return LayerCapture(activations.detach(), logits.detach(), gradients.detach())
+
+    def target_scores(self, inputs: Tensor, targets: Tensor, kind: str = "logit") -> Tensor:
+        """Forward pass without hooks: each row's target logit, or its softmax probability, (N,)."""
+        with torch.inference_mode():
+            logits = self._check_logits(self.model(inputs))
+            if kind == "probability":
+                logits = logits.softmax(dim=1)
+            return logits.gather(1, targets[:, None])[:, 0]
+
+    def report_progress(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _hooked(self, *, as_leaf: bool = False):
+        recorded: list[Tensor] = []
+        owner_thread = threading.get_ident()
+
+        def record(_module: nn.Module, _inputs: tuple, output: Tensor):
+            if threading.get_ident() != owner_thread:
+                return None
+            if not isinstance(output, Tensor) or output.ndim != 4:
+                shape = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
+                raise UnknownLayerError(
+                    f"The target layer's output is {shape}, not a spatial map (N, K, h, w); choose a convolutional layer."
+                )
+            if not as_leaf:
+                recorded.append(output.detach())
+                return None
+            # A leaf copy lets autograd.grad reach the activation without gradients for the parameters;
+            # the clone keeps later in-place layers (ReLU(inplace=True)) from touching the leaf.
+            leaf = output.detach().requires_grad_(True)
+            recorded.append(leaf)
+            return leaf.clone()
+
+        handle = self.target_layer.register_forward_hook(record)
+        try:
+            yield recorded
+        finally:
+            handle.remove()
+
+    @staticmethod
+    def _recorded_activation(recorded: list[Tensor]) -> Tensor:
+        if not recorded:
+            raise UnknownLayerError("The target layer was not used by the model's forward pass.")
+        # A layer that runs twice in one pass keeps its last output, the one closest to the classifier.
+        return recorded[-1]
+
+    @staticmethod
+    def _check_logits(logits) -> Tensor:
+        if not isinstance(logits, Tensor) or logits.ndim != 2:
+            raise InvalidParameterError("The model must return logits of shape (N, num_classes).")
+        if not torch.isfinite(logits).all():
+            raise InvalidParameterError("The model produced non-finite outputs (NaN or inf) for this input.")
+        return logits
+
+    def _check_inputs(self, inputs: Tensor) -> Tensor:
+        if not isinstance(inputs, Tensor) or inputs.ndim != 4:
+            raise InvalidParameterError("Inputs must be a tensor of shape (N, C, H, W).")
+        if inputs.shape[0] == 0:
+            raise InvalidParameterError("The input batch is empty.")
+        return inputs.detach().to(model_device(self.model), dtype=torch.float32)
+
+    @staticmethod
+    def _resolve_targets(targets, logits: Tensor) -> Tensor:
+        batch, num_classes = logits.shape
+        if targets is None:
+            return logits.argmax(dim=1)
+        if isinstance(targets, int | np.integer):
+            targets = [int(targets)] * batch
+        target_tensor = torch.as_tensor(list(targets) if not isinstance(targets, Tensor) else targets, dtype=torch.long)
+        target_tensor = target_tensor.reshape(-1).to(logits.device)
+        if target_tensor.numel() != batch:
+            raise InvalidParameterError(f"Got {target_tensor.numel()} target classes for a batch of {batch} images.")
+        bad = [int(t) for t in target_tensor if not 0 <= int(t) < num_classes]
+        if bad:
+            raise UnknownClassError(f"Class index {bad[0]} does not exist: the model has classes 0 to {num_classes - 1}.")
+        return target_tensor

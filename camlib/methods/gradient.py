@@ -1,0 +1,147 @@
+"""Gradient-weighted methods: Grad-CAM, Grad-CAM++ and SmoothGrad-CAM++."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from camlib.errors import InvalidParameterError
+from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback, gradcampp_weights
+
+
+class GradCAM(BaseCAM):
+    r"""Grad-CAM, from `Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization
+    <https://arxiv.org/abs/1610.02391>`_ (Selvaraju et al., ICCV 2017).
+
+    Each channel is weighted by the spatial mean of the gradient of the class logit :math:`y^c`:
+
+    .. math::
+        w_k^c = \frac{1}{Z} \sum_{i,j} \frac{\partial y^c}{\partial A_k(i, j)}, \qquad
+        L^c = \mathrm{ReLU}\Big(\sum_k w_k^c A_k\Big)
+
+    One forward and one backward pass.
+
+    >>> import torch, torchvision
+    >>> from camlib.methods import GradCAM
+    >>> model = torchvision.models.resnet18(num_classes=10).eval()
+    >>> GradCAM(model, "layer4")(torch.rand(1, 3, 64, 64), targets=[3]).shape
+    (1, 64, 64)
+
+    Args:
+        model: any classifier returning logits.
+        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
+        progress: unused; accepted so every method takes the same arguments.
+    """
+
+    key = "gradcam"
+    uses_gradients = True
+
+    def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
+        return capture.gradients.mean(dim=(2, 3))
+
+
+class GradCAMpp(BaseCAM):
+    r"""Grad-CAM++, from `Grad-CAM++: Improved Visual Explanations for Deep Convolutional Networks
+    <https://arxiv.org/abs/1710.11063>`_ (Chattopadhay et al., WACV 2018).
+
+    With :math:`g = \partial y^c / \partial A_k(i, j)` and the closed form for an exponential output,
+
+    .. math::
+        \alpha_k(i, j) = \frac{g^2}{2 g^2 + \sum_{a,b} A_k(a, b)\, g^3}, \qquad
+        w_k^c = \sum_{i,j} \alpha_k(i, j)\, \mathrm{ReLU}(g), \qquad
+        L^c = \mathrm{ReLU}\Big(\sum_k w_k^c A_k\Big)
+
+    One forward and one backward pass.
+
+    >>> import torch, torchvision
+    >>> from camlib.methods import GradCAMpp
+    >>> model = torchvision.models.resnet18(num_classes=10).eval()
+    >>> GradCAMpp(model, "layer4")(torch.rand(1, 3, 64, 64), targets=[3]).shape
+    (1, 64, 64)
+
+    Args:
+        model: any classifier returning logits.
+        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
+        progress: unused; accepted so every method takes the same arguments.
+    """
+
+    key = "gradcampp"
+    uses_gradients = True
+
+    def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
+        grad = capture.gradients
+        return gradcampp_weights(capture.activations, grad, grad.pow(2), grad.pow(3))
+
+
+class SmoothGradCAMpp(BaseCAM):
+    r"""SmoothGrad-CAM++, from `Smooth Grad-CAM++: An Enhanced Inference Level Visualization Technique
+    for Deep Convolutional Neural Network Models <https://arxiv.org/abs/1908.01224>`_ (Omeiza et al., 2019).
+
+    Grad-CAM++ whose gradient powers are averaged over ``n_samples`` noisy copies of the input,
+    :math:`x + \mathcal{N}(0, \sigma^2)` with :math:`\sigma` = ``noise_level`` × (max(x) − min(x)):
+
+    .. math::
+        \bar g^{(p)} = \frac{1}{n} \sum_{s=1}^{n} \Big(\frac{\partial y^c(x_s)}{\partial A_k}\Big)^p,\quad
+        \alpha_k = \frac{\bar g^{(2)}}{2 \bar g^{(2)} + \sum_{a,b} A_k(a,b)\, \bar g^{(3)}},\quad
+        w_k^c = \sum_{i,j} \alpha_k\, \mathrm{ReLU}(\bar g^{(1)})
+
+    The map combines the activations :math:`A_k` of the clean input. Defaults: ``n_samples=8`` and
+    ``noise_level=0.15`` (SmoothGrad recommends 10–20 % of the input range), with a fixed ``seed`` so
+    the same call always gives the same map. Cost: one forward pass plus ``n_samples`` forward and
+    backward passes.
+
+    >>> import torch, torchvision
+    >>> from camlib.methods import SmoothGradCAMpp
+    >>> model = torchvision.models.resnet18(num_classes=10).eval()
+    >>> SmoothGradCAMpp(model, "layer4", n_samples=2)(torch.rand(1, 3, 64, 64), targets=[3]).shape
+    (1, 64, 64)
+
+    Args:
+        model: any classifier returning logits.
+        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
+        n_samples: number of noisy copies.
+        noise_level: noise standard deviation as a fraction of each image's value range.
+        seed: seed of the noise generator.
+        progress: called as ``progress(done, n_samples)`` after each noisy pass.
+    """
+
+    key = "smoothgradcampp"
+    uses_gradients = False  # the clean pass needs none; the noisy passes take their own
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layer: str | nn.Module,
+        *,
+        n_samples: int = 8,
+        noise_level: float = 0.15,
+        seed: int = 0,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        super().__init__(model, target_layer, progress=progress)
+        if n_samples < 1:
+            raise InvalidParameterError("n_samples must be at least 1.")
+        if noise_level < 0:
+            raise InvalidParameterError("noise_level must not be negative.")
+        self.n_samples = n_samples
+        self.noise_level = noise_level
+        self.seed = seed
+
+    def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
+        generator = torch.Generator(device="cpu").manual_seed(self.seed)
+        value_range = (inputs.amax(dim=(1, 2, 3)) - inputs.amin(dim=(1, 2, 3)))[:, None, None, None]
+        sigma = self.noise_level * value_range
+        grad_sum = grad_2_sum = grad_3_sum = None
+        for sample in range(self.n_samples):
+            noise = torch.randn(inputs.shape, generator=generator).to(inputs.device)
+            noisy = self.capture(inputs + sigma * noise, targets, with_gradients=True)
+            grad = noisy.gradients
+            if grad_sum is None:
+                grad_sum, grad_2_sum, grad_3_sum = grad.clone(), grad.pow(2), grad.pow(3)
+            else:
+                grad_sum += grad
+                grad_2_sum += grad.pow(2)
+                grad_3_sum += grad.pow(3)
+            self.report_progress(sample + 1, self.n_samples)
+        count = float(self.n_samples)
+        return gradcampp_weights(capture.activations, grad_sum / count, grad_2_sum / count, grad_3_sum / count)

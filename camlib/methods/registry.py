@@ -1,0 +1,85 @@
+"""The registry of methods: display names, papers and costs, read by the CLI and the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from camlib.errors import UnknownMethodError
+from camlib.methods.activation import CAM
+from camlib.methods.base import BaseCAM
+from camlib.methods.gradient import GradCAM, GradCAMpp, SmoothGradCAMpp
+from camlib.methods.score import GradPPScoreCAM, ScoreCAM
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    key: str
+    display_name: str
+    method_class: type[BaseCAM]
+    paper: str
+    paper_url: str
+    cost: str  # passes per image, for people
+    relative_cost: int  # 1 is the cheapest; orders the app's grid and its progress
+    scores_masked_inputs: bool  # runs many masked passes and reports progress
+
+
+METHODS: dict[str, MethodInfo] = {
+    info.key: info
+    for info in (
+        MethodInfo(
+            "cam", "CAM", CAM,
+            "Zhou et al., Learning Deep Features for Discriminative Localization, CVPR 2016",
+            "https://arxiv.org/abs/1512.04150",
+            "1 forward", 1, False,
+        ),
+        MethodInfo(
+            "gradcam", "Grad-CAM", GradCAM,
+            "Selvaraju et al., Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization, ICCV 2017",
+            "https://arxiv.org/abs/1610.02391",
+            "1 forward + 1 backward", 2, False,
+        ),
+        MethodInfo(
+            "gradcampp", "Grad-CAM++", GradCAMpp,
+            "Chattopadhay et al., Grad-CAM++: Improved Visual Explanations for Deep Convolutional Networks, WACV 2018",
+            "https://arxiv.org/abs/1710.11063",
+            "1 forward + 1 backward", 2, False,
+        ),
+        MethodInfo(
+            "smoothgradcampp", "SmoothGrad-CAM++", SmoothGradCAMpp,
+            "Omeiza et al., Smooth Grad-CAM++: An Enhanced Inference Level Visualization Technique, 2019",
+            "https://arxiv.org/abs/1908.01224",
+            "1 forward + n_samples × (forward + backward)", 3, False,
+        ),
+        MethodInfo(
+            "gradpp_scorecam", "Grad++ScoreCAM", GradPPScoreCAM,
+            "Grad++ScoreCAM: Enhancing Visual Explanations of Deep Convolutional Networks Using Incremented "
+            "Gradient and Score-Weighted Methods, IEEE Access 2024",
+            "https://ieeexplore.ieee.org/",
+            "1 forward + 1 backward + top_k masked forwards", 4, True,
+        ),
+        MethodInfo(
+            "scorecam", "Score-CAM", ScoreCAM,
+            "Wang et al., Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural Networks, CVPRW 2020",
+            "https://arxiv.org/abs/1910.01279",
+            "1 forward + 1 masked forward per channel", 5, True,
+        ),
+    )
+}
+
+
+def method_info(key: str) -> MethodInfo:
+    if key not in METHODS:
+        raise UnknownMethodError(f"Unknown method '{key}'. Choose from: {', '.join(METHODS)}.")
+    return METHODS[key]
+
+
+def parse_method_list(text: str) -> list[str]:
+    """``"all"`` or a comma-separated list of method keys, in the order given."""
+    if text.strip().lower() == "all":
+        return list(METHODS)
+    keys = [part.strip().lower() for part in text.split(",") if part.strip()]
+    for key in keys:
+        method_info(key)
+    if not keys:
+        raise UnknownMethodError("No method given. Choose from: all, " + ", ".join(METHODS) + ".")
+    return keys

@@ -1,0 +1,252 @@
+"""Score-weighted methods: Score-CAM and the paper's Grad++ScoreCAM.
+
+Both score channels by masking the input with each channel's smooth mask and running the model on the
+masked image. :func:`masked_input_scores` does those passes in batches of bounded size, so at most
+``batch_size`` masked images are in memory at once.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from camlib.errors import InvalidParameterError
+from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback, gradcampp_weights, normalize_channels
+
+ScoreKind = Literal["logit", "probability"]
+
+
+def masked_input_scores(
+    method: BaseCAM,
+    inputs: Tensor,
+    activations: Tensor,
+    targets: Tensor,
+    channels: Tensor,
+    *,
+    batch_size: int,
+    score: ScoreKind = "logit",
+    perturbation_size: int | None = None,
+) -> Tensor:
+    """Score the channels ``channels`` (N, k) of ``activations`` (N, K, h, w) on their masked inputs.
+
+    Channel k's mask is its activation map upsampled to the input's resolution and min-max normalised
+    to [0, 1]; the masked input is ``inputs * mask``. Returns (N, k):
+
+    - ``score="logit"``: the target logit of the masked input minus that of the baseline (an all-zero
+      input, which is what a mask of zeros leaves);
+    - ``score="probability"``: the target's softmax probability on the masked input.
+
+    A channel whose activation is constant has an all-zero mask, so its masked input is the baseline:
+    it scores 0 without a forward pass. ``perturbation_size`` runs the passes on the input resized to
+    that square resolution instead of the full one.
+    """
+    if batch_size < 1:
+        raise InvalidParameterError("batch_size must be at least 1.")
+    if perturbation_size is not None:
+        if perturbation_size < 8:
+            raise InvalidParameterError("perturbation_size must be at least 8 pixels.")
+        inputs = F.interpolate(inputs, size=(perturbation_size, perturbation_size), mode="bilinear", align_corners=False)
+    height, width = inputs.shape[-2:]
+    batch, count = channels.shape
+    scores = torch.zeros(batch, count, device=inputs.device)
+    baseline = method.target_scores(torch.zeros_like(inputs), targets) if score == "logit" else None
+
+    work = []  # (image index, channel positions) of the channels that need a pass
+    with torch.inference_mode():
+        for image in range(batch):
+            selected = activations[image, channels[image]]
+            varies = (selected.amax(dim=(1, 2)) - selected.amin(dim=(1, 2))) > 0
+            positions = torch.nonzero(varies).flatten().tolist()
+            work.extend((image, positions[start : start + batch_size]) for start in range(0, len(positions), batch_size))
+
+        total = len(work)
+        for done, (image, positions) in enumerate(work, start=1):
+            chosen = activations[image, channels[image, positions]][:, None]
+            masks = normalize_channels(F.interpolate(chosen, size=(height, width), mode="bilinear", align_corners=False))
+            masked = inputs[image][None] * masks
+            target = targets[image].repeat(len(positions))
+            values = method.target_scores(masked, target, score)
+            if baseline is not None:
+                values = values - baseline[image]
+            scores[image, positions] = values.float()
+            method.report_progress(done, total)
+    return scores
+
+
+class ScoreCAM(BaseCAM):
+    r"""Score-CAM, from `Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural Networks
+    <https://arxiv.org/abs/1910.01279>`_ (Wang et al., CVPR Workshops 2020).
+
+    Each channel :math:`A_k` gives a smooth mask :math:`H_k = s(\mathrm{Up}(A_k))` (upsampled, min-max
+    normalised). Its score is the increase of the class logit when the input is masked, relative to the
+    baseline :math:`X_b` (all zeros):
+
+    .. math::
+        C_k = f^c(X \circ H_k) - f^c(X_b), \qquad
+        \alpha_k = \mathrm{softmax}_k(C_k), \qquad
+        L^c = \mathrm{ReLU}\Big(\sum_k \alpha_k A_k\Big)
+
+    This is the paper's Algorithm 1 with the softmax over channels, and the form pytorch-grad-cam
+    computes (the baseline term cancels inside the softmax). ``score="probability"`` follows the
+    authors' released code instead: :math:`\alpha_k = \mathrm{softmax}(f(X \circ H_k))_c`, the class
+    probability of each masked input, with no softmax across channels. A softmax across channels is
+    never applied to probabilities: it flattens the weights to almost uniform.
+
+    Cost: one forward pass, plus one for each non-constant channel, run ``batch_size`` at a time.
+
+    >>> import torch, torchvision
+    >>> from camlib.methods import ScoreCAM
+    >>> model = torchvision.models.resnet18(num_classes=10).eval()
+    >>> ScoreCAM(model, "layer4", batch_size=64)(torch.rand(1, 3, 32, 32), targets=[3]).shape
+    (1, 32, 32)
+
+    Args:
+        model: any classifier returning logits.
+        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
+        score: ``"logit"`` (softmax over channels of the logit increase) or ``"probability"``.
+        batch_size: masked images per forward pass; bounds the working memory.
+        perturbation_size: run the masked passes at this square resolution (``None``: the input's).
+        progress: called as ``progress(done, total)`` after each batch of masked passes.
+    """
+
+    key = "scorecam"
+    uses_gradients = False
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layer: str | nn.Module,
+        *,
+        score: ScoreKind = "logit",
+        batch_size: int = 32,
+        perturbation_size: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        super().__init__(model, target_layer, progress=progress)
+        if score not in ("logit", "probability"):
+            raise InvalidParameterError(f"score must be 'logit' or 'probability', got {score!r}.")
+        if batch_size < 1:
+            raise InvalidParameterError("batch_size must be at least 1.")
+        self.score = score
+        self.batch_size = batch_size
+        self.perturbation_size = perturbation_size
+
+    def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
+        batch, channel_count = capture.activations.shape[:2]
+        every_channel = torch.arange(channel_count, device=inputs.device).expand(batch, channel_count)
+        scores = masked_input_scores(
+            self,
+            inputs,
+            capture.activations,
+            targets,
+            every_channel,
+            batch_size=self.batch_size,
+            score=self.score,
+            perturbation_size=self.perturbation_size,
+        )
+        return scores.softmax(dim=1) if self.score == "logit" else scores
+
+
+Combination = Literal["softmax_w", "softmax", "relu_w"]
+
+
+class GradPPScoreCAM(BaseCAM):
+    r"""Grad++ScoreCAM, from *Grad++ScoreCAM: Enhancing Visual Explanations of Deep Convolutional Networks
+    Using Incremented Gradient and Score-Weighted Methods* (IEEE Access, 2024), Algorithm 1.
+
+    How each step of Algorithm 1 maps to this class:
+
+    1. **Forward and backward pass** (eqs. 12–13): :meth:`BaseCAM.capture` records the activations
+       :math:`A_k` and the gradients of the class logit at the target layer.
+    2. **Grad-CAM++ weights** :math:`w_k` (eq. 14): :func:`gradcampp_weights`, the same closed form as
+       :class:`GradCAMpp`.
+    3. **Channel selection**: the paper scores every channel; ``top_k`` keeps only the ``top_k``
+       channels with the highest :math:`w_k` (``None`` scores all of them). The other channels get
+       :math:`\alpha_k = 0`.
+    4. **Smooth masks and scores** (eq. 15): :math:`H_k = s(\mathrm{Up}(A_k))`, min-max normalised, and
+       :math:`C_k = f^c(X \circ H_k) - f^c(X_b)` with an all-zero baseline, by
+       :func:`masked_input_scores`. The paper "reduces the input image to the resolution of the
+       activation maps" without fixing the size; here that is ``perturbation_size`` (``None`` keeps
+       the input's resolution).
+    5. **Combination** (eq. 16): the paper combines the score :math:`C_k` with the gradient weight
+       :math:`w_k` but leaves the normalisation open. ``combination`` picks one:
+
+       - ``"softmax_w"`` (default): :math:`\alpha_k = \mathrm{softmax}_k(C_k) \cdot w_k / \max_j w_j`;
+       - ``"softmax"``: :math:`\alpha_k = \mathrm{softmax}_k(C_k)` (Score-CAM on the chosen channels);
+       - ``"relu_w"``: :math:`\alpha_k = \mathrm{ReLU}(C_k) \cdot w_k / \max_j w_j`.
+
+    6. **Map**: :math:`L^c = \mathrm{ReLU}(\sum_k \alpha_k A_k)`, upsampled and normalised by the base.
+
+    Cost: one forward and one backward pass, plus ``top_k`` masked forward passes.
+
+    >>> import torch, torchvision
+    >>> from camlib.methods import GradPPScoreCAM
+    >>> model = torchvision.models.resnet18(num_classes=10).eval()
+    >>> GradPPScoreCAM(model, "layer4", top_k=16)(torch.rand(1, 3, 64, 64), targets=[3]).shape
+    (1, 64, 64)
+
+    Args:
+        model: any classifier returning logits.
+        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
+        top_k: number of channels to score, ranked by Grad-CAM++ weight; ``None`` for all.
+        combination: how :math:`C_k` and :math:`w_k` combine into :math:`\alpha_k` (see above).
+        batch_size: masked images per forward pass; bounds the working memory.
+        perturbation_size: run the masked passes at this square resolution (``None``: the input's).
+        progress: called as ``progress(done, total)`` after each batch of masked passes.
+    """
+
+    key = "gradpp_scorecam"
+    uses_gradients = True
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layer: str | nn.Module,
+        *,
+        top_k: int | None = 64,
+        combination: Combination = "softmax_w",
+        batch_size: int = 32,
+        perturbation_size: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        super().__init__(model, target_layer, progress=progress)
+        if top_k is not None and top_k < 1:
+            raise InvalidParameterError("top_k must be at least 1, or None for all channels.")
+        if combination not in ("softmax_w", "softmax", "relu_w"):
+            raise InvalidParameterError(f"combination must be 'softmax_w', 'softmax' or 'relu_w', got {combination!r}.")
+        if batch_size < 1:
+            raise InvalidParameterError("batch_size must be at least 1.")
+        self.top_k = top_k
+        self.combination = combination
+        self.batch_size = batch_size
+        self.perturbation_size = perturbation_size
+
+    def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
+        grad = capture.gradients
+        gradient_weights = gradcampp_weights(capture.activations, grad, grad.pow(2), grad.pow(3))
+        channel_count = gradient_weights.shape[1]
+        if self.top_k is not None and self.top_k > channel_count:
+            raise InvalidParameterError(f"top_k={self.top_k} is larger than the layer's {channel_count} channels.")
+        keep = channel_count if self.top_k is None else self.top_k
+        chosen_weights, chosen = gradient_weights.topk(keep, dim=1)
+        scores = masked_input_scores(
+            self,
+            inputs,
+            capture.activations,
+            targets,
+            chosen,
+            batch_size=self.batch_size,
+            perturbation_size=self.perturbation_size,
+        )
+        if self.combination == "relu_w":
+            alpha = F.relu(scores)
+        else:
+            alpha = scores.softmax(dim=1)
+        if self.combination != "softmax":
+            largest = gradient_weights.amax(dim=1, keepdim=True)
+            alpha = alpha * chosen_weights / torch.where(largest > 0, largest, torch.ones_like(largest))
+        weights = torch.zeros_like(gradient_weights)
+        return weights.scatter(1, chosen, alpha)
