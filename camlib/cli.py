@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -32,7 +33,9 @@ def run_explain(args: argparse.Namespace) -> int:
         from camlib.methods import resolve_layer
 
         resolve_layer(backbone.model, args.layer)
-    explanation = explain(backbone, image, methods=methods, target=args.class_, layer=args.layer)
+    explanation = explain(
+        backbone, image, methods=methods, target=args.class_, layer=args.layer, method_params=_method_params(args)
+    )
 
     print(f"Top-5 predictions ({backbone.spec.display_name}):")
     for index, name, probability in explanation.top_predictions:
@@ -59,6 +62,85 @@ def run_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+class TerminalProgress:
+    """A one-line progress bar on stderr; the library only reports counts through a callback."""
+
+    def __init__(self, label: str, width: int = 30) -> None:
+        self.label = label
+        self.width = width
+        self.start = time.perf_counter()
+
+    def __call__(self, done: int, total: int, item: str = "") -> None:
+        filled = int(self.width * done / max(total, 1))
+        elapsed = time.perf_counter() - self.start
+        remaining = elapsed / done * (total - done) if done else 0.0
+        bar = "#" * filled + "-" * (self.width - filled)
+        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} {elapsed:5.0f}s elapsed, ~{remaining:4.0f}s left {item[:30]:<30s}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from camlib.evaluate import evaluate_folder, markdown_table, parse_shard
+
+    methods = parse_method_list(args.methods)
+    backbone = load_backbone(args.backbone, weights_path=args.weights, allow_download=_downloads_allowed(args))
+    if args.layer:
+        from camlib.methods import resolve_layer
+
+        resolve_layer(backbone.model, args.layer)
+    params = _method_params(args)
+    summaries = evaluate_folder(
+        backbone,
+        args.images_dir,
+        methods=methods,
+        out=args.out,
+        layer=args.layer,
+        limit=args.limit,
+        shard=parse_shard(args.shard),
+        target=args.target,
+        labels=args.labels,
+        resume=args.resume,
+        method_params=params,
+        progress=TerminalProgress("evaluate"),
+    )
+    layer = args.layer or backbone.spec.default_layer
+    print(f"\n{backbone.spec.display_name}, layer {layer}, target {args.target}; per-image rows in {args.out}\n")
+    print(markdown_table(summaries))
+    return 0
+
+
+def run_evaluate_merge(args: argparse.Namespace) -> int:
+    from camlib.evaluate import markdown_table, merge_results
+
+    print(markdown_table(merge_results(args.csv_files, out=args.out)))
+    return 0
+
+
+def _method_params(args: argparse.Namespace) -> dict[str, dict]:
+    """``--param gradpp_scorecam.top_k=128`` -> {"gradpp_scorecam": {"top_k": 128}}."""
+    params: dict[str, dict] = {}
+    for item in args.param or []:
+        key, _, value = item.partition("=")
+        method, _, name = key.partition(".")
+        if not name or not value:
+            raise CamlibError(f"--param takes METHOD.NAME=VALUE, got '{item}'.")
+        params.setdefault(method, {})[name] = _parse_value(value)
+    return params
+
+
+def _parse_value(text: str):
+    if text.lower() == "none":
+        return None
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="camlib", description="Class activation maps for image classifiers.")
     parser.add_argument("--version", action="version", version=f"camlib {__version__}")
@@ -74,7 +156,29 @@ def build_parser() -> argparse.ArgumentParser:
     explain_parser.add_argument("--out", default="grid.png", help="where to write the PNG grid")
     explain_parser.add_argument("--save-maps", default=None, help="write the raw maps to this .npz file")
     explain_parser.add_argument("--offline", action="store_true", help="never download weights (also CAMLIB_OFFLINE=1)")
+    explain_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. scorecam.score=probability")
     explain_parser.set_defaults(handler=run_explain)
+
+    evaluate_parser = commands.add_parser("evaluate", help="Average Drop / Increase, insertion and deletion over a folder")
+    evaluate_parser.add_argument("images_dir")
+    evaluate_parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list(BACKBONES))
+    evaluate_parser.add_argument("--layer", default=None)
+    evaluate_parser.add_argument("--methods", default="all")
+    evaluate_parser.add_argument("--limit", type=int, default=None, help="only the first N images (name order)")
+    evaluate_parser.add_argument("--labels", default=None, help="labels.csv with file,class_index (default: IMAGES_DIR/labels.csv)")
+    evaluate_parser.add_argument("--target", default="predicted", choices=["predicted", "label"])
+    evaluate_parser.add_argument("--out", default="results.csv", help="per-image rows, written as the run goes")
+    evaluate_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
+    evaluate_parser.add_argument("--shard", default="0/1", help="i/n: evaluate every n-th image starting at i")
+    evaluate_parser.add_argument("--weights", default=None)
+    evaluate_parser.add_argument("--offline", action="store_true")
+    evaluate_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. gradpp_scorecam.top_k=128")
+    evaluate_parser.set_defaults(handler=run_evaluate)
+
+    merge_parser = commands.add_parser("evaluate-merge", help="combine the CSVs of several evaluate shards into one table")
+    merge_parser.add_argument("csv_files", nargs="+")
+    merge_parser.add_argument("--out", default=None, help="also write the combined rows here")
+    merge_parser.set_defaults(handler=run_evaluate_merge)
     return parser
 
 
