@@ -83,12 +83,12 @@ def confidence_pair(
     return ConfidencePair(base.cpu().numpy(), masked.cpu().numpy())
 
 
-def _blur(inputs: Tensor, kernel_size: int = 11, sigma: float = 5.0) -> Tensor:
+def gaussian_blur(inputs: Tensor, kernel_size: int = 11, sigma: float = 5.0) -> Tensor:
     coordinates = torch.arange(kernel_size, dtype=inputs.dtype, device=inputs.device) - kernel_size // 2
     kernel = torch.exp(-(coordinates**2) / (2 * sigma**2))
     kernel = kernel / kernel.sum()
     channels = inputs.shape[1]
-    padded = torch.nn.functional.pad(inputs, (kernel_size // 2,) * 4, mode="reflect")
+    padded = torch.nn.functional.pad(inputs, (kernel_size // 2,) * 4, mode="replicate")
     horizontal = torch.nn.functional.conv2d(padded, kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1), groups=channels)
     return torch.nn.functional.conv2d(horizontal, kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels)
 
@@ -124,7 +124,7 @@ def deletion_insertion_auc(
     thresholds = torch.linspace(0, pixel_count, steps + 1, device=device).round().long()
     moved = (rank[None] < thresholds.view(-1, 1, 1, 1, 1)).to(image.dtype)[:, 0]  # (steps+1, 1, H, W)
 
-    blurred = _blur(image)
+    blurred = gaussian_blur(image)
     deletion_inputs = image * (1 - moved)
     insertion_inputs = blurred * (1 - moved) + image * moved
     curves = []
