@@ -58,7 +58,9 @@ def load_image(source: str | os.PathLike | bytes | io.IOBase, *, name: str | Non
                 return to_rgb(image)
     except ImageLoadError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageLoadError(f"{label} is too large: its header claims far more than {MAX_MEGAPIXELS} megapixels.") from None
+    except UnidentifiedImageError:
         raise ImageLoadError(f"{label} is not an image that camlib can read (PNG, JPEG, WebP, BMP, GIF, TIFF).") from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error, MemoryError) as error:
         raise ImageLoadError(f"{label} could not be decoded: it may be truncated or corrupt ({error}).") from None

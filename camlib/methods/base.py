@@ -94,19 +94,20 @@ def gradcampp_weights(activations: Tensor, grad: Tensor, grad_2: Tensor, grad_3:
 
 @contextmanager
 def eval_mode(model: nn.Module):
-    """Put the model in eval mode for the block and restore its mode afterwards, even on error.
+    """Put the model in eval mode for the block and restore every submodule's mode afterwards, even on
+    error (a frozen BatchNorm inside a training model stays in eval mode).
 
-    A model that is already in eval mode (every model camlib loads) is left untouched, so threads that
-    share it never race on the mode.
+    A model that is already in eval mode throughout (every model camlib loads) is left untouched, so
+    threads that share it never race on the mode.
     """
-    was_training = model.training
-    if was_training:
+    training = [module for module in model.modules() if module.training]
+    if training:
         model.eval()
     try:
         yield
     finally:
-        if was_training:
-            model.train()
+        for module in training:
+            module.training = True
 
 
 class BaseCAM:
@@ -177,15 +178,18 @@ class BaseCAM:
                 logits = self.model(inputs)
             return LayerCapture(self._recorded_activation(recorded), self._check_logits(logits))
 
-        with torch.enable_grad(), self._hooked(as_leaf=True) as recorded:
-            logits = self.model(inputs)
-        activations = self._recorded_activation(recorded)
-        logits = self._check_logits(logits)
-        target_tensor = self._resolve_targets(targets, logits.detach())
-        if not logits.requires_grad:
-            raise UnknownLayerError("The target layer's output does not reach the model's output, so it has no gradient.")
-        selected = logits.gather(1, target_tensor[:, None]).sum()
-        (gradients,) = torch.autograd.grad(selected, activations)
+        # Autograd must be on even when the caller is inside torch.no_grad() or torch.inference_mode();
+        # the clones make inputs and targets created in inference mode normal tensors that autograd can use.
+        with torch.inference_mode(False), torch.enable_grad():
+            with self._hooked(as_leaf=True) as recorded:
+                logits = self.model(inputs.clone())
+            activations = self._recorded_activation(recorded)
+            logits = self._check_logits(logits)
+            target_tensor = self._resolve_targets(targets, logits.detach()).clone()
+            if not logits.requires_grad:
+                raise UnknownLayerError("The target layer's output does not reach the model's output, so it has no gradient.")
+            selected = logits.gather(1, target_tensor[:, None]).sum()
+            (gradients,) = torch.autograd.grad(selected, activations)
         return LayerCapture(activations.detach(), logits.detach(), gradients.detach())
 
     def target_scores(self, inputs: Tensor, targets: Tensor, kind: str = "logit") -> Tensor:

@@ -1,0 +1,89 @@
+"""Shared fixtures: the real offline EfficientNet-Lite0, a real photo, small random models, shared data.
+
+Nothing here downloads: ``CAMLIB_OFFLINE`` is set for the whole session, EfficientNet-Lite0's weights
+ship in a pip package, and every other model is built with random weights.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["CAMLIB_OFFLINE"] = "1"
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+from torch import nn  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two maps, flattened."""
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
+    assert a.std() > 0 and b.std() > 0, "a constant map has no correlation; the test input is degenerate"
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+class TinyGapNet(nn.Module):
+    """conv -> ReLU -> conv (``features``) -> ReLU -> global average pooling -> one linear layer.
+
+    Small enough that Score-CAM's one pass per channel costs nothing, and CAM applies to it
+    (``features`` feeds the pooling, ``fc`` is the single linear layer after it).
+    """
+
+    def __init__(self, channels: int = 8, classes: int = 5) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 6, 3, stride=2, padding=1)
+        self.act = nn.ReLU()
+        self.features = nn.Conv2d(6, channels, 3, padding=1)
+        self.act2 = nn.ReLU()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(channels, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self.stem(x))
+        x = self.act2(self.features(x))
+        return self.fc(self.flatten(self.pool(x)))
+
+
+def make_tiny_gap_net(seed: int = 0, channels: int = 8, classes: int = 5) -> TinyGapNet:
+    torch.manual_seed(seed)
+    return TinyGapNet(channels, classes).eval()
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The shared data folder (``../shared``); tests that need it skip when it is absent."""
+    if not SHARED_DIR.is_dir():
+        pytest.skip(f"shared data folder {SHARED_DIR} is absent")
+    return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def effnet():
+    """The real EfficientNet-Lite0 with its offline ImageNet weights, loaded once (treat as read-only)."""
+    from camlib.backbones import load_backbone
+
+    return load_backbone("efficientnet_lite0", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def chelsea_image() -> Image.Image:
+    """A real photo of a cat (scikit-image's ``chelsea``), no shared data needed."""
+    from skimage import data
+
+    return Image.fromarray(data.chelsea())
+
+
+@pytest.fixture(scope="session")
+def chelsea_png(tmp_path_factory, chelsea_image) -> Path:
+    path = tmp_path_factory.mktemp("images") / "chelsea.png"
+    chelsea_image.save(path)
+    return path

@@ -1,0 +1,172 @@
+"""Loading weights: the torch hub cache, state-dict files, and refusing bad or unsafe files.
+
+Nothing here downloads: TORCH_HOME points at a temporary folder and torchvision models are built with
+random weights.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shlex
+
+import pytest
+import timm
+import torch
+import torchvision
+from torch import nn
+
+from camlib.backbones import BACKBONES, backbone_spec, load_backbone
+from camlib.errors import UnknownClassError, UnknownMethodError, WeightsError, WeightsUnavailableError
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    home = tmp_path / "torch_home"
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)  # in case anything called torch.hub.set_dir
+    return home
+
+
+def test_weights_file_follows_torch_home(torch_home):
+    path = backbone_spec("alexnet").weights_file
+    assert path.parent == torch_home / "hub" / "checkpoints"
+    assert path.name.startswith("alexnet") and path.suffix == ".pth"
+    assert backbone_spec("efficientnet_lite0").weights_file is None
+
+
+def test_torchvision_weights_load_from_the_hub_cache(torch_home):
+    spec = backbone_spec("alexnet")
+    torch.manual_seed(0)
+    state = torchvision.models.alexnet(weights=None).state_dict()
+    spec.weights_file.parent.mkdir(parents=True)
+    torch.save(state, spec.weights_file)
+    assert spec.offline_status().startswith("offline: cached at")
+
+    backbone = load_backbone("alexnet", allow_download=False, device="cpu")
+    loaded = backbone.model.state_dict()
+    for key in ("features.0.weight", "classifier.6.bias"):
+        assert torch.equal(loaded[key], state[key])
+    assert not backbone.model.training
+    assert not any(p.requires_grad for p in backbone.model.parameters())
+
+
+def test_missing_torchvision_weights_say_where_to_put_them(torch_home):
+    spec = backbone_spec("alexnet")
+    assert not spec.weights_file.exists()
+    with pytest.raises(WeightsUnavailableError) as raised:
+        load_backbone("alexnet", allow_download=False, device="cpu")
+    message = str(raised.value)
+    assert spec.weights_file.name in message
+    assert str(spec.weights_file.parent) in message
+    assert "needs" in spec.offline_status()
+
+
+@pytest.fixture(scope="module")
+def lite0_state():
+    torch.manual_seed(1)
+    return timm.create_model("efficientnet_lite0", pretrained=False).state_dict()
+
+
+def test_weights_path_loads_a_state_dict(tmp_path, lite0_state, effnet):
+    path = tmp_path / "lite0.pth"
+    torch.save(lite0_state, path)
+    backbone = load_backbone("efficientnet_lite0", weights_path=path, device="cpu")
+    loaded = backbone.model.state_dict()
+    for key in ("conv_stem.weight", "classifier.weight", "bn2.running_mean"):
+        assert torch.equal(loaded[key], lite0_state[key])
+    # and it is not the packaged ImageNet weights
+    assert not torch.equal(effnet.model.classifier.weight, lite0_state["classifier.weight"])
+
+
+def test_state_dict_of_another_architecture_is_refused(tmp_path):
+    torch.manual_seed(2)
+    other = tmp_path / "other.pth"
+    torch.save(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Linear(4, 2)).state_dict(), other)
+    with pytest.raises(WeightsError, match="does not fit"):
+        load_backbone("efficientnet_lite0", weights_path=other, device="cpu")
+
+    # same architecture, 10 classes: every key exists but the classifier's shape is wrong
+    ten_classes = tmp_path / "ten.pth"
+    torch.save(timm.create_model("efficientnet_lite0", pretrained=False, num_classes=10).state_dict(), ten_classes)
+    with pytest.raises(WeightsError, match="classifier"):
+        load_backbone("efficientnet_lite0", weights_path=ten_classes, device="cpu")
+
+
+def test_truncated_and_missing_files_are_refused(tmp_path, lite0_state):
+    whole = tmp_path / "whole.pth"
+    torch.save(lite0_state, whole)
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(WeightsError, match="truncated.pth"):
+        load_backbone("efficientnet_lite0", weights_path=truncated, device="cpu")
+    with pytest.raises(WeightsError, match="not found"):
+        load_backbone("efficientnet_lite0", weights_path=tmp_path / "absent.pth", device="cpu")
+    text = tmp_path / "notes.pth"
+    text.write_text("not weights")
+    with pytest.raises(WeightsError):
+        load_backbone("efficientnet_lite0", weights_path=text, device="cpu")
+
+
+class _RunsCode:
+    """Unpickling this object runs a shell command (here: create a marker file)."""
+
+    def __init__(self, marker) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {shlex.quote(str(self.marker))}",)
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+@pytest.mark.parametrize("writer", ["pickle", "torch.save"])
+def test_pickle_that_runs_code_is_refused_without_running_it(tmp_path, writer):
+    marker = tmp_path / "marker"
+    path = tmp_path / "evil.pth"
+    payload = {"conv_stem.weight": _RunsCode(marker)}
+    if writer == "pickle":
+        path.write_bytes(pickle.dumps(payload))
+    else:
+        torch.save(payload, path)
+    with pytest.raises(WeightsError, match="Refused"):
+        load_backbone("efficientnet_lite0", weights_path=path, device="cpu")
+    assert not marker.exists(), "loading the weights ran code from the file"
+    if writer == "pickle":  # the payload is live: a plain unpickle does run it
+        pickle.loads(path.read_bytes())
+        assert marker.exists()
+
+
+def test_class_names(effnet):
+    names = effnet.class_names
+    assert len(names) == 1000
+    assert names[242] == "boxer"
+    assert effnet.class_index("tiger cat") == 282
+    assert effnet.class_index("Tiger Cat") == 282
+    assert effnet.class_index("282") == 282
+    assert effnet.class_index(242) == 242
+    for bad in ("no such animal", 1000, -1, "1000"):
+        with pytest.raises(UnknownClassError):
+            effnet.class_index(bad)
+    with pytest.raises(UnknownClassError, match="ambiguous"):
+        effnet.class_index("cat")  # tiger cat, Persian cat, Siamese cat, ...
+
+
+def test_efficientnet_recognises_a_cat(effnet, chelsea_image):
+    inputs = effnet.preprocess(chelsea_image)
+    assert inputs.shape == (1, 3, 224, 224)
+    top = effnet.top_predictions(inputs, k=5)
+    assert 281 <= top[0][0] <= 285, top
+    assert top[0][1] == effnet.class_names[top[0][0]]
+    assert sum(p for _, _, p in top) <= 1.0 + 1e-6
+
+
+def test_loaded_backbone_is_frozen_and_in_eval_mode(effnet):
+    assert not effnet.model.training
+    assert not any(p.requires_grad for p in effnet.model.parameters())
+    assert effnet.spec.default_layer in effnet.layer_names()
+
+
+def test_unknown_backbone():
+    with pytest.raises(UnknownMethodError, match="resnet50"):
+        load_backbone("resnet9000")
+    assert set(BACKBONES) == {"efficientnet_lite0", "resnet50", "vgg16", "alexnet"}

@@ -1,0 +1,43 @@
+"""The maps point at the object of the class asked for, on a real photo with a real network.
+
+``dog_and_cat.png`` (shared data, 224×224) shows a bulldog in the upper half and a tabby cat in the
+lower half. With EfficientNet-Lite0's ImageNet weights, the map for "boxer" (242) must peak in the
+upper half and the map for "tiger cat" (282) in the lower half, for Grad-CAM and Grad++ScoreCAM at the
+default layer (conv_head).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from camlib.explain import build_method
+from camlib.images import load_image
+
+BOXER, TIGER_CAT = 242, 282
+
+
+@pytest.fixture(scope="module")
+def dog_and_cat(shared_dir, effnet):
+    path = shared_dir / "images" / "dog_and_cat.png"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    return effnet.preprocess(load_image(path))
+
+
+def peak_row(saliency: np.ndarray) -> int:
+    return int(np.unravel_index(np.argmax(saliency), saliency.shape)[0])
+
+
+@pytest.mark.parametrize("key", ["gradcam", "gradpp_scorecam"])
+def test_maps_follow_the_class(key, effnet, dog_and_cat):
+    assert effnet.class_names[BOXER] == "boxer" and effnet.class_names[TIGER_CAT] == "tiger cat"
+    method = build_method(key, effnet)
+    assert method.target_layer is effnet.model.get_submodule("conv_head")
+    dog, cat = method(dog_and_cat.repeat(2, 1, 1, 1), [BOXER, TIGER_CAT])
+    middle = dog.shape[0] // 2
+    assert peak_row(dog) < middle, "the boxer map should peak on the dog (upper half)"
+    assert peak_row(cat) >= middle, "the tiger-cat map should peak on the cat (lower half)"
+    # Not just the peak: most of each map's mass lies on its own half.
+    assert dog[:middle].sum() > dog[middle:].sum()
+    assert cat[middle:].sum() > cat[:middle].sum()

@@ -1,0 +1,100 @@
+"""The command line, run as users run it: ``python -m camlib`` in a subprocess, offline.
+
+Each subprocess pays for importing torch, so the cases are few. Errors must exit with code 2 and print
+exactly one line on stderr (no traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from PIL import Image
+
+import camlib
+from camlib.methods import GradCAM
+from camlib.render import grid_size
+
+
+def run_cli(*args: str, cwd, torch_home) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CAMLIB_OFFLINE": "1", "TORCH_HOME": str(torch_home)}
+    return subprocess.run(
+        [sys.executable, "-m", "camlib", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path, chelsea_png):
+    (tmp_path / "chelsea.png").write_bytes(chelsea_png.read_bytes())
+    return tmp_path
+
+
+def test_explain_writes_grid_and_maps(workdir, effnet, chelsea_image):
+    result = run_cli(
+        "explain", "chelsea.png", "--methods", "cam,gradcam,gradcampp", "--out", "grid.png", "--save-maps", "maps.npz",
+        cwd=workdir, torch_home=workdir / "torch_home",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Egyptian cat" in result.stdout  # the top-1 class is printed
+
+    with Image.open(workdir / "grid.png") as picture:
+        width, height = picture.size
+        assert picture.mode == "RGB"
+    assert (height, width) == grid_size(4, 224)  # the input and three maps
+
+    with np.load(workdir / "maps.npz") as archive:
+        maps = {key: archive[key] for key in archive.files}
+    assert set(maps) == {"cam", "gradcam", "gradcampp"}
+    for key, saliency in maps.items():
+        assert saliency.shape == (224, 224), key
+        assert saliency.dtype == np.float32, key
+        assert 0.0 <= saliency.min() and saliency.max() <= 1.0 and saliency.max() > 0.5, key
+    # The CLI's Grad-CAM map is the library's, for the top-1 class at the default layer.
+    inputs = effnet.preprocess(chelsea_image)
+    top1 = effnet.top_predictions(inputs, k=1)[0][0]
+    expected = GradCAM(effnet.model, effnet.spec.default_layer)(inputs, [top1])[0]
+    np.testing.assert_allclose(maps["gradcam"], expected, atol=1e-4)
+
+
+def test_version(tmp_path):
+    result = run_cli("--version", cwd=tmp_path, torch_home=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"camlib {camlib.__version__}"
+
+
+@pytest.fixture
+def zero_vgg16_weights(workdir):
+    """A VGG16 state dict of zeros: every tensor is a view of one stored zero, so the file is tiny."""
+    with torch.device("meta"):
+        shapes = {key: value.shape for key, value in torchvision.models.vgg16(weights=None).state_dict().items()}
+    path = workdir / "vgg16_zeros.pth"
+    torch.save({key: torch.zeros(()).expand(shape) for key, shape in shapes.items()}, path)
+    return path
+
+
+BAD_INPUTS = {
+    "missing file": (["explain", "absent.png"], "absent.png"),
+    "text named .png": (["explain", "notes.png"], "notes.png"),
+    "unknown class": (["explain", "chelsea.png", "--methods", "gradcam", "--class", "no such animal"], "no such animal"),
+    "unknown layer": (["explain", "chelsea.png", "--methods", "gradcam", "--layer", "blocks.99"], "blocks.99"),
+    "cam on vgg16": (["explain", "chelsea.png", "--backbone", "vgg16", "--weights", "vgg16_zeros.pth", "--methods", "cam"], "global average pooling"),
+    "unknown method": (["explain", "chelsea.png", "--methods", "gradcam,fancycam"], "fancycam"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_exits_2_with_one_line(case, workdir, zero_vgg16_weights):
+    (workdir / "notes.png").write_text("this is not an image\n")
+    args, mentioned = BAD_INPUTS[case]
+    result = run_cli(*args, "--out", "grid.png", cwd=workdir, torch_home=workdir / "torch_home")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("camlib: error: ")
+    assert mentioned in lines[0]
+    assert "Traceback" not in result.stdout
