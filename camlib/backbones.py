@@ -340,5 +340,6 @@ def load_backbone(
         apply_state_dict(model, state, architecture=spec.display_name, source=f"the {spec.display_name} weights")
     model.requires_grad_(False)
     resolved_device = torch.device(device) if device is not None else default_device()
-    model = model.to(resolved_device).eval()
+    # Channels-last is the faster layout for convolutions on CPU and GPU alike; results are unchanged.
+    model = model.to(resolved_device, memory_format=torch.channels_last).eval()
     return Backbone(spec=spec, model=model, device=resolved_device, class_names=imagenet_class_names())

@@ -16,9 +16,10 @@ from camlib.backbones import BACKBONES, DEFAULT_BACKBONE, load_backbone
 from camlib.errors import CamlibError
 from camlib.explain import explain
 from camlib.images import load_image
-from camlib.methods import parse_method_list
+from camlib.methods import SPEED_SETTINGS, parse_method_list, speed_params
 
 EXIT_USAGE = 2
+SPEED_HELP = "Score-CAM family: exact (full resolution, float32) or fast (masked passes at 112², float16 on CUDA)"
 
 
 def _downloads_allowed(args: argparse.Namespace) -> bool:
@@ -34,7 +35,7 @@ def run_explain(args: argparse.Namespace) -> int:
 
         resolve_layer(backbone.model, args.layer)
     explanation = explain(
-        backbone, image, methods=methods, target=args.class_, layer=args.layer, method_params=_method_params(args)
+        backbone, image, methods=methods, target=args.class_, layer=args.layer, method_params=_method_params(args, methods)
     )
 
     print(f"Top-5 predictions ({backbone.spec.display_name}):")
@@ -90,7 +91,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         from camlib.methods import resolve_layer
 
         resolve_layer(backbone.model, args.layer)
-    params = _method_params(args)
+    params = _method_params(args, methods)
     summaries = evaluate_folder(
         backbone,
         args.images_dir,
@@ -118,9 +119,10 @@ def run_evaluate_merge(args: argparse.Namespace) -> int:
     return 0
 
 
-def _method_params(args: argparse.Namespace) -> dict[str, dict]:
-    """``--param gradpp_scorecam.top_k=128`` -> {"gradpp_scorecam": {"top_k": 128}}."""
-    params: dict[str, dict] = {}
+def _method_params(args: argparse.Namespace, methods: list[str]) -> dict[str, dict]:
+    """The ``--speed`` setting's parameters, overridden by each ``--param METHOD.NAME=VALUE``
+    (``--param gradpp_scorecam.top_k=128`` -> {"gradpp_scorecam": {"top_k": 128}})."""
+    params: dict[str, dict] = {key: speed_params(key, args.speed) for key in methods}
     for item in args.param or []:
         key, _, value = item.partition("=")
         method, _, name = key.partition(".")
@@ -157,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain_parser.add_argument("--save-maps", default=None, help="write the raw maps to this .npz file")
     explain_parser.add_argument("--offline", action="store_true", help="never download weights (also CAMLIB_OFFLINE=1)")
     explain_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. scorecam.score=probability")
+    explain_parser.add_argument("--speed", default="exact", choices=list(SPEED_SETTINGS), help=SPEED_HELP)
     explain_parser.set_defaults(handler=run_explain)
 
     evaluate_parser = commands.add_parser("evaluate", help="Average Drop / Increase, insertion and deletion over a folder")
@@ -173,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("--weights", default=None)
     evaluate_parser.add_argument("--offline", action="store_true")
     evaluate_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. gradpp_scorecam.top_k=128")
+    evaluate_parser.add_argument("--speed", default="exact", choices=list(SPEED_SETTINGS), help=SPEED_HELP)
     evaluate_parser.set_defaults(handler=run_evaluate)
 
     merge_parser = commands.add_parser("evaluate-merge", help="combine the CSVs of several evaluate shards into one table")

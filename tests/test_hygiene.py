@@ -135,7 +135,8 @@ def test_call_that_raises_in_progress_leaves_model_untouched(key, mode):
     def progress(done, total):
         raise Explode(f"cancelled at {done}/{total}")
 
-    with pytest.raises(Explode, match="cancelled at 1/"):
+    # The first report comes after the first batch of masked passes (or the first noisy sample).
+    with pytest.raises(Explode, match=r"cancelled at [1-3]/"):
         METHODS[key](model, progress=progress)(inputs_for(1), [1, 3])
     assert_untouched(model, before)
 
@@ -186,10 +187,8 @@ def test_scorecam_progress_counts_to_total():
     model = make_net()
     calls = []
     ScoreCAM(model, "act2", batch_size=3, progress=lambda done, total: calls.append((done, total)))(inputs_for(2), [1, 3])
-    total = calls[-1][1]
-    # 8 channels per image, 3 per batch: 3 batches per image unless a channel is constant (no pass).
-    assert 2 <= total <= 6
-    assert calls == [(done, total) for done in range(1, total + 1)]
+    # Progress counts channels: 8 per image, none constant here, in batches of at most 3 per image.
+    assert calls == [(3, 16), (6, 16), (8, 16), (11, 16), (14, 16), (16, 16)]
 
 
 @pytest.mark.parametrize("key", PROGRESS_METHODS)
@@ -198,7 +197,8 @@ def test_progress_ends_at_total(key):
     METHODS[key](make_net(), progress=lambda done, total: calls.append((done, total)))(inputs_for(3), [0, 2])
     assert calls, "no progress reported"
     assert calls[-1][0] == calls[-1][1]
-    assert [done for done, _ in calls] == list(range(1, len(calls) + 1))
+    done = [d for d, _ in calls]
+    assert done == sorted(set(done)) and done[0] >= 1
     assert len({total for _, total in calls}) == 1
 
 

@@ -3,7 +3,7 @@
 from camlib.methods.activation import CAM
 from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback, normalize_maps, resolve_layer
 from camlib.methods.gradient import GradCAM, GradCAMpp, SmoothGradCAMpp
-from camlib.methods.registry import METHODS, MethodInfo, method_info, parse_method_list
+from camlib.methods.registry import METHODS, SPEED_SETTINGS, MethodInfo, method_info, parse_method_list, speed_params
 from camlib.methods.score import GradPPScoreCAM, ScoreCAM, masked_input_scores
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "METHODS",
     "MethodInfo",
     "ProgressCallback",
+    "SPEED_SETTINGS",
     "ScoreCAM",
     "SmoothGradCAMpp",
     "masked_input_scores",
@@ -23,4 +24,5 @@ __all__ = [
     "normalize_maps",
     "parse_method_list",
     "resolve_layer",
+    "speed_params",
 ]

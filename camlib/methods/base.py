@@ -135,6 +135,7 @@ class BaseCAM:
         self.model = model
         self.target_layer = resolve_layer(model, target_layer)
         self.progress = progress
+        self.notices: list[str] = []
 
     # -- what a method overrides ---------------------------------------------------------------------
 
@@ -154,6 +155,7 @@ class BaseCAM:
     def compute(self, inputs: Tensor, targets: int | Sequence[int] | Tensor | None = None) -> Tensor:
         """Like calling the method, but returns a float32 tensor on the model's device."""
         inputs = self._check_inputs(inputs)
+        self.notices = []
         with eval_mode(self.model):
             capture = self.capture(inputs, targets, with_gradients=self.uses_gradients)
             target_tensor = self._resolve_targets(targets, capture.logits)
@@ -199,6 +201,10 @@ class BaseCAM:
             if kind == "probability":
                 logits = logits.softmax(dim=1)
             return logits.gather(1, targets[:, None])[:, 0]
+
+    def notify(self, message: str) -> None:
+        """Record something the user should be told about the last call (read ``notices``)."""
+        self.notices.append(message)
 
     def report_progress(self, done: int, total: int) -> None:
         if self.progress is not None:

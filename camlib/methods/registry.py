@@ -67,6 +67,24 @@ METHODS: dict[str, MethodInfo] = {
 }
 
 
+SPEED_SETTINGS: dict[str, dict] = {
+    "exact": {},
+    "fast": {"perturbation_size": 112, "mixed_precision": True},
+}
+"""Named settings for the methods that score masked inputs (Score-CAM, Grad++ScoreCAM).
+
+``exact`` runs the masked passes at the input's resolution in float32. ``fast`` runs them on the input
+reduced to 112 × 112 (the paper reduces the input to save work) and, on CUDA, in float16 autocast.
+"""
+
+
+def speed_params(key: str, speed: str) -> dict:
+    """The parameters that the named speed setting gives method ``key`` (none for the other methods)."""
+    if speed not in SPEED_SETTINGS:
+        raise UnknownMethodError(f"Unknown speed setting '{speed}'. Choose from: {', '.join(SPEED_SETTINGS)}.")
+    return dict(SPEED_SETTINGS[speed]) if method_info(key).scores_masked_inputs else {}
+
+
 def method_info(key: str) -> MethodInfo:
     if key not in METHODS:
         raise UnknownMethodError(f"Unknown method '{key}'. Choose from: {', '.join(METHODS)}.")

@@ -7,6 +7,7 @@ masked image. :func:`masked_input_scores` does those passes in batches of bounde
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Literal
 
 import torch
@@ -29,6 +30,7 @@ def masked_input_scores(
     batch_size: int,
     score: ScoreKind = "logit",
     perturbation_size: int | None = None,
+    mixed_precision: bool = False,
 ) -> Tensor:
     """Score the channels ``channels`` (N, k) of ``activations`` (N, K, h, w) on their masked inputs.
 
@@ -41,7 +43,10 @@ def masked_input_scores(
 
     A channel whose activation is constant has an all-zero mask, so its masked input is the baseline:
     it scores 0 without a forward pass. ``perturbation_size`` runs the passes on the input resized to
-    that square resolution instead of the full one.
+    that square resolution instead of the full one; ``mixed_precision`` runs them under float16
+    autocast on CUDA (it has no effect on the CPU). At most ``batch_size`` masked inputs exist at once;
+    on CUDA an out-of-memory error halves the batch and retries, and says so in ``method.notices``.
+    Progress is reported as channels done out of channels to score.
     """
     if batch_size < 1:
         raise InvalidParameterError("batch_size must be at least 1.")
@@ -52,28 +57,50 @@ def masked_input_scores(
     height, width = inputs.shape[-2:]
     batch, count = channels.shape
     scores = torch.zeros(batch, count, device=inputs.device)
-    baseline = method.target_scores(torch.zeros_like(inputs), targets) if score == "logit" else None
+    autocast = torch.autocast("cuda", dtype=torch.float16) if mixed_precision and inputs.is_cuda else nullcontext()
+    memory_format = torch.channels_last if prefers_channels_last(method.model) else torch.contiguous_format
 
-    work = []  # (image index, channel positions) of the channels that need a pass
+    def score_chunk(image: int, positions: list[int]) -> Tensor:
+        chosen = activations[image, channels[image, positions]][:, None].float()
+        masks = normalize_channels(F.interpolate(chosen, size=(height, width), mode="bilinear", align_corners=False))
+        masked = (inputs[image][None] * masks).contiguous(memory_format=memory_format)
+        with autocast:
+            return method.target_scores(masked, targets[image].repeat(len(positions)), score).float()
+
     with torch.inference_mode():
-        for image in range(batch):
-            selected = activations[image, channels[image]]
-            varies = (selected.amax(dim=(1, 2)) - selected.amin(dim=(1, 2))) > 0
-            positions = torch.nonzero(varies).flatten().tolist()
-            work.extend((image, positions[start : start + batch_size]) for start in range(0, len(positions), batch_size))
-
-        total = len(work)
-        for done, (image, positions) in enumerate(work, start=1):
-            chosen = activations[image, channels[image, positions]][:, None]
-            masks = normalize_channels(F.interpolate(chosen, size=(height, width), mode="bilinear", align_corners=False))
-            masked = inputs[image][None] * masks
-            target = targets[image].repeat(len(positions))
-            values = method.target_scores(masked, target, score)
-            if baseline is not None:
-                values = values - baseline[image]
-            scores[image, positions] = values.float()
-            method.report_progress(done, total)
+        baseline = None
+        if score == "logit":
+            with autocast:
+                baseline = method.target_scores(torch.zeros_like(inputs), targets).float()
+        varies = (activations.amax(dim=(2, 3)) - activations.amin(dim=(2, 3))) > 0
+        to_score = [torch.nonzero(varies[image, channels[image]]).flatten().tolist() for image in range(batch)]
+        total, done = sum(len(positions) for positions in to_score), 0
+        for image, positions in enumerate(to_score):
+            start = 0
+            while start < len(positions):
+                chunk = positions[start : start + batch_size]
+                try:
+                    values = score_chunk(image, chunk)
+                except torch.cuda.OutOfMemoryError:
+                    if batch_size == 1:
+                        raise InvalidParameterError("The GPU ran out of memory even at batch size 1.") from None
+                    batch_size //= 2
+                    torch.cuda.empty_cache()
+                    method.notify(f"GPU out of memory: batch size halved to {batch_size} and the batch retried.")
+                    continue
+                scores[image, chunk] = values - baseline[image] if baseline is not None else values
+                start += len(chunk)
+                done += len(chunk)
+                method.report_progress(done, total)
     return scores
+
+
+def prefers_channels_last(model: nn.Module) -> bool:
+    """Whether the model's first 4-D weight is stored channels-last (camlib's backbones are)."""
+    for parameter in model.parameters():
+        if parameter.ndim == 4:
+            return parameter.is_contiguous(memory_format=torch.channels_last) and not parameter.is_contiguous()
+    return False
 
 
 class ScoreCAM(BaseCAM):
@@ -109,7 +136,8 @@ class ScoreCAM(BaseCAM):
         score: ``"logit"`` (softmax over channels of the logit increase) or ``"probability"``.
         batch_size: masked images per forward pass; bounds the working memory.
         perturbation_size: run the masked passes at this square resolution (``None``: the input's).
-        progress: called as ``progress(done, total)`` after each batch of masked passes.
+        mixed_precision: run the masked passes in float16 autocast on CUDA (no effect on the CPU).
+        progress: called as ``progress(channels_done, channels_total)`` after each batch of masked passes.
     """
 
     key = "scorecam"
@@ -123,6 +151,7 @@ class ScoreCAM(BaseCAM):
         score: ScoreKind = "logit",
         batch_size: int = 32,
         perturbation_size: int | None = None,
+        mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
     ) -> None:
         super().__init__(model, target_layer, progress=progress)
@@ -133,6 +162,7 @@ class ScoreCAM(BaseCAM):
         self.score = score
         self.batch_size = batch_size
         self.perturbation_size = perturbation_size
+        self.mixed_precision = mixed_precision
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
         batch, channel_count = capture.activations.shape[:2]
@@ -146,6 +176,7 @@ class ScoreCAM(BaseCAM):
             batch_size=self.batch_size,
             score=self.score,
             perturbation_size=self.perturbation_size,
+            mixed_precision=self.mixed_precision,
         )
         return scores.softmax(dim=1) if self.score == "logit" else scores
 
@@ -195,7 +226,8 @@ class GradPPScoreCAM(BaseCAM):
         combination: how :math:`C_k` and :math:`w_k` combine into :math:`\alpha_k` (see above).
         batch_size: masked images per forward pass; bounds the working memory.
         perturbation_size: run the masked passes at this square resolution (``None``: the input's).
-        progress: called as ``progress(done, total)`` after each batch of masked passes.
+        mixed_precision: run the masked passes in float16 autocast on CUDA (no effect on the CPU).
+        progress: called as ``progress(channels_done, channels_total)`` after each batch of masked passes.
     """
 
     key = "gradpp_scorecam"
@@ -210,6 +242,7 @@ class GradPPScoreCAM(BaseCAM):
         combination: Combination = "softmax_w",
         batch_size: int = 32,
         perturbation_size: int | None = None,
+        mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
     ) -> None:
         super().__init__(model, target_layer, progress=progress)
@@ -223,6 +256,7 @@ class GradPPScoreCAM(BaseCAM):
         self.combination = combination
         self.batch_size = batch_size
         self.perturbation_size = perturbation_size
+        self.mixed_precision = mixed_precision
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
         grad = capture.gradients
@@ -240,6 +274,7 @@ class GradPPScoreCAM(BaseCAM):
             chosen,
             batch_size=self.batch_size,
             perturbation_size=self.perturbation_size,
+            mixed_precision=self.mixed_precision,
         )
         if self.combination == "relu_w":
             alpha = F.relu(scores)
