@@ -72,19 +72,22 @@ def main() -> int:
                 probe, inputs, capture.activations, target, chosen, batch_size=32, perturbation_size=perturbation
             )
             seconds[size] += time.perf_counter() - start
-            for top_k, combination in product(TOP_KS, COMBINATIONS):
-                if top_k > chosen.shape[1]:
-                    continue
-                alpha = combine(scores[:, :top_k], chosen_weights[:, :top_k], largest, combination)
-                channel_weights = torch.zeros_like(weights).scatter(1, chosen[:, :top_k], alpha)
-                low = F.relu(torch.einsum("nk,nkhw->nhw", channel_weights, capture.activations))
-                maps = normalize_maps(F.interpolate(low[:, None], size=inputs.shape[-2:], mode="bilinear", align_corners=False)[:, 0])
-                pair = confidence_pair(model, inputs, maps, target)
+            variants = [(k, c) for k, c in product(TOP_KS, COMBINATIONS) if k <= chosen.shape[1]]
+            variant_weights = torch.cat(
+                [
+                    torch.zeros_like(weights).scatter(
+                        1, chosen[:, :top_k], combine(scores[:, :top_k], chosen_weights[:, :top_k], largest, combination)
+                    )
+                    for top_k, combination in variants
+                ]
+            )
+            activations = capture.activations.expand(len(variants), -1, -1, -1)
+            low = F.relu(torch.einsum("nk,nkhw->nhw", variant_weights, activations))
+            maps = normalize_maps(F.interpolate(low[:, None], size=inputs.shape[-2:], mode="bilinear", align_corners=False)[:, 0])
+            pair = confidence_pair(model, inputs.expand(len(variants), -1, -1, -1), maps, target.expand(len(variants)))
+            for (top_k, combination), base, masked in zip(variants, pair.base, pair.masked):
                 rows.append(
-                    {
-                        "file": path.name, "size": size, "top_k": top_k, "combination": combination,
-                        "base": float(pair.base[0]), "masked": float(pair.masked[0]),
-                    }
+                    {"file": path.name, "size": size, "top_k": top_k, "combination": combination, "base": float(base), "masked": float(masked)}
                 )
         sys.stderr.write(f"\r{number}/{len(files)} {path.name[:40]:<40s}")
     sys.stderr.write("\n")

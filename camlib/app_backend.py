@@ -40,11 +40,11 @@ import torch
 from PIL import Image
 
 from camlib import metrics
-from camlib.backbones import BACKBONES, DEFAULT_BACKBONE, Backbone, backbone_spec, default_device, load_backbone
+from camlib.backbones import BACKBONES, Backbone, backbone_spec, default_device, load_backbone
 from camlib.errors import CamlibError, ImageLoadError
 from camlib.explain import Explanation, MethodResult, run_method
 from camlib.images import MAX_MEGAPIXELS, load_image
-from camlib.methods import METHODS, method_info
+from camlib.methods import METHODS, SPEED_SETTINGS, method_info, speed_params
 from camlib.render import COLORMAPS, overlay
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def digest_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)  # decoded images can be large (up to 50 megapixels)
 def _decoded(digest: str, name: str, _data: bytes) -> Image.Image:
     return load_image(_data, name=name)
 
@@ -220,20 +220,27 @@ class SpeedPreset:
     params: dict[str, dict] = field(default_factory=dict)
 
 
+def _library_setting(speed: str) -> dict[str, dict]:
+    """camlib's named speed setting, as parameters per method."""
+    return {key: params for key in METHODS if (params := speed_params(key, speed))}
+
+
 SPEED_PRESETS: dict[str, SpeedPreset] = {
     preset.key: preset
     for preset in (
         SpeedPreset(
             "fast",
             "Fast",
-            "Score-CAM runs its masked passes at 112×112 instead of 224×224 (about 4× less work); "
-            "every other method runs exactly.",
-            {"scorecam": {"perturbation_size": 112}},
+            f"Score-CAM and Grad++ScoreCAM run their masked passes at {SPEED_SETTINGS['fast'].get('perturbation_size')}×"
+            f"{SPEED_SETTINGS['fast'].get('perturbation_size')} instead of 224×224 (and in float16 on CUDA): an "
+            "approximation, a few times faster. The other methods are exact.",
+            _library_setting("fast"),
         ),
         SpeedPreset(
             "exact",
             "Exact",
-            "Every method at its published setting: Score-CAM scores all channels at full resolution.",
+            "Every method at its published setting: the masked passes at full resolution, in float32.",
+            _library_setting("exact"),
         ),
         SpeedPreset(
             "test",
@@ -336,7 +343,7 @@ def compute_map(request: MapRequest, image: ImageInput, progress: Callable[[int,
     def work() -> None:
         try:
             outcome["result"] = _cached_result(*_args(request), image.image, lambda done, total: updates.put((done, total)))
-        except BaseException as error:  # handed to the script thread, which re-raises it
+        except BaseException as error:  # noqa: BLE001 - handed to the script thread, which re-raises it
             outcome["error"] = error
 
     worker = threading.Thread(target=work, name=f"camlib-{request.method_key}", daemon=True)
@@ -387,8 +394,7 @@ def progress_text(method_key: str, params: Params, done: int, total: int) -> str
     name = method_info(method_key).display_name
     if method_key == "smoothgradcampp":
         return f"{name}: noisy pass {done} of {total}"
-    batch = dict(params).get("batch_size", method_default(method_key, "batch_size"))
-    return f"{name}: masked passes, batch {done} of {total} (up to {batch} channels each)"
+    return f"{name}: {done} of {total} channels scored on masked inputs"
 
 
 def ordered_methods(keys: Iterable[str]) -> list[str]:
@@ -446,8 +452,8 @@ def predictions_figure(top: list[tuple[int, str, float]], selected: int | None =
     figure = go.Figure(go.Bar(x=probabilities, y=names, orientation="h", marker_color=colors,
                               text=[f"{p:.1%}" for p in probabilities], textposition="auto",
                               hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
-    figure.update_layout(height=220, margin=dict(l=0, r=0, t=24, b=0), title="Top-5 predictions",
-                         xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(automargin=True))
+    figure.update_layout(height=220, margin={"l": 0, "r": 0, "t": 24, "b": 0}, title="Top-5 predictions",
+                         xaxis={"range": [0, 1], "tickformat": ".0%"}, yaxis={"automargin": True})
     return figure
 
 
@@ -455,7 +461,7 @@ def heatmap_figure(saliency: np.ndarray, *, colormap: str, title: str) -> go.Fig
     """An interactive heatmap of a map; hovering shows the pixel and its value."""
     figure = px.imshow(np.round(saliency.astype(np.float32), 3), zmin=0.0, zmax=1.0, color_continuous_scale=colormap, aspect="equal")
     figure.update_traces(hovertemplate="x=%{x}, y=%{y}<br>value=%{z:.3f}<extra></extra>")
-    figure.update_layout(title=title, margin=dict(l=0, r=0, t=32, b=0), height=380, coloraxis_colorbar=dict(title="value"))
+    figure.update_layout(title=title, margin={"l": 0, "r": 0, "t": 32, "b": 0}, height=380, coloraxis_colorbar={"title": "value"})
     return figure
 
 
@@ -523,7 +529,6 @@ def evaluate_faithfulness(
     rows: list[FaithfulnessRow] = []
     methods = ordered_methods(methods)
     steps = max(1, len(images) * len(methods))
-    model = shared_model(backbone_key, weights_path)
     for image_number, image in enumerate(images):
         target = top_predictions(image.digest, backbone_key, weights_path, image.image)[0][0]
         for method_number, method_key in enumerate(methods):
@@ -535,13 +540,31 @@ def evaluate_faithfulness(
             if result.saliency is None:
                 rows.append(FaithfulnessRow(image.name, method_key, target, None, None, result.seconds, result.error))
                 continue
-            with model.lock:
-                inputs = model.backbone.preprocess(image.image)
-                pair = metrics.confidence_pair(model.backbone.model, inputs, result.saliency[None], [target])
-            rows.append(FaithfulnessRow(image.name, method_key, target, float(pair.base[0]), float(pair.masked[0]), result.seconds))
+            base, masked = _confidence(*_args(request), image.image, result.saliency)
+            rows.append(FaithfulnessRow(image.name, method_key, target, base, masked, result.seconds))
     if progress is not None:
         progress(1.0, f"Done: {len(images)} image(s), {len(methods)} method(s)")
     return rows
+
+
+@st.cache_data(max_entries=MAX_CACHED_MAPS, show_spinner=False)
+def _confidence(
+    image_digest: str,
+    backbone_key: str,
+    weights_path: str | None,
+    layer: str,
+    target_class: int,
+    method_key: str,
+    params: Params,
+    _image: Image.Image,
+    _saliency: np.ndarray,
+) -> tuple[float, float]:
+    """Y and O for one map (the map is determined by the other arguments, so it is not hashed)."""
+    model = shared_model(backbone_key, weights_path)
+    with model.lock:
+        inputs = model.backbone.preprocess(_image)
+        pair = metrics.confidence_pair(model.backbone.model, inputs, _saliency[None], [target_class])
+    return float(pair.base[0]), float(pair.masked[0])
 
 
 AVERAGE_DROP = "Average Drop (%) ↓"
@@ -587,7 +610,7 @@ def faithfulness_figure(table: pd.DataFrame) -> go.Figure:
     long = table.loc[[AVERAGE_DROP, AVERAGE_INCREASE]].reset_index(names="metric").melt(id_vars="metric", var_name="method", value_name="percent")
     figure = px.bar(long, x="method", y="percent", color="metric", barmode="group", text_auto=".1f",
                     color_discrete_map={AVERAGE_DROP: "#d9480f", AVERAGE_INCREASE: "#1c7ed6"})
-    figure.update_layout(yaxis=dict(title="%", range=[0, 100]), margin=dict(l=0, r=0, t=10, b=0), height=360, legend_title_text="")
+    figure.update_layout(yaxis={"title": "%", "range": [0, 100]}, margin={"l": 0, "r": 0, "t": 10, "b": 0}, height=360, legend_title_text="")
     return figure
 
 
@@ -618,10 +641,9 @@ def docstring_formulas(obj) -> list[str]:
 # Formulas for methods whose docstring gives them only inline, step by step.
 SUMMARY_FORMULAS = {
     "gradpp_scorecam": [
-        r"w_k^c = \sum_{i,j} \alpha_k(i, j)\, \mathrm{ReLU}\Big(\frac{\partial y^c}{\partial A_k(i, j)}\Big), \qquad "
-        r"C_k = f^c(X \circ H_k) - f^c(X_b) \;\; \text{for the top-}k \text{ channels by } w_k",
-        r"\alpha_k = \mathrm{softmax}_k(C_k) \cdot \frac{w_k^c}{\max_j w_j^c}, \qquad "
-        r"L^c = \mathrm{ReLU}\Big(\sum_k \alpha_k A_k\Big)",
+        r"w_k^c = \sum_{i,j} a_k(i, j)\, \mathrm{ReLU}\Big(\frac{\partial y^c}{\partial A_k(i, j)}\Big) \quad \text{(the Grad-CAM++ weights)}",
+        r"C_k = f^c(X \circ H_k) - f^c(X_b) \quad \text{for the top-}k \text{ channels by } w_k^c",
+        r"\alpha_k = \mathrm{softmax}_k(C_k) \cdot \frac{w_k^c}{\max_j w_j^c}, \qquad L^c = \mathrm{ReLU}\Big(\sum_k \alpha_k A_k\Big)",
     ],
 }
 
@@ -648,7 +670,7 @@ def algorithm_steps() -> str:
 
 PIPELINE_DOT = r"""
 digraph pipeline {
-  rankdir=LR; bgcolor="transparent";
+  rankdir=TB; bgcolor="transparent"; ranksep=0.25; nodesep=0.3;
   node [shape=box, style="rounded,filled", fillcolor="#fff4e6", color="#d9480f", fontname="Helvetica", fontsize=11];
   edge [color="#868e96"];
   X [label="Input image X", fillcolor="#e7f5ff", color="#1c7ed6"];
@@ -686,6 +708,30 @@ def paper_table_1() -> pd.DataFrame | None:
 
 
 # -- shared sidebar widgets -----------------------------------------------------------------------
+
+# The pages, in the sidebar's order. Streamlit's own page list is hidden (client.showSidebarNavigation),
+# so that the main page is called "Compare methods" rather than after its file.
+NAVIGATION = (
+    ("app.py", "Compare methods", ":material/local_fire_department:"),
+    ("pages/compare_backbones.py", "Compare backbones", ":material/view_module:"),
+    ("pages/multiple_objects.py", "Multiple objects", ":material/pets:"),
+    ("pages/faithfulness.py", "Faithfulness", ":material/trending_down:"),
+    ("pages/how_the_methods_work.py", "How the methods work", ":material/school:"),
+)
+
+
+def page_setup(title: str) -> None:
+    """The page's config, title and the sidebar's page links."""
+    icon = next((icon for _, label, icon in NAVIGATION if label == title), None)
+    st.set_page_config(page_title=f"{title} · camlib", page_icon=icon, layout="wide")
+    from streamlit.errors import StreamlitPageNotFoundError
+
+    try:
+        for path, label, page_icon in NAVIGATION:
+            st.sidebar.page_link(path, label=label, icon=page_icon)
+    except StreamlitPageNotFoundError:
+        pass  # a page run on its own (AppTest.from_file on one page) has no other pages to link to
+    st.title(title)
 
 
 def upload_limit_text() -> str:
@@ -841,7 +887,10 @@ def sidebar_speed() -> tuple[str, dict[str, dict]]:
     overrides: dict[str, dict] = {}
     with st.sidebar.expander("Method parameters"):
         resolutions = [None, 160, 112, 64]
-        label_of = lambda size: "full (224)" if size is None else f"{size}×{size}"  # noqa: E731
+
+        def label_of(size: int | None) -> str:
+            return "full (224)" if size is None else f"{size}×{size}"
+
         for method_key in ("scorecam", "gradpp_scorecam"):
             current = effective_param(method_key, "perturbation_size", speed)
             options_here = resolutions if current in resolutions else [*resolutions, current]
@@ -952,8 +1001,11 @@ def fill_method_cells(
             cell.caption(f"{METHODS[method_key].display_name}: computing…")
             result = compute_map_safely(request, image)
         results[method_key] = result
-        if result.saliency is None:
-            cell.warning(f"**{result.display_name}**: no map here. {result.error}")
-        else:
-            cell.image(overlay_tile(display_image, result, opacity=opacity, colormap=colormap), caption=tile_caption(result), width="stretch")
+        with cell.container():
+            if result.saliency is None:
+                st.warning(f"**{result.display_name}**: no map here. {result.error}")
+            else:
+                st.image(overlay_tile(display_image, result, opacity=opacity, colormap=colormap), caption=tile_caption(result), width="stretch")
+            for notice in getattr(result, "notices", None) or ():  # e.g. a batch halved after a GPU out-of-memory error
+                st.caption(notice)
     return results

@@ -1,0 +1,338 @@
+"""The Streamlit app: every page under streamlit's AppTest, and the backend it calls.
+
+The tests run with CAMLIB_APP_FAST_TEST=1, which adds the app's "Quick test" settings and makes them the
+default: the Score-CAM family's masked passes run at 32×32, so all six methods still run and render, in
+seconds. TORCH_HOME points at an empty folder, so no torchvision weights are found and none are
+downloaded: only EfficientNet-Lite0 (whose weights ship in a package) loads.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest
+
+from camlib import app_backend as backend
+from camlib.methods import METHODS, speed_params
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+APP = str(REPO_ROOT / "app.py")
+PAGES = REPO_ROOT / "pages"
+TIMEOUT_S = 180  # a cold run loads the model and runs six methods on a busy 2-core CPU
+METHOD_NAMES = [info.display_name for info in METHODS.values()]
+
+
+@pytest.fixture(autouse=True)
+def offline_fast_app(monkeypatch, tmp_path):
+    monkeypatch.setenv(backend.FAST_TEST_ENV, "1")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
+
+
+def run_app(path: str = APP) -> AppTest:
+    return AppTest.from_file(path, default_timeout=TIMEOUT_S).run()
+
+
+def page(name: str) -> str:
+    return str(PAGES / name)
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [item.message for item in at.exception]
+
+
+def captions(at: AppTest) -> list[str]:
+    return [caption for image in at.main.image for caption in image.captions]
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def assert_method_row(row_captions: list[str]) -> None:
+    for name in METHOD_NAMES:
+        assert any(caption.startswith(f"{name} · ") and caption.endswith(" s") for caption in row_captions), (name, row_captions)
+
+
+# -- Compare methods (the main page) --------------------------------------------------------------
+
+
+def test_default_run_renders_the_input_and_all_six_overlays():
+    at = run_app()
+    assert_clean(at)
+    assert not at.error
+    shown = captions(at)
+    assert shown[0].startswith("Input: ")
+    assert_method_row(shown[1:7])
+    assert len(at.main.get("plotly_chart")) == 1  # the heatmap of the inspected method
+    assert len(at.sidebar.get("plotly_chart")) == 1  # the top-5 chart
+    assert len(at.get("download_button")) == 2
+    assert "CPU" in " ".join(caption.value for caption in at.sidebar.caption) or torch.cuda.is_available()
+
+
+def test_choosing_vgg16_without_weights_shows_the_message():
+    at = run_app()
+    at.sidebar.selectbox(key="camlib_backbone").select("vgg16").run()
+    assert_clean(at)
+    messages = " ".join(error.value for error in at.error)
+    assert "VGG16 weights are not on this machine" in messages
+    assert "vgg16-397923af.pth" in messages
+    assert at.text_input(key="weights_path::vgg16") is not None
+    assert not captions(at)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("notes.png", b"this is text, not an image", "not an image that camlib can read"),
+        ("empty.png", b"", "empty"),
+        ("truncated.png", png_bytes(np.zeros((64, 64, 3), np.uint8))[:60], "could not be decoded"),
+    ],
+)
+def test_an_invalid_upload_shows_an_error_not_a_traceback(name, data, reason):
+    at = run_app()
+    at.sidebar.file_uploader(key=backend.UPLOADER_KEY).set_value((name, data, "image/png")).run()
+    assert_clean(at)
+    assert any(reason in error.value and name in error.value for error in at.error), [error.value for error in at.error]
+    assert not captions(at)
+
+
+def test_a_valid_upload_is_explained_and_survives_a_rerun():
+    at = run_app()
+    at.sidebar.file_uploader(key=backend.UPLOADER_KEY).set_value(
+        ("coffee.png", backend.sample_bytes("skimage:coffee"), "image/png")
+    ).run()
+    assert_clean(at)
+    assert any("coffee.png" in markdown.value for markdown in at.main.markdown)
+    assert_method_row(captions(at)[1:7])
+    at.sidebar.slider(key="camlib_opacity").set_value(0.8).run()
+    assert_clean(at)
+    assert any("coffee.png" in markdown.value for markdown in at.main.markdown)
+
+
+def test_a_method_that_does_not_apply_shows_its_reason_in_its_cell(tmp_path):
+    """AlexNet with random weights given as a path: CAM explains why it can't run, the others render."""
+    import torchvision
+
+    weights = tmp_path / "alexnet-random.pth"
+    torch.save(torchvision.models.alexnet(weights=None).state_dict(), weights)
+    at = run_app()
+    at.sidebar.selectbox(key="camlib_backbone").select("alexnet").run()
+    assert_clean(at)
+    at.text_input(key="weights_path::alexnet").input(str(weights)).run()
+    at.button(key="weights_use::alexnet").click().run()
+    assert_clean(at)
+    assert not at.error, [error.value for error in at.error]
+    warnings = " ".join(warning.value for warning in at.main.warning)
+    assert "CAM is not applicable to AlexNet" in warnings
+    shown = captions(at)
+    assert len(shown) == 6 + 1  # the input, five overlays, and the inspected overlay below them
+    assert not any(caption.startswith("CAM ·") for caption in shown)
+
+
+def test_two_sessions_at_once_share_the_model_and_get_the_same_maps():
+    """Two sessions explain the same new image at the same time: the model's lock serialises the work."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    noise = png_bytes(np.random.default_rng(7).integers(0, 256, (96, 128, 3), dtype=np.uint8))
+
+    def session() -> AppTest:
+        at = run_app()
+        at.sidebar.file_uploader(key=backend.UPLOADER_KEY).set_value(("noise.png", noise, "image/png")).run()
+        return at
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = pool.map(lambda _: session(), range(2))
+    for at in (first, second):
+        assert_clean(at)
+        assert_method_row(captions(at)[1:7])
+    assert captions(first)[:7] == captions(second)[:7]  # the second session's maps came from the cache
+    assert not backend.shared_model("efficientnet_lite0").lock.locked()
+
+
+def test_choosing_a_class_and_a_layer_reruns_the_methods():
+    at = run_app()
+    at.sidebar.selectbox(key=next(box.key for box in at.sidebar.selectbox if box.key.startswith("camlib_class::"))).select(281).run()
+    assert_clean(at)
+    assert captions(at)[0] == "Input: tabby"
+    at.sidebar.selectbox(key="camlib_layer::efficientnet_lite0").select("bn2").run()
+    assert_clean(at)
+    assert any("`bn2`" in markdown.value for markdown in at.main.markdown)
+    assert_method_row(captions(at)[1:7])
+
+
+# -- the other pages ------------------------------------------------------------------------------
+
+
+def test_compare_backbones_page_renders_the_offline_backbone_and_explains_the_others():
+    at = run_app(page("compare_backbones.py"))
+    assert_clean(at)
+    shown = captions(at)
+    assert shown[0] == "Input"
+    assert_method_row(shown[1:7])
+    messages = " ".join(error.value for error in at.error)
+    for name in ("ResNet50", "VGG16", "AlexNet"):
+        assert f"{name} weights are not on this machine" in messages
+        assert any(expander.label == f"Add weights for {name}" for expander in at.expander)
+
+
+def test_multiple_objects_page_shows_each_class_and_a_note_on_instances():
+    at = run_app(page("multiple_objects.py"))
+    assert_clean(at)
+    shown = captions(at)
+    inputs = [caption for caption in shown if not any(caption.startswith(f"{name} · ") for name in METHOD_NAMES)]
+    assert len(inputs) == 3  # two classes, then the several-instances photo
+    assert len(shown) == 3 * 7
+    assert any("Separate regions at or above half" in info.value for info in at.info)
+
+
+def test_faithfulness_page_shows_table_1_for_the_current_image_and_the_set():
+    at = run_app(page("faithfulness.py"))
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert list(table.columns) == METHOD_NAMES
+    assert list(table.index) == [backend.AVERAGE_DROP, backend.AVERAGE_INCREASE, backend.SECONDS]
+    assert table.loc[backend.AVERAGE_DROP].between(0, 100).all()
+    assert at.main.get("plotly_chart")
+    at.file_uploader(key="camlib_set_uploads").set_value(
+        [("coffee.png", backend.sample_bytes("skimage:coffee"), "image/png"),
+         ("rocket.png", backend.sample_bytes("skimage:rocket"), "image/png")]
+    ).run()
+    assert any("2 image(s): coffee.png, rocket.png" in markdown.value for markdown in at.main.markdown)
+    at.button(key="camlib_evaluate_set").click().run()
+    assert_clean(at)
+    assert len(at.dataframe) == 4  # table and per-image rows, for the image and for the set
+
+
+def test_faithfulness_page_reports_an_unreadable_image_in_the_set():
+    at = run_app(page("faithfulness.py"))
+    at.file_uploader(key="camlib_set_uploads").set_value(
+        [("good.png", backend.sample_bytes("skimage:coffee"), "image/png"), ("bad.png", b"GIF89a broken", "image/png")]
+    ).run()
+    assert_clean(at)
+    assert any("bad.png" in error.value for error in at.error)
+    assert any("1 image(s): good.png" in markdown.value for markdown in at.main.markdown)
+
+
+def test_how_the_methods_work_page_shows_formulas_pipeline_and_costs():
+    at = run_app(page("how_the_methods_work.py"))
+    assert_clean(at)
+    assert len(at.get("latex")) >= len(METHODS) + 1
+    assert len(at.get("graphviz_chart")) == 1
+    text = " ".join(markdown.value for markdown in at.markdown)
+    assert "masked_input_scores" in text and "gradcampp_weights" in text
+    for info in METHODS.values():
+        assert info.cost in text
+    assert "10.1109/ACCESS.2024.3392853" in text
+
+
+def test_every_page_is_linked_from_the_sidebar():
+    linked = {path for path, _, _ in backend.NAVIGATION}
+    assert linked == {"app.py"} | {f"pages/{path.name}" for path in PAGES.glob("*.py")}
+    at = run_app()
+    links = [link.label for link in at.sidebar.get("page_link")]
+    assert links == [label for _, label, _ in backend.NAVIGATION]
+
+
+# -- the backend ----------------------------------------------------------------------------------
+
+
+def test_read_uploaded_image_returns_the_image_or_the_reason():
+    image, error = backend.read_uploaded_image(backend.sample_bytes("skimage:chelsea"), "chelsea.png")
+    assert error is None and image.image.size == (451, 300) and len(image.digest) == 64
+    image, error = backend.read_uploaded_image(b"%PDF-1.4 not an image", "paper.png")
+    assert image is None and "paper.png" in error
+
+
+def test_samples_work_without_the_shared_folder(monkeypatch, tmp_path):
+    monkeypatch.setattr(backend, "SHARED_IMAGES", tmp_path / "absent")
+    samples = backend.available_samples()
+    assert samples and all(sample.source.startswith("skimage:") for sample in samples)
+    assert backend.sample_input(samples[0]).image.mode == "RGB"
+
+
+def test_method_params_merge_preset_and_overrides_into_a_hashable_key():
+    assert backend.method_params("scorecam", "exact") == ()
+    assert backend.method_params("gradcam", "fast") == ()
+    for key in ("scorecam", "gradpp_scorecam"):  # the app's Fast is camlib's named setting
+        assert dict(backend.method_params(key, "fast")) == speed_params(key, "fast")
+    fast_probability = dict(backend.method_params("scorecam", "fast", {"scorecam": {"score": "probability"}}))
+    assert fast_probability == {**speed_params("scorecam", "fast"), "score": "probability"}
+    assert backend.effective_param("gradpp_scorecam", "top_k", "exact") == 64
+    hash(backend.method_params("gradpp_scorecam", "test"))
+
+
+def test_maps_are_cached_by_request_and_progress_is_reported():
+    image = backend.sample_input(backend.available_samples()[0])
+    request = backend.map_request(image, "efficientnet_lite0", None, "conv_head", 281, "scorecam", backend.method_params("scorecam", "test"))
+    calls = []
+    first = backend.compute_map(request, image, progress=lambda done, total: calls.append((done, total)))
+    assert first.error is None and first.saliency.shape == (224, 224)
+    second = backend.compute_map(request, image)
+    assert second.seconds == first.seconds and np.array_equal(second.saliency, first.saliency)
+    other = backend.compute_map(backend.map_request(image, "efficientnet_lite0", None, "conv_head", 285, "gradcam", ()), image)
+    assert not np.array_equal(other.saliency, first.saliency)
+    model = backend.shared_model("efficientnet_lite0")
+    assert model is backend.shared_model("efficientnet_lite0") and not model.lock.locked()
+
+
+def test_cam_request_always_uses_the_pooling_layer():
+    image = backend.sample_input(backend.available_samples()[0])
+    request = backend.map_request(image, "efficientnet_lite0", None, "blocks.5", 281, "cam", ())
+    assert request.layer == "bn2"
+
+
+def test_exports_round_trip():
+    display = np.full((224, 224, 3), 128, np.uint8)
+    saliency = np.linspace(0, 1, 224 * 224, dtype=np.float32).reshape(224, 224)
+    results = {
+        "gradcam": backend.MethodResult("gradcam", "Grad-CAM", saliency, 0.1),
+        "cam": backend.MethodResult("cam", "CAM", None, 0.0, "CAM is not applicable"),
+    }
+    explanation = backend.explanation_of(display, 281, [f"class {i}" for i in range(1000)], [], "conv_head", results)
+    maps = np.load(io.BytesIO(backend.maps_npz(explanation, backbone_key="efficientnet_lite0")), allow_pickle=False)
+    assert np.array_equal(maps["gradcam"], saliency) and "cam" not in maps
+    assert int(maps["target_class"]) == 281 and str(maps["backbone"]) == "efficientnet_lite0"
+    grid = Image.open(io.BytesIO(backend.grid_png(explanation, opacity=0.5, colormap="jet")))
+    assert grid.size[0] > 3 * 224
+
+
+def test_hot_regions_counts_separate_blobs():
+    saliency = np.zeros((100, 100), np.float32)
+    saliency[10:30, 10:30] = 1.0
+    saliency[60:90, 50:80] = 0.8
+    saliency[0, 99] = 1.0  # a speck below the area threshold
+    assert backend.hot_regions(saliency) == 2
+    results = {"gradcam": backend.MethodResult("gradcam", "Grad-CAM", saliency, 0.1)}
+    assert "Grad-CAM separates all of them" in backend.instances_note(results, 2)
+    assert "None separates all 3" in backend.instances_note(results, 3)
+
+
+def test_table_1_uses_camlib_metrics():
+    rows = [
+        backend.FaithfulnessRow("a", "gradcam", 1, 0.5, 0.25, 1.0),  # drop 50 %
+        backend.FaithfulnessRow("b", "gradcam", 1, 0.4, 0.6, 3.0),  # drop 0 %, an increase
+        backend.FaithfulnessRow("a", "cam", 1, None, None, 0.0, "not applicable"),
+    ]
+    table = backend.table_1(rows, ["cam", "gradcam"])
+    assert table.loc[backend.AVERAGE_DROP, "Grad-CAM"] == pytest.approx(25.0)
+    assert table.loc[backend.AVERAGE_INCREASE, "Grad-CAM"] == pytest.approx(50.0)
+    assert table.loc[backend.SECONDS, "Grad-CAM"] == pytest.approx(2.0)
+    assert np.isnan(table.loc[backend.AVERAGE_DROP, "CAM"])
+
+
+def test_teaching_content_comes_from_the_docstrings():
+    for key in METHODS:
+        assert backend.method_formulas(key), key
+    assert any("softmax" in formula for formula in backend.method_formulas("scorecam"))
+    steps = backend.algorithm_steps()
+    assert "1. **Forward and backward pass**" in steps and ":math:" not in steps and "$" in steps
+    assert backend.rst_to_markdown(":func:`gradcampp_weights` and ``top_k``") == "`gradcampp_weights` and `top_k`"
