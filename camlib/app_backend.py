@@ -1006,6 +1006,6 @@ def fill_method_cells(
                 st.warning(f"**{result.display_name}**: no map here. {result.error}")
             else:
                 st.image(overlay_tile(display_image, result, opacity=opacity, colormap=colormap), caption=tile_caption(result), width="stretch")
-            for notice in getattr(result, "notices", None) or ():  # e.g. a batch halved after a GPU out-of-memory error
+            for notice in result.notices:  # e.g. a batch halved after a GPU out-of-memory error
                 st.caption(notice)
     return results

@@ -44,6 +44,7 @@ class MethodResult:
     saliency: np.ndarray | None  # (H, W) float32 in [0, 1]
     seconds: float
     error: str | None = None
+    notices: tuple[str, ...] = ()  # things the user should know, e.g. a batch halved after a GPU OOM
 
 
 @dataclass
@@ -90,7 +91,7 @@ def run_method(
         saliency = method(inputs, [target_class])[0]
     except CamlibError as error:
         return MethodResult(key, display_name, None, time.perf_counter() - start, str(error))
-    return MethodResult(key, display_name, saliency, time.perf_counter() - start)
+    return MethodResult(key, display_name, saliency, time.perf_counter() - start, notices=tuple(method.notices))
 
 
 def explain(

@@ -97,3 +97,25 @@ def test_speed_settings_by_name():
         "scorecam": {"perturbation_size": 64, "mixed_precision": True},
         "gradpp_scorecam": {"perturbation_size": 112, "mixed_precision": True, "top_k": None},
     }
+
+
+def test_too_small_perturbation_size_is_a_clear_error():
+    import torchvision
+
+    model = torchvision.models.alexnet(num_classes=4).eval()
+    with pytest.raises(InvalidParameterError, match="perturbation_size=32 is too small"):
+        ScoreCAM(model, "features.11", perturbation_size=32)(torch.rand(1, 3, 224, 224), [1])
+
+
+def test_run_method_passes_the_notices_on(monkeypatch):
+    import dataclasses
+
+    from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
+    from camlib.explain import run_method
+
+    spec = dataclasses.replace(BACKBONES["efficientnet_lite0"], input_size=32, default_layer="inner.act2")
+    failing = Recording(make_tiny_gap_net(channels=8, classes=1000), out_of_memory_above=2)
+    backbone = Backbone(spec=spec, model=failing, device=torch.device("cpu"), class_names=imagenet_class_names())
+    result = run_method("scorecam", backbone, inputs()[:1], 3, params={"batch_size": 4})
+    assert result.error is None
+    assert result.notices == ("GPU out of memory: batch size halved to 2 and the batch retried.",)

@@ -57,6 +57,13 @@ def masked_input_scores(
     height, width = inputs.shape[-2:]
     batch, count = channels.shape
     scores = torch.zeros(batch, count, device=inputs.device)
+    if perturbation_size is not None:
+        try:
+            method.target_scores(inputs[:1], targets[:1])
+        except RuntimeError as error:
+            raise InvalidParameterError(
+                f"perturbation_size={perturbation_size} is too small for this model ({str(error).splitlines()[0]}); use a larger size."
+            ) from None
     autocast = torch.autocast("cuda", dtype=torch.float16) if mixed_precision and inputs.is_cuda else nullcontext()
     memory_format = torch.channels_last if prefers_channels_last(method.model) else torch.contiguous_format
 
@@ -210,6 +217,14 @@ class GradPPScoreCAM(BaseCAM):
        - ``"relu_w"``: :math:`\alpha_k = \mathrm{ReLU}(C_k) \cdot w_k / \max_j w_j`.
 
     6. **Map**: :math:`L^c = \mathrm{ReLU}(\sum_k \alpha_k A_k)`, upsampled and normalised by the base.
+
+    With the default combination, over the set :math:`T` of the ``top_k`` channels:
+
+    .. math::
+        w_k = \sum_{i,j} \frac{g^2}{2 g^2 + \sum_{a,b} A_k(a,b)\, g^3}\, \mathrm{ReLU}(g), \qquad
+        C_k = f^c(X \circ H_k) - f^c(X_b), \qquad
+        \alpha_k = \frac{e^{C_k}}{\sum_{j \in T} e^{C_j}} \cdot \frac{w_k}{\max_j w_j}, \qquad
+        L^c = \mathrm{ReLU}\Big(\sum_{k \in T} \alpha_k A_k\Big)
 
     Cost: one forward and one backward pass, plus ``top_k`` masked forward passes.
 
