@@ -232,8 +232,9 @@ SPEED_PRESETS: dict[str, SpeedPreset] = {
             "fast",
             "Fast",
             f"Score-CAM and Grad++ScoreCAM run their masked passes at {SPEED_SETTINGS['fast'].get('perturbation_size')}×"
-            f"{SPEED_SETTINGS['fast'].get('perturbation_size')} instead of 224×224 (and in float16 on CUDA): an "
-            "approximation, a few times faster. The other methods are exact.",
+            f"{SPEED_SETTINGS['fast'].get('perturbation_size')} instead of 224×224 (and in float16 on CUDA): about 3.5× "
+            "faster, but only an approximation. On EfficientNet-Lite0 its Score-CAM maps can differ a lot from the "
+            "exact ones (mean correlation 0.39 at conv_head and 0.83 at bn2 on ImageNet samples). The other methods are exact.",
             _library_setting("fast"),
         ),
         SpeedPreset(
@@ -259,8 +260,8 @@ SPEED_PRESETS: dict[str, SpeedPreset] = {
 
 def speed_options() -> list[str]:
     if os.environ.get(FAST_TEST_ENV, "") not in ("", "0"):
-        return ["test", "fast", "exact"]
-    return ["fast", "exact"]
+        return ["test", "exact", "fast"]
+    return ["exact", "fast"]
 
 
 def method_default(method_key: str, name: str):
@@ -873,7 +874,7 @@ def sidebar_methods(*, key: str = "camlib_methods", default: Sequence[str] | Non
 
 
 def sidebar_speed() -> tuple[str, dict[str, dict]]:
-    """The speed preset (fast by default, exact one click away) and the user's parameter overrides."""
+    """The speed preset (exact by default, the approximate fast setting one click away) and the user's overrides."""
     options = speed_options()
     speed = st.sidebar.radio(
         "Score-CAM family settings",
