@@ -110,7 +110,50 @@ def prefers_channels_last(model: nn.Module) -> bool:
     return False
 
 
-class ScoreCAM(BaseCAM):
+class MaskedPassCAM(BaseCAM):
+    """Base of the methods that score channels on masked inputs; owns the masked passes' settings.
+
+    Args:
+        batch_size: masked images per forward pass; bounds the working memory.
+        perturbation_size: run the masked passes at this square resolution (``None``: the input's).
+        mixed_precision: run the masked passes in float16 autocast on CUDA (no effect on the CPU).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layer: str | nn.Module,
+        *,
+        batch_size: int = 32,
+        perturbation_size: int | None = None,
+        mixed_precision: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        super().__init__(model, target_layer, progress=progress)
+        if batch_size < 1:
+            raise InvalidParameterError("batch_size must be at least 1.")
+        self.batch_size = batch_size
+        self.perturbation_size = perturbation_size
+        self.mixed_precision = mixed_precision
+
+    def score_channels(
+        self, inputs: Tensor, activations: Tensor, targets: Tensor, channels: Tensor, score: ScoreKind = "logit"
+    ) -> Tensor:
+        """:func:`masked_input_scores` with this method's settings."""
+        return masked_input_scores(
+            self,
+            inputs,
+            activations,
+            targets,
+            channels,
+            batch_size=self.batch_size,
+            score=score,
+            perturbation_size=self.perturbation_size,
+            mixed_precision=self.mixed_precision,
+        )
+
+
+class ScoreCAM(MaskedPassCAM):
     r"""Score-CAM, from `Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural Networks
     <https://arxiv.org/abs/1910.01279>`_ (Wang et al., CVPR Workshops 2020).
 
@@ -161,37 +204,29 @@ class ScoreCAM(BaseCAM):
         mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
     ) -> None:
-        super().__init__(model, target_layer, progress=progress)
+        super().__init__(
+            model,
+            target_layer,
+            batch_size=batch_size,
+            perturbation_size=perturbation_size,
+            mixed_precision=mixed_precision,
+            progress=progress,
+        )
         if score not in ("logit", "probability"):
             raise InvalidParameterError(f"score must be 'logit' or 'probability', got {score!r}.")
-        if batch_size < 1:
-            raise InvalidParameterError("batch_size must be at least 1.")
         self.score = score
-        self.batch_size = batch_size
-        self.perturbation_size = perturbation_size
-        self.mixed_precision = mixed_precision
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
         batch, channel_count = capture.activations.shape[:2]
         every_channel = torch.arange(channel_count, device=inputs.device).expand(batch, channel_count)
-        scores = masked_input_scores(
-            self,
-            inputs,
-            capture.activations,
-            targets,
-            every_channel,
-            batch_size=self.batch_size,
-            score=self.score,
-            perturbation_size=self.perturbation_size,
-            mixed_precision=self.mixed_precision,
-        )
+        scores = self.score_channels(inputs, capture.activations, targets, every_channel, self.score)
         return scores.softmax(dim=1) if self.score == "logit" else scores
 
 
 Combination = Literal["softmax_w", "softmax", "relu_w"]
 
 
-class GradPPScoreCAM(BaseCAM):
+class GradPPScoreCAM(MaskedPassCAM):
     r"""Grad++ScoreCAM, from *Grad++ScoreCAM: Enhancing Visual Explanations of Deep Convolutional Networks
     Using Incremented Gradient and Score-Weighted Methods* (IEEE Access, 2024), Algorithm 1.
 
@@ -260,18 +295,20 @@ class GradPPScoreCAM(BaseCAM):
         mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
     ) -> None:
-        super().__init__(model, target_layer, progress=progress)
+        super().__init__(
+            model,
+            target_layer,
+            batch_size=batch_size,
+            perturbation_size=perturbation_size,
+            mixed_precision=mixed_precision,
+            progress=progress,
+        )
         if top_k is not None and top_k < 1:
             raise InvalidParameterError("top_k must be at least 1, or None for all channels.")
         if combination not in ("softmax_w", "softmax", "relu_w"):
             raise InvalidParameterError(f"combination must be 'softmax_w', 'softmax' or 'relu_w', got {combination!r}.")
-        if batch_size < 1:
-            raise InvalidParameterError("batch_size must be at least 1.")
         self.top_k = top_k
         self.combination = combination
-        self.batch_size = batch_size
-        self.perturbation_size = perturbation_size
-        self.mixed_precision = mixed_precision
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
         grad = capture.gradients
@@ -281,16 +318,7 @@ class GradPPScoreCAM(BaseCAM):
             raise InvalidParameterError(f"top_k={self.top_k} is larger than the layer's {channel_count} channels.")
         keep = channel_count if self.top_k is None else self.top_k
         chosen_weights, chosen = gradient_weights.topk(keep, dim=1)
-        scores = masked_input_scores(
-            self,
-            inputs,
-            capture.activations,
-            targets,
-            chosen,
-            batch_size=self.batch_size,
-            perturbation_size=self.perturbation_size,
-            mixed_precision=self.mixed_precision,
-        )
+        scores = self.score_channels(inputs, capture.activations, targets, chosen)
         if self.combination == "relu_w":
             alpha = F.relu(scores)
         else:
