@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,13 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
-from camlib.errors import UnknownClassError, UnknownMethodError, WeightsError, WeightsUnavailableError
+from camlib.errors import (
+    InvalidParameterError,
+    UnknownClassError,
+    UnknownMethodError,
+    WeightsError,
+    WeightsUnavailableError,
+)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -205,7 +212,12 @@ class Backbone:
 
     def probabilities(self, inputs: Tensor) -> Tensor:
         with torch.inference_mode():
-            return F.softmax(self.model(inputs.to(self.device)).float(), dim=1)
+            logits = self.model(inputs.to(self.device)).float()
+        if not torch.isfinite(logits).all():
+            raise InvalidParameterError(
+                "The model produced non-finite outputs (NaN or inf) for this input; its weights may be corrupt."
+            )
+        return F.softmax(logits, dim=1)
 
     def top_predictions(self, inputs: Tensor, k: int = 5) -> list[tuple[int, str, float]]:
         """The top-k classes of the first image: (index, name, probability)."""
@@ -243,19 +255,35 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"Weights file not found: {path}")
+    if path.stat().st_size == 0:
+        raise WeightsError(f"{path.name} is empty (0 bytes): not a PyTorch weights file.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
+        # torch's own message advises loading with weights_only=False; camlib never does, so name only
+        # the object that was refused (e.g. a whole model saved with torch.save(model)).
+        refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(error))
+        detail = f" It contains the Python object {refused.group(1)}." if refused else ""
         raise WeightsError(
-            f"Refused to load {path.name}: it is not a plain state dict of tensors (loading it would run "
-            f"code from the file, which camlib never does). Detail: {str(error).splitlines()[0]}"
+            f"Refused to load {path.name}: it is not a plain state dict of tensors, and loading it would run "
+            f"code from the file, which camlib never does.{detail} Save model.state_dict() with torch.save instead."
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
-        raise WeightsError(f"{path.name} is not a readable PyTorch weights file (truncated or corrupt?): {error}") from None
+        # torch's first sentence says what failed; the rest of its message is general advice
+        reason = str(error).split(". ")[0].splitlines()[0].rstrip(".") if str(error) else type(error).__name__
+        raise WeightsError(f"{path.name} is not a readable PyTorch weights file (truncated or corrupt?): {reason}.") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
-        raise WeightsError(f"{path.name} does not hold a state dict (a mapping of names to tensors).")
+        if isinstance(state, dict):
+            others = [f"'{key}' ({type(value).__name__})" for key, value in state.items() if not isinstance(value, Tensor)]
+            found = f"a dict whose entries {', '.join(others[:4])}{', ...' if len(others) > 4 else ''} are not tensors"
+        else:
+            found = f"a {type(state).__name__}"
+        raise WeightsError(
+            f"{path.name} does not hold a state dict (a mapping of names to tensors) but {found}. "
+            "Save model.state_dict() with torch.save and use that file."
+        )
     return state
 
 

@@ -170,3 +170,50 @@ def test_unknown_backbone():
     with pytest.raises(UnknownMethodError, match="resnet50"):
         load_backbone("resnet9000")
     assert set(BACKBONES) == {"efficientnet_lite0", "resnet50", "vgg16", "alexnet"}
+
+
+def test_whole_model_pickle_is_refused_naming_the_object_not_the_bypass(tmp_path, lite0_state):
+    """torch.save(model) pickles the class: refused, and the message names that class instead of
+    repeating torch's advice to load with weights_only=False."""
+    model = timm.create_model("efficientnet_lite0", pretrained=False)
+    path = tmp_path / "whole_model.pth"
+    torch.save(model, path)
+    with pytest.raises(WeightsError) as raised:
+        load_backbone("efficientnet_lite0", weights_path=path, device="cpu")
+    message = str(raised.value)
+    assert message.startswith("Refused to load whole_model.pth")
+    assert "timm.models.efficientnet.EfficientNet" in message and "model.state_dict()" in message
+    assert "weights_only" not in message and "\x1b" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "whole.pth is empty (0 bytes)"),
+        ({"model": "STATE", "epoch": 3}, "'model' (dict), 'epoch' (int) are not tensors"),
+        ([torch.zeros(2)], "but a list"),
+    ],
+    ids=["empty", "training-checkpoint", "list"],
+)
+def test_files_that_are_not_a_state_dict(tmp_path, lite0_state, content, expected):
+    path = tmp_path / "whole.pth"
+    if content is None:
+        path.write_bytes(b"")
+    else:
+        if isinstance(content, dict):
+            content = {key: (dict(lite0_state) if value == "STATE" else value) for key, value in content.items()}
+        torch.save(content, path)
+    with pytest.raises(WeightsError, match=expected.replace("(", r"\(").replace(")", r"\)")) as raised:
+        load_backbone("efficientnet_lite0", weights_path=path, device="cpu")
+    assert str(raised.value).endswith((".", "file."))
+
+
+def test_lightning_style_checkpoint_and_renamed_keys_load(tmp_path, lite0_state):
+    """{"state_dict": ...} is unwrapped, and a 'module.' prefix (DataParallel) matches by position."""
+    for name, content in {
+        "lightning.ckpt": {"state_dict": lite0_state, "epoch": 3},
+        "dataparallel.pth": {f"module.{key}": value for key, value in lite0_state.items()},
+    }.items():
+        torch.save(content, tmp_path / name)
+        backbone = load_backbone("efficientnet_lite0", weights_path=tmp_path / name, device="cpu")
+        assert torch.equal(backbone.model.state_dict()["classifier.weight"], lite0_state["classifier.weight"]), name

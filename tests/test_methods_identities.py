@@ -419,3 +419,95 @@ def test_cam_not_applicable_to_fully_connected_heads(key):
     assert "VGG16" in message if key == "vgg16" else "AlexNet" in message
     # Grad-CAM is the generalisation the message points to, and it builds fine.
     assert isinstance(build_method("gradcam", backbone), GradCAM)
+
+
+# -- non-finite outputs, empty batches, and the same errors through explain() / run_method() ------------
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")], ids=["nan", "inf"])
+@pytest.mark.parametrize("key", METHOD_FACTORIES)
+def test_non_finite_model_outputs(key, bad):
+    """Corrupt weights (one NaN or inf bias) make every logit or one of them non-finite: a clear
+    InvalidParameterError, not a map of NaN."""
+    model = make_tiny_gap_net()
+    with torch.no_grad():
+        model.fc.bias[1] = bad
+    with pytest.raises(InvalidParameterError, match=r"non-finite outputs \(NaN or inf\)"):
+        METHOD_FACTORIES[key](model, "act2")(random_inputs(1, 3, 16, 16), [0])
+
+
+class LogOfMeanNet(nn.Module):
+    """Finite on real images, -inf on the all-zero baseline that Score-CAM scores against."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.conv(x)
+        return torch.log(x.abs().mean(dim=(1, 2, 3)))[:, None] + features.mean(dim=(2, 3))
+
+
+@pytest.mark.parametrize("factory", [ScoreCAM, lambda model, layer: GradPPScoreCAM(model, layer, top_k=2)])
+def test_non_finite_output_on_masked_inputs_only(factory):
+    model = LogOfMeanNet().eval()
+    inputs = random_inputs(1, 3, 8, 8)
+    assert torch.isfinite(model(inputs)).all() and not torch.isfinite(model(torch.zeros_like(inputs))).all()
+    with pytest.raises(InvalidParameterError, match="non-finite"):
+        factory(model, "conv")(inputs, [0])
+
+
+@pytest.mark.parametrize("key", METHOD_FACTORIES)
+def test_empty_batch(key):
+    with pytest.raises(InvalidParameterError, match="empty"):
+        METHOD_FACTORIES[key](make_tiny_gap_net(), "act2")(torch.zeros(0, 3, 16, 16), [])
+
+
+@pytest.fixture(scope="module")
+def tiny_image():
+    from PIL import Image
+
+    return Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8))
+
+
+def test_parameter_errors_through_explain_and_run_method(effnet, tiny_image):
+    """What the CLI and the app call: a bad class raises before any method runs; a bad layer or method
+    parameter becomes that method's error message, and the other methods still run."""
+    from camlib.explain import explain, run_method
+
+    with pytest.raises(UnknownClassError, match="Class index 1000 does not exist"):
+        explain(effnet, tiny_image, methods=["gradcam"], target=1000)
+    with pytest.raises(UnknownClassError, match="No class named 'unicorn'"):
+        explain(effnet, tiny_image, methods=["gradcam"], target="unicorn")
+
+    unknown = explain(effnet, tiny_image, methods=["cam", "gradcam"], layer="blocks.99")
+    assert unknown.results["cam"].error is None  # CAM always uses the layer before the pooling
+    assert "Unknown layer 'blocks.99'" in unknown.results["gradcam"].error
+    flat = explain(effnet, tiny_image, methods=["gradcampp"], layer="classifier")
+    assert "not a spatial map" in flat.results["gradcampp"].error
+
+    inputs = effnet.preprocess(tiny_image)
+    too_many = run_method("gradpp_scorecam", effnet, inputs, 0, params={"top_k": 2000})
+    assert too_many.saliency is None and too_many.error == "top_k=2000 is larger than the layer's 1280 channels."
+    for key in ("scorecam", "gradpp_scorecam"):
+        result = run_method(key, effnet, inputs, 0, params={"batch_size": 0})
+        assert result.error == "batch_size must be at least 1.", key
+    assert "does not exist" in run_method("gradcam", effnet, inputs, 1000).error
+
+
+def test_non_finite_outputs_through_explain(effnet, tiny_image):
+    """A backbone whose weights hold a NaN: explain() stops with one clear error instead of showing NaN
+    probabilities, and run_method() reports it as the method's error."""
+    import copy
+
+    from camlib.explain import explain, run_method
+
+    broken = copy.copy(effnet)
+    broken.model = copy.deepcopy(effnet.model)
+    with torch.no_grad():
+        broken.model.classifier.bias[7] = float("nan")
+    with pytest.raises(InvalidParameterError, match=r"non-finite outputs \(NaN or inf\) .* its weights may be corrupt"):
+        explain(broken, tiny_image, methods=["gradcam"])
+    result = run_method("gradcam", broken, broken.preprocess(tiny_image), 0)
+    assert result.saliency is None and "non-finite outputs" in result.error
+    assert torch.isfinite(effnet.model.classifier.bias).all(), "the shared fixture must be untouched"
