@@ -288,7 +288,7 @@ class GradPPScoreCAM(MaskedPassCAM):
         model: nn.Module,
         target_layer: str | nn.Module,
         *,
-        top_k: int | None = 64,
+        top_k: int | None = 16,
         combination: Combination = "softmax_w",
         batch_size: int = 32,
         perturbation_size: int | None = None,
