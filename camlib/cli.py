@@ -115,7 +115,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_evaluate_merge(args: argparse.Namespace) -> int:
     from camlib.evaluate import markdown_table, merge_results
 
-    print(markdown_table(merge_results(args.csv_files, out=args.out)))
+    print(markdown_table(merge_results(args.csv_files, out=args.out, common_images=args.common_images)))
     return 0
 
 
@@ -182,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge_parser = commands.add_parser("evaluate-merge", help="combine the CSVs of several evaluate shards into one table")
     merge_parser.add_argument("csv_files", nargs="+")
     merge_parser.add_argument("--out", default=None, help="also write the combined rows here")
+    merge_parser.add_argument("--common-images", action="store_true", help="summarise only the images every method scored")
     merge_parser.set_defaults(handler=run_evaluate_merge)
     return parser
 

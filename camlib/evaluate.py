@@ -168,15 +168,29 @@ def read_rows(paths: Iterable[str | os.PathLike]) -> list[dict]:
     return list(rows.values())
 
 
-def merge_results(paths: Iterable[str | os.PathLike], out: str | os.PathLike | None = None) -> list[MethodSummary]:
-    """Combine shard CSVs (optionally into ``out``) and summarise them."""
+def rows_on_common_images(rows: list[dict]) -> list[dict]:
+    """Only the rows of images that every method scored without error, for a like-for-like table."""
+    methods = {row["method"] for row in rows}
+    scored: dict[str, set[str]] = {}
+    for row in rows:
+        if not row.get("error"):
+            scored.setdefault(row["file"], set()).add(row["method"])
+    common = {name for name, done in scored.items() if done == methods}
+    return [row for row in rows if row["file"] in common]
+
+
+def merge_results(
+    paths: Iterable[str | os.PathLike], out: str | os.PathLike | None = None, *, common_images: bool = False
+) -> list[MethodSummary]:
+    """Combine shard CSVs (optionally into ``out``) and summarise them, over the images every method
+    scored when ``common_images`` is set."""
     rows = read_rows(paths)
     if out is not None:
         with open(out, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
             writer.writeheader()
             writer.writerows({field: row.get(field, "") for field in CSV_FIELDS} for row in rows)
-    return summarize(rows)
+    return summarize(rows_on_common_images(rows) if common_images else rows)
 
 
 def evaluate_folder(

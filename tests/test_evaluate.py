@@ -143,3 +143,13 @@ def test_cli_evaluate_and_merge(image_folder, tmp_path, capsys):
     assert "| Average Increase % (higher is better) |" in capsys.readouterr().out
     assert main(["evaluate", str(tmp_path / "missing"), "--out", str(out)]) == 2
     assert "No such folder" in capsys.readouterr().err
+
+
+def test_common_images_keeps_only_images_every_method_scored(tiny_backbone, image_folder, tmp_path):
+    out = tmp_path / "partial.csv"
+    evaluate_folder(tiny_backbone, image_folder, methods=["cam"], out=out, insertion_steps=4)
+    evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=out, limit=2, resume=True, insertion_steps=4)
+    everything = {s.method: s.images for s in merge_results([out])}
+    common = {s.method: s.images for s in merge_results([out], common_images=True)}
+    assert everything == {"cam": 5, "gradcam": 2}
+    assert common == {"cam": 2, "gradcam": 2}
