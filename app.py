@@ -1,36 +1,24 @@
 """camlib's Streamlit app: `streamlit run app.py`.
 
 This main page, "Compare methods", shows one image explained by the six methods side by side (the paper's
-Fig. 2). The other pages are in pages/; everything they compute comes from camlib/app_backend.py.
+Fig. 2). The other pages are in pages/; everything they compute comes from the camlib.app package.
 """
 
 import streamlit as st
 
-from camlib import app_backend as ui
+from camlib.app import figures, models, widgets
+from camlib.app.settings import SPEED_PRESETS
 from camlib.methods import METHODS
 
-ui.page_setup("Compare methods")
+widgets.page_setup("Compare methods")
 st.caption("Upload an image or pick a sample, choose a backbone, a layer and a class, and see each method's map.")
 
-image = ui.sidebar_image_picker()
-if image is None:
-    st.stop()
+chosen = widgets.sidebar_image_and_model()
+image, backbone_key, class_names = chosen.image, chosen.backbone_key, chosen.class_names
+top = models.top_predictions(image.digest, backbone_key, chosen.weights_path, image.image)
 
-st.sidebar.header("Model")
-backbone_key = st.sidebar.selectbox(
-    "Backbone", list(ui.BACKBONES), format_func=ui.backbone_label, key="camlib_backbone", persist_state="session"
-)
-model = ui.load_model_or_explain(backbone_key)
-if model is None:
-    ui.sidebar_device()
-    st.stop()
-weights_path = ui.weights_path_for(backbone_key)
-class_names = model.backbone.class_names
-top = ui.top_predictions(image.digest, backbone_key, weights_path, image.image)
-
-layers = ui.layer_options(model)
 layer = st.sidebar.selectbox(
-    "Target layer", layers, key=f"camlib_layer::{backbone_key}",
+    "Target layer", models.layer_options(chosen.model), key=f"camlib_layer::{backbone_key}",
     help="The first entries are presets; type to find any layer by its dotted name.",
 )
 target_class = st.sidebar.selectbox(
@@ -41,44 +29,41 @@ target_class = st.sidebar.selectbox(
     key=f"camlib_class::{image.digest}::{backbone_key}",
     help="The default is the top-1 prediction.",
 )
-st.sidebar.plotly_chart(ui.predictions_figure(top, target_class), key="top5", config={"displayModeBar": False})
+st.sidebar.plotly_chart(figures.predictions_figure(top, target_class), key="top5", config={"displayModeBar": False})
 
-st.sidebar.header("Methods")
-methods = ui.sidebar_methods()
-speed, overrides = ui.sidebar_speed()
-st.sidebar.header("Display")
-opacity, colormap = ui.sidebar_display()
-ui.sidebar_device()
+settings = widgets.sidebar_method_settings()
+display = widgets.sidebar_display()
+widgets.sidebar_device()
 
-display_image = model.backbone.display_image(image.image)
+display_image = chosen.model.backbone.display_image(image.image)
 st.markdown(
     f"Explaining **{class_names[target_class]}** ({target_class}) in *{image.name}* with "
-    f"**{ui.backbone_label(backbone_key)}** at layer `{layer}` · settings: **{ui.SPEED_PRESETS[speed].label}**"
+    f"**{widgets.backbone_label(backbone_key)}** at layer `{layer}` · settings: **{SPEED_PRESETS[settings.speed].label}**"
 )
-cells = ui.grid_cells(len(methods) + 1, columns=4, key="overlay_grid")
-cells[0].image(display_image, caption=f"Input: {class_names[target_class]}", width="stretch")
-results = ui.fill_method_cells(
-    dict(zip(methods, cells[1:])), image, backbone_key, weights_path, layer, target_class, display_image,
-    speed=speed, overrides=overrides, opacity=opacity, colormap=colormap,
+results = widgets.overlay_grid(
+    image, display_image, f"Input: {class_names[target_class]}", backbone_key=backbone_key, weights_path=chosen.weights_path,
+    layer=layer, target_class=target_class, settings=settings, display=display, key="overlay_grid", columns=4,
 )
 
 rendered = [key for key, result in results.items() if result.saliency is not None]
 if rendered:
     st.subheader("Inspect a map")
     default = rendered.index("gradpp_scorecam") if "gradpp_scorecam" in rendered else 0
-    chosen = st.selectbox("Method", rendered, index=default, format_func=lambda k: METHODS[k].display_name, key="camlib_inspect")
+    inspected = st.selectbox("Method", rendered, index=default, format_func=lambda k: METHODS[k].display_name, key="camlib_inspect")
     left, right = st.columns([2, 3])
-    left.image(ui.overlay_tile(display_image, results[chosen], opacity=opacity, colormap=colormap),
-               caption=ui.tile_caption(results[chosen]), width="stretch")
+    left.image(figures.overlay_tile(display_image, results[inspected], opacity=display.opacity, colormap=display.colormap),
+               caption=figures.tile_caption(results[inspected]), width="stretch")
     right.plotly_chart(
-        ui.heatmap_figure(results[chosen].saliency, colormap=colormap, title=f"{METHODS[chosen].display_name}: hover for values"),
+        figures.heatmap_figure(results[inspected].saliency, colormap=display.colormap,
+                               title=f"{METHODS[inspected].display_name}: hover for values"),
         key="heatmap",
     )
 
-    explanation = ui.explanation_of(display_image, target_class, class_names, top, layer, results)
+    explanation = figures.explanation_of(display_image, target_class, class_names, top, layer, results)
     stem = f"{backbone_key}_{class_names[target_class].replace(' ', '_')}"
     first, second = st.columns(2)
-    first.download_button("Download the grid (PNG)", ui.grid_png(explanation, opacity=opacity, colormap=colormap, columns=4),
+    first.download_button("Download the grid (PNG)",
+                          figures.grid_png(explanation, opacity=display.opacity, colormap=display.colormap, columns=4),
                           file_name=f"camlib_grid_{stem}.png", mime="image/png", on_click="ignore")
-    second.download_button("Download the raw maps (.npz)", ui.maps_npz(explanation, backbone_key=backbone_key),
+    second.download_button("Download the raw maps (.npz)", figures.maps_npz(explanation, backbone_key=backbone_key),
                            file_name=f"camlib_maps_{stem}.npz", mime="application/octet-stream", on_click="ignore")

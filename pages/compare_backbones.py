@@ -2,22 +2,19 @@
 
 import streamlit as st
 
-from camlib import app_backend as ui
-from camlib.backbones import imagenet_class_names
+from camlib.app import models, widgets
+from camlib.backbones import BACKBONES, imagenet_class_names
 
-ui.page_setup("Compare backbones")
+widgets.page_setup("Compare backbones")
 st.caption(
     "One image, explained by each backbone at its default layer. A backbone whose weights are not on this "
     "machine says how to add them."
 )
 
-image = ui.sidebar_image_picker()
-if image is None:
-    st.stop()
-
+image = widgets.sidebar_image()
 st.sidebar.header("Models")
 backbones = st.sidebar.multiselect(
-    "Backbones", list(ui.BACKBONES), default=list(ui.BACKBONES), format_func=ui.backbone_label,
+    "Backbones", list(BACKBONES), default=list(BACKBONES), format_func=widgets.backbone_label,
     key="camlib_backbones", persist_state="session",
 )
 class_names = imagenet_class_names()
@@ -26,20 +23,17 @@ class_choice = st.sidebar.selectbox(
     format_func=lambda index: "Each backbone's top-1" if index is None else f"{class_names[index]} ({index})",
     key="camlib_backbones_class",
 )
-st.sidebar.header("Methods")
-methods = ui.sidebar_methods()
-speed, overrides = ui.sidebar_speed()
-st.sidebar.header("Display")
-opacity, colormap = ui.sidebar_display()
-ui.sidebar_device()
+settings = widgets.sidebar_method_settings()
+display = widgets.sidebar_display()
+widgets.sidebar_device()
 
 for backbone_key in backbones:
-    st.subheader(ui.backbone_label(backbone_key))
-    model = ui.load_model_or_explain(backbone_key)
+    st.subheader(widgets.backbone_label(backbone_key))
+    model = widgets.load_model_or_explain(backbone_key)
     if model is None:
         continue
-    weights_path = ui.weights_path_for(backbone_key)
-    top = ui.top_predictions(image.digest, backbone_key, weights_path, image.image)
+    weights_path = widgets.weights_path_for(backbone_key)
+    top = models.top_predictions(image.digest, backbone_key, weights_path, image.image)
     target_class = top[0][0] if class_choice is None else class_choice
     layer = model.backbone.spec.default_layer
     probability = next((p for index, _, p in top if index == target_class), None)
@@ -48,10 +42,7 @@ for backbone_key in backbones:
         + (f" ({probability:.0%})" if probability is not None and class_choice is not None else "")
         + f" · layer `{layer}`"
     )
-    display_image = model.backbone.display_image(image.image)
-    cells = ui.grid_cells(len(methods) + 1, columns=len(methods) + 1, key=f"backbone_row_{backbone_key}")
-    cells[0].image(display_image, caption="Input", width="stretch")
-    ui.fill_method_cells(
-        dict(zip(methods, cells[1:])), image, backbone_key, weights_path, layer, target_class, display_image,
-        speed=speed, overrides=overrides, opacity=opacity, colormap=colormap,
+    widgets.overlay_grid(
+        image, model.backbone.display_image(image.image), "Input", backbone_key=backbone_key, weights_path=weights_path,
+        layer=layer, target_class=target_class, settings=settings, display=display, key=f"backbone_row_{backbone_key}",
     )

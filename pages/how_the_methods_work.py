@@ -2,37 +2,37 @@
 
 import streamlit as st
 
-from camlib import app_backend as ui
 from camlib import metrics
+from camlib.app import teaching, widgets
 from camlib.methods import METHODS
 
-ui.page_setup("How the methods work")
+widgets.page_setup("How the methods work")
 st.markdown(
     "Every method weights the channels $A_k$ of one convolutional layer and sums them: "
     "$L^c = \\mathrm{ReLU}(\\sum_k \\alpha_k^c A_k)$, upsampled to the image and scaled to [0, 1]. "
     "They differ in how they get the weights $\\alpha_k^c$, and in what that costs."
 )
-ui.sidebar_device()
+widgets.sidebar_device()
 
 for info in METHODS.values():
     st.subheader(info.display_name)
     st.markdown(f"[{info.paper}]({info.paper_url})  \n**Cost per image:** {info.cost} (relative cost {info.relative_cost} of 5).")
-    for formula in ui.method_formulas(info.key):
+    for formula in teaching.method_formulas(info.key):
         st.latex(formula)
 
 st.header("The Grad++ScoreCAM pipeline")
 st.caption("The paper's Fig. 1 and Algorithm 1, step by step, with the camlib code that does each step.")
 diagram, steps = st.columns([2, 3])
-diagram.graphviz_chart(ui.PIPELINE_DOT)
-steps.markdown(ui.algorithm_steps())
+diagram.graphviz_chart(teaching.PIPELINE_DOT)
+steps.markdown(teaching.algorithm_steps())
 
 st.header("Table 1: Average Drop and Average Increase")
-for formula in ui.docstring_formulas(metrics):
+for formula in teaching.docstring_formulas(metrics):
     st.latex(formula)
-paper_table = ui.paper_table_1()
+paper_table = teaching.paper_table_1()
 if paper_table is not None:
     st.dataframe(paper_table.style.format("{:.1f}"), width="stretch")
 else:
     st.info("The paper's Table 1 values are not bundled with this version of the app; see the paper below.")
-st.markdown(f"Source: {ui.PAPER_REFERENCE} [{ui.PAPER_URL}]({ui.PAPER_URL})")
+st.markdown(f"Source: {teaching.PAPER_REFERENCE} [{teaching.PAPER_URL}]({teaching.PAPER_URL})")
 st.markdown("Measure them yourself, on your images and backbone, on the **Faithfulness** page.")

@@ -1,7 +1,7 @@
 """The Streamlit app: every page under streamlit's AppTest, and the backend it calls.
 
 The tests run with CAMLIB_APP_FAST_TEST=1, which adds the app's "Quick test" settings and makes them the
-default: the Score-CAM family's masked passes run at 32×32, so all six methods still run and render, in
+default: the Score-CAM family's masked passes run at 64×64, so all six methods still run and render, in
 seconds. TORCH_HOME points at an empty folder, so no torchvision weights are found and none are
 downloaded: only EfficientNet-Lite0 (whose weights ship in a package) loads.
 """
@@ -19,8 +19,9 @@ from PIL import Image
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
-from camlib import app_backend as backend
-from camlib.methods import METHODS, speed_params
+from camlib.app import faithfulness, figures, inputs, instances, maps, models, settings, teaching, widgets
+from camlib.explain import MethodResult
+from camlib.methods import METHODS, GradPPScoreCAM, speed_params
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP = str(REPO_ROOT / "app.py")
@@ -31,7 +32,7 @@ METHOD_NAMES = [info.display_name for info in METHODS.values()]
 
 @pytest.fixture(autouse=True)
 def offline_fast_app(monkeypatch, tmp_path):
-    monkeypatch.setenv(backend.FAST_TEST_ENV, "1")
+    monkeypatch.setenv(settings.FAST_TEST_ENV, "1")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
 
 
@@ -99,7 +100,7 @@ def test_choosing_vgg16_without_weights_shows_the_message():
 )
 def test_an_invalid_upload_shows_an_error_not_a_traceback(name, data, reason):
     at = run_app()
-    at.sidebar.file_uploader(key=backend.UPLOADER_KEY).set_value((name, data, "image/png")).run()
+    at.sidebar.file_uploader(key=widgets.UPLOADER_KEY).set_value((name, data, "image/png")).run()
     assert_clean(at)
     assert any(reason in error.value and name in error.value for error in at.error), [error.value for error in at.error]
     assert not captions(at)
@@ -107,8 +108,8 @@ def test_an_invalid_upload_shows_an_error_not_a_traceback(name, data, reason):
 
 def test_a_valid_upload_is_explained_and_survives_a_rerun():
     at = run_app()
-    at.sidebar.file_uploader(key=backend.UPLOADER_KEY).set_value(
-        ("coffee.png", backend.sample_bytes("skimage:coffee"), "image/png")
+    at.sidebar.file_uploader(key=widgets.UPLOADER_KEY).set_value(
+        ("coffee.png", inputs.sample_bytes("skimage:coffee"), "image/png")
     ).run()
     assert_clean(at)
     assert any("coffee.png" in markdown.value for markdown in at.main.markdown)
@@ -146,7 +147,7 @@ def test_two_sessions_at_once_share_the_model_and_get_the_same_maps():
 
     def session() -> AppTest:
         at = run_app()
-        at.sidebar.file_uploader(key=backend.UPLOADER_KEY).set_value(("noise.png", noise, "image/png")).run()
+        at.sidebar.file_uploader(key=widgets.UPLOADER_KEY).set_value(("noise.png", noise, "image/png")).run()
         return at
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -155,7 +156,7 @@ def test_two_sessions_at_once_share_the_model_and_get_the_same_maps():
         assert_clean(at)
         assert_method_row(captions(at)[1:7])
     assert captions(first)[:7] == captions(second)[:7]  # the second session's maps came from the cache
-    assert not backend.shared_model("efficientnet_lite0").lock.locked()
+    assert not models.shared_model("efficientnet_lite0").lock.locked()
 
 
 def test_choosing_a_class_and_a_layer_reruns_the_methods():
@@ -199,12 +200,12 @@ def test_faithfulness_page_shows_table_1_for_the_current_image_and_the_set():
     assert_clean(at)
     table = at.dataframe[0].value
     assert list(table.columns) == METHOD_NAMES
-    assert list(table.index) == [backend.AVERAGE_DROP, backend.AVERAGE_INCREASE, backend.SECONDS]
-    assert table.loc[backend.AVERAGE_DROP].between(0, 100).all()
+    assert list(table.index) == [faithfulness.AVERAGE_DROP, faithfulness.AVERAGE_INCREASE, faithfulness.SECONDS]
+    assert table.loc[faithfulness.AVERAGE_DROP].between(0, 100).all()
     assert at.main.get("plotly_chart")
     at.file_uploader(key="camlib_set_uploads").set_value(
-        [("coffee.png", backend.sample_bytes("skimage:coffee"), "image/png"),
-         ("rocket.png", backend.sample_bytes("skimage:rocket"), "image/png")]
+        [("coffee.png", inputs.sample_bytes("skimage:coffee"), "image/png"),
+         ("rocket.png", inputs.sample_bytes("skimage:rocket"), "image/png")]
     ).run()
     assert any("2 image(s): coffee.png, rocket.png" in markdown.value for markdown in at.main.markdown)
     at.button(key="camlib_evaluate_set").click().run()
@@ -215,7 +216,7 @@ def test_faithfulness_page_shows_table_1_for_the_current_image_and_the_set():
 def test_faithfulness_page_reports_an_unreadable_image_in_the_set():
     at = run_app(page("faithfulness.py"))
     at.file_uploader(key="camlib_set_uploads").set_value(
-        [("good.png", backend.sample_bytes("skimage:coffee"), "image/png"), ("bad.png", b"GIF89a broken", "image/png")]
+        [("good.png", inputs.sample_bytes("skimage:coffee"), "image/png"), ("bad.png", b"GIF89a broken", "image/png")]
     ).run()
     assert_clean(at)
     assert any("bad.png" in error.value for error in at.error)
@@ -235,58 +236,58 @@ def test_how_the_methods_work_page_shows_formulas_pipeline_and_costs():
 
 
 def test_every_page_is_linked_from_the_sidebar():
-    linked = {path for path, _, _ in backend.NAVIGATION}
+    linked = {path for path, _, _ in widgets.NAVIGATION}
     assert linked == {"app.py"} | {f"pages/{path.name}" for path in PAGES.glob("*.py")}
     at = run_app()
     links = [link.label for link in at.sidebar.get("page_link")]
-    assert links == [label for _, label, _ in backend.NAVIGATION]
+    assert links == [label for _, label, _ in widgets.NAVIGATION]
 
 
-# -- the backend ----------------------------------------------------------------------------------
+# -- the camlib.app package ----------------------------------------------------------------------
 
 
 def test_read_uploaded_image_returns_the_image_or_the_reason():
-    image, error = backend.read_uploaded_image(backend.sample_bytes("skimage:chelsea"), "chelsea.png")
+    image, error = inputs.read_uploaded_image(inputs.sample_bytes("skimage:chelsea"), "chelsea.png")
     assert error is None and image.image.size == (451, 300) and len(image.digest) == 64
-    image, error = backend.read_uploaded_image(b"%PDF-1.4 not an image", "paper.png")
+    image, error = inputs.read_uploaded_image(b"%PDF-1.4 not an image", "paper.png")
     assert image is None and "paper.png" in error
 
 
 def test_samples_work_without_the_shared_folder(monkeypatch, tmp_path):
-    monkeypatch.setattr(backend, "SHARED_IMAGES", tmp_path / "absent")
-    samples = backend.available_samples()
+    monkeypatch.setattr(inputs, "SHARED_IMAGES", tmp_path / "absent")
+    samples = inputs.available_samples()
     assert samples and all(sample.source.startswith("skimage:") for sample in samples)
-    assert backend.sample_input(samples[0]).image.mode == "RGB"
+    assert inputs.sample_input(samples[0]).image.mode == "RGB"
 
 
 def test_method_params_merge_preset_and_overrides_into_a_hashable_key():
-    assert backend.method_params("scorecam", "exact") == ()
-    assert backend.method_params("gradcam", "fast") == ()
+    assert settings.method_params("scorecam", "exact") == ()
+    assert settings.method_params("gradcam", "fast") == ()
     for key in ("scorecam", "gradpp_scorecam"):  # the app's Fast is camlib's named setting
-        assert dict(backend.method_params(key, "fast")) == speed_params(key, "fast")
-    fast_probability = dict(backend.method_params("scorecam", "fast", {"scorecam": {"score": "probability"}}))
+        assert dict(settings.method_params(key, "fast")) == speed_params(key, "fast")
+    fast_probability = dict(settings.method_params("scorecam", "fast", {"scorecam": {"score": "probability"}}))
     assert fast_probability == {**speed_params("scorecam", "fast"), "score": "probability"}
-    assert backend.effective_param("gradpp_scorecam", "top_k", "exact") == 64
-    hash(backend.method_params("gradpp_scorecam", "test"))
+    assert settings.effective_param("gradpp_scorecam", "top_k", "exact") == GradPPScoreCAM.__init__.__kwdefaults__["top_k"]
+    hash(settings.method_params("gradpp_scorecam", "test"))
 
 
 def test_maps_are_cached_by_request_and_progress_is_reported():
-    image = backend.sample_input(backend.available_samples()[0])
-    request = backend.map_request(image, "efficientnet_lite0", None, "conv_head", 281, "scorecam", backend.method_params("scorecam", "test"))
+    image = inputs.sample_input(inputs.available_samples()[0])
+    request = maps.map_request(image, "efficientnet_lite0", None, "conv_head", 281, "scorecam", settings.method_params("scorecam", "test"))
     calls = []
-    first = backend.compute_map(request, image, progress=lambda done, total: calls.append((done, total)))
+    first = maps.compute_map(request, image, progress=lambda done, total: calls.append((done, total)))
     assert first.error is None and first.saliency.shape == (224, 224)
-    second = backend.compute_map(request, image)
+    second = maps.compute_map(request, image)
     assert second.seconds == first.seconds and np.array_equal(second.saliency, first.saliency)
-    other = backend.compute_map(backend.map_request(image, "efficientnet_lite0", None, "conv_head", 285, "gradcam", ()), image)
+    other = maps.compute_map(maps.map_request(image, "efficientnet_lite0", None, "conv_head", 285, "gradcam", ()), image)
     assert not np.array_equal(other.saliency, first.saliency)
-    model = backend.shared_model("efficientnet_lite0")
-    assert model is backend.shared_model("efficientnet_lite0") and not model.lock.locked()
+    model = models.shared_model("efficientnet_lite0")
+    assert model is models.shared_model("efficientnet_lite0") and not model.lock.locked()
 
 
 def test_cam_request_always_uses_the_pooling_layer():
-    image = backend.sample_input(backend.available_samples()[0])
-    request = backend.map_request(image, "efficientnet_lite0", None, "blocks.5", 281, "cam", ())
+    image = inputs.sample_input(inputs.available_samples()[0])
+    request = maps.map_request(image, "efficientnet_lite0", None, "blocks.5", 281, "cam", ())
     assert request.layer == "bn2"
 
 
@@ -294,14 +295,14 @@ def test_exports_round_trip():
     display = np.full((224, 224, 3), 128, np.uint8)
     saliency = np.linspace(0, 1, 224 * 224, dtype=np.float32).reshape(224, 224)
     results = {
-        "gradcam": backend.MethodResult("gradcam", "Grad-CAM", saliency, 0.1),
-        "cam": backend.MethodResult("cam", "CAM", None, 0.0, "CAM is not applicable"),
+        "gradcam": MethodResult("gradcam", "Grad-CAM", saliency, 0.1),
+        "cam": MethodResult("cam", "CAM", None, 0.0, "CAM is not applicable"),
     }
-    explanation = backend.explanation_of(display, 281, [f"class {i}" for i in range(1000)], [], "conv_head", results)
-    maps = np.load(io.BytesIO(backend.maps_npz(explanation, backbone_key="efficientnet_lite0")), allow_pickle=False)
+    explanation = figures.explanation_of(display, 281, [f"class {i}" for i in range(1000)], [], "conv_head", results)
+    maps = np.load(io.BytesIO(figures.maps_npz(explanation, backbone_key="efficientnet_lite0")), allow_pickle=False)
     assert np.array_equal(maps["gradcam"], saliency) and "cam" not in maps
     assert int(maps["target_class"]) == 281 and str(maps["backbone"]) == "efficientnet_lite0"
-    grid = Image.open(io.BytesIO(backend.grid_png(explanation, opacity=0.5, colormap="jet")))
+    grid = Image.open(io.BytesIO(figures.grid_png(explanation, opacity=0.5, colormap="jet")))
     assert grid.size[0] > 3 * 224
 
 
@@ -310,29 +311,29 @@ def test_hot_regions_counts_separate_blobs():
     saliency[10:30, 10:30] = 1.0
     saliency[60:90, 50:80] = 0.8
     saliency[0, 99] = 1.0  # a speck below the area threshold
-    assert backend.hot_regions(saliency) == 2
-    results = {"gradcam": backend.MethodResult("gradcam", "Grad-CAM", saliency, 0.1)}
-    assert "Grad-CAM separates all of them" in backend.instances_note(results, 2)
-    assert "None separates all 3" in backend.instances_note(results, 3)
+    assert instances.hot_regions(saliency) == 2
+    results = {"gradcam": MethodResult("gradcam", "Grad-CAM", saliency, 0.1)}
+    assert "Grad-CAM separates all of them" in instances.instances_note(results, 2)
+    assert "None separates all 3" in instances.instances_note(results, 3)
 
 
 def test_table_1_uses_camlib_metrics():
     rows = [
-        backend.FaithfulnessRow("a", "gradcam", 1, 0.5, 0.25, 1.0),  # drop 50 %
-        backend.FaithfulnessRow("b", "gradcam", 1, 0.4, 0.6, 3.0),  # drop 0 %, an increase
-        backend.FaithfulnessRow("a", "cam", 1, None, None, 0.0, "not applicable"),
+        faithfulness.FaithfulnessRow("a", "gradcam", 1, 0.5, 0.25, 1.0),  # drop 50 %
+        faithfulness.FaithfulnessRow("b", "gradcam", 1, 0.4, 0.6, 3.0),  # drop 0 %, an increase
+        faithfulness.FaithfulnessRow("a", "cam", 1, None, None, 0.0, "not applicable"),
     ]
-    table = backend.table_1(rows, ["cam", "gradcam"])
-    assert table.loc[backend.AVERAGE_DROP, "Grad-CAM"] == pytest.approx(25.0)
-    assert table.loc[backend.AVERAGE_INCREASE, "Grad-CAM"] == pytest.approx(50.0)
-    assert table.loc[backend.SECONDS, "Grad-CAM"] == pytest.approx(2.0)
-    assert np.isnan(table.loc[backend.AVERAGE_DROP, "CAM"])
+    table = faithfulness.table_1(rows, ["cam", "gradcam"])
+    assert table.loc[faithfulness.AVERAGE_DROP, "Grad-CAM"] == pytest.approx(25.0)
+    assert table.loc[faithfulness.AVERAGE_INCREASE, "Grad-CAM"] == pytest.approx(50.0)
+    assert table.loc[faithfulness.SECONDS, "Grad-CAM"] == pytest.approx(2.0)
+    assert np.isnan(table.loc[faithfulness.AVERAGE_DROP, "CAM"])
 
 
 def test_teaching_content_comes_from_the_docstrings():
     for key in METHODS:
-        assert backend.method_formulas(key), key
-    assert any("softmax" in formula for formula in backend.method_formulas("scorecam"))
-    steps = backend.algorithm_steps()
+        assert teaching.method_formulas(key), key
+    assert any("softmax" in formula for formula in teaching.method_formulas("scorecam"))
+    steps = teaching.algorithm_steps()
     assert "1. **Forward and backward pass**" in steps and ":math:" not in steps and "$" in steps
-    assert backend.rst_to_markdown(":func:`gradcampp_weights` and ``top_k``") == "`gradcampp_weights` and `top_k`"
+    assert teaching.rst_to_markdown(":func:`gradcampp_weights` and ``top_k``") == "`gradcampp_weights` and `top_k`"

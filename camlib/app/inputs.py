@@ -1,0 +1,120 @@
+"""The images the app explains: the sample photos and uploads, decoded through :func:`camlib.images.load_image`."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+from PIL import Image
+
+from camlib.errors import CamlibError, ImageLoadError
+from camlib.images import MAX_MEGAPIXELS, load_image
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED_IMAGES = REPO_ROOT.parent / "shared" / "images"
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp"]
+IMAGE_UPLOAD_LIMIT_MB = 200  # per image; state dicts may use the server's maxUploadSize (.streamlit/config.toml)
+
+
+@dataclass(frozen=True)
+class Sample:
+    label: str
+    source: str  # "skimage:NAME" (shipped with scikit-image) or "shared:FILE" (../shared/images)
+    classes: tuple[int, ...] = ()  # ImageNet classes worth explaining in this photo
+    instances: int | None = None  # how many objects of classes[0] it shows
+
+
+SAMPLES: tuple[Sample, ...] = (
+    Sample("Cat: chelsea (scikit-image)", "skimage:chelsea", (281, 285)),
+    Sample("Coffee cup: coffee (scikit-image)", "skimage:coffee", (967, 968)),
+    Sample("Rocket: rocket (scikit-image)", "skimage:rocket", (657, 812)),
+    Sample("Dog and cat (shared)", "shared:dog_and_cat.png", (243, 281)),
+    Sample("Six dogs (shared)", "shared:dogs.png", (231,), instances=6),
+    Sample("Two horses (shared)", "shared:horses.jpg", (339,), instances=2),
+    Sample("Five puppies (shared)", "shared:puppies.jpg", (208,), instances=5),
+)
+
+
+def available_samples() -> list[Sample]:
+    """The scikit-image samples, plus the shared photos when ``../shared/images`` exists."""
+    return [sample for sample in SAMPLES if not sample.source.startswith("shared:") or (SHARED_IMAGES / sample.source[7:]).is_file()]
+
+
+def sample_by_label(label: str) -> Sample:
+    for sample in SAMPLES:
+        if sample.label == label:
+            return sample
+    raise KeyError(label)
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """An image the app explains: its name, the SHA-256 of its bytes (the cache key) and the decoded RGB image."""
+
+    name: str
+    digest: str
+    image: Image.Image = field(repr=False, compare=False)
+    sample: Sample | None = None
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)  # decoded images can be large (up to 50 megapixels)
+def _decoded(digest: str, name: str, _data: bytes) -> Image.Image:
+    return load_image(_data, name=name)
+
+
+def image_from_bytes(data: bytes, name: str, sample: Sample | None = None) -> ImageInput:
+    """Decode uploaded or sample bytes; raises :class:`ImageLoadError` with a message for people."""
+    if not data:
+        raise ImageLoadError(f"{name} is empty (0 bytes).")
+    digest = digest_of(data)
+    return ImageInput(name, digest, _decoded(digest, name, data), sample)
+
+
+def read_uploaded_image(data: bytes, name: str) -> tuple[ImageInput | None, str | None]:
+    """The image, or the reason it cannot be read: never an exception."""
+    try:
+        return image_from_bytes(data, name), None
+    except CamlibError as error:
+        return None, str(error)
+
+
+def read_uploaded_images(files: Iterable[tuple[str, bytes]]) -> tuple[list[ImageInput], list[str]]:
+    """The readable images among ``(name, bytes)`` pairs, and the reason for each one that is not."""
+    images, problems = [], []
+    for name, data in files:
+        image, error = read_uploaded_image(data, name)
+        if error:
+            problems.append(error)
+        else:
+            images.append(image)
+    return images, problems
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def sample_bytes(source: str) -> bytes:
+    """The bytes of a sample: scikit-image photos are encoded as PNG at run time, shared files read as they are."""
+    kind, name = source.split(":", 1)
+    if kind == "shared":
+        return (SHARED_IMAGES / name).read_bytes()
+    import skimage.data
+
+    buffer = io.BytesIO()
+    Image.fromarray(getattr(skimage.data, name)()).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def sample_input(sample: Sample) -> ImageInput:
+    return image_from_bytes(sample_bytes(sample.source), sample.label, sample)
+
+
+def upload_limit_text() -> str:
+    return f"{IMAGE_UPLOAD_LIMIT_MB} MB and {MAX_MEGAPIXELS} megapixels per image"

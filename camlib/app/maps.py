@@ -1,0 +1,135 @@
+"""Maps: what decides one (:class:`MapRequest`), its cache, and the worker thread that reports its progress.
+
+Maps live in ``st.cache_data``, keyed by the request: a hash of the image bytes, the backbone and its
+weights, the layer, the class, the method and its parameters. Methods that report progress (the Score-CAM
+family, SmoothGrad-CAM++) run in a worker thread, so that the script thread can draw their progress bar:
+a cached function must not itself draw into a container made outside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import streamlit as st
+from PIL import Image
+
+from camlib.app.inputs import ImageInput
+from camlib.app.models import shared_model
+from camlib.app.settings import Params
+from camlib.backbones import backbone_spec
+from camlib.errors import CamlibError
+from camlib.explain import MethodResult, run_method
+from camlib.methods import METHODS, method_info
+
+logger = logging.getLogger(__name__)
+
+MAX_CACHED_MAPS = 512  # a 224×224 float32 map is 200 KB: about 100 MB in all
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class MapRequest:
+    """Everything that decides a map: the cache key."""
+
+    image_digest: str
+    backbone_key: str
+    weights_path: str | None
+    layer: str
+    target_class: int
+    method_key: str
+    params: Params = ()
+
+
+def map_request(image: ImageInput, backbone_key: str, weights_path: str | None, layer: str, target_class: int, method_key: str, params: Params) -> MapRequest:
+    if method_key == "cam":  # CAM always reads the layer before global average pooling
+        layer = backbone_spec(backbone_key).cam_layer or layer
+    return MapRequest(image.digest, backbone_key, weights_path, layer, int(target_class), method_key, params)
+
+
+@st.cache_data(max_entries=MAX_CACHED_MAPS, show_spinner=False)
+def _cached_result(request: MapRequest, _image: Image.Image, _progress: Progress | None = None) -> MethodResult:
+    model = shared_model(request.backbone_key, request.weights_path)
+    with model.lock:
+        inputs = model.backbone.preprocess(_image)
+        return run_method(
+            request.method_key, model.backbone, inputs, request.target_class,
+            layer=request.layer, progress=_progress, params=dict(request.params),
+        )
+
+
+def compute_map(request: MapRequest, image: ImageInput, progress: Progress | None = None) -> MethodResult:
+    """The method's map for the request, from the cache when it is there.
+
+    With ``progress``, the computation runs in a worker thread and ``progress(done, total)`` is called
+    from the calling thread, so it may draw Streamlit elements.
+    """
+    if progress is None:
+        return _cached_result(request, image.image)
+    updates: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = _cached_result(request, image.image, lambda done, total: updates.put((done, total)))
+        except BaseException as error:  # noqa: BLE001 - handed to the script thread, which re-raises it
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, name=f"camlib-{request.method_key}", daemon=True)
+    _attach_script_context(worker)
+    worker.start()
+    while worker.is_alive():
+        worker.join(timeout=0.1)
+        _report_latest(updates, progress)
+    _report_latest(updates, progress)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def _attach_script_context(thread: threading.Thread) -> None:
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    context = get_script_run_ctx(suppress_warning=True)
+    if context is not None:
+        add_script_run_ctx(thread, context)
+
+
+def _report_latest(updates: queue.SimpleQueue, progress: Progress) -> None:
+    latest = None
+    while not updates.empty():
+        latest = updates.get()
+    if latest is not None:
+        progress(*latest)
+
+
+def compute_map_safely(request: MapRequest, image: ImageInput, progress: Progress | None = None) -> MethodResult:
+    """Like :func:`compute_map`, but an unexpected failure becomes the result's error instead of a traceback."""
+    try:
+        return compute_map(request, image, progress)
+    except CamlibError as error:  # e.g. the model itself could not load
+        return MethodResult(request.method_key, method_info(request.method_key).display_name, None, 0.0, str(error))
+    except Exception as error:  # a method failing on an unusual model or setting must not break the page
+        logger.exception("%s failed for %s", request.method_key, request)
+        message = f"It failed with {type(error).__name__}: {error}"
+        return MethodResult(request.method_key, method_info(request.method_key).display_name, None, 0.0, message)
+
+
+def reports_progress(method_key: str) -> bool:
+    return method_info(method_key).scores_masked_inputs or method_key == "smoothgradcampp"
+
+
+def progress_text(method_key: str, done: int, total: int) -> str:
+    name = method_info(method_key).display_name
+    if method_key == "smoothgradcampp":
+        return f"{name}: noisy pass {done} of {total}"
+    return f"{name}: {done} of {total} channels scored on masked inputs"
+
+
+def ordered_methods(keys: Iterable[str]) -> list[str]:
+    """Cheap methods first, so they appear before the Score-CAM family."""
+    return sorted(dict.fromkeys(keys), key=lambda key: (method_info(key).relative_cost, list(METHODS).index(key)))

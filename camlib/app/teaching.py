@@ -1,0 +1,102 @@
+"""The teaching page's content: each method's formulas and the Grad++ScoreCAM pipeline, from the methods' docstrings."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import textwrap
+
+import pandas as pd
+
+from camlib.app.faithfulness import AVERAGE_DROP, AVERAGE_INCREASE
+from camlib.methods import method_info
+
+
+def docstring_formulas(obj) -> list[str]:
+    """The LaTeX of each ``.. math::`` block in an object's docstring, in order."""
+    lines = (inspect.getdoc(obj) or "").splitlines()
+    formulas, index = [], 0
+    while index < len(lines):
+        line = lines[index]
+        if ".. math::" in line:
+            inline = line.split(".. math::", 1)[1].strip()
+            index += 1
+            if inline:
+                formulas.append(inline)
+                continue
+            block = []
+            while index < len(lines) and lines[index].strip():
+                block.append(lines[index].strip())
+                index += 1
+            formulas.append(" ".join(block))
+        index += 1
+    return formulas
+
+
+# Formulas for methods whose docstring gives them only inline, step by step.
+SUMMARY_FORMULAS = {
+    "gradpp_scorecam": [
+        r"w_k^c = \sum_{i,j} a_k(i, j)\, \mathrm{ReLU}\Big(\frac{\partial y^c}{\partial A_k(i, j)}\Big) \quad \text{(the Grad-CAM++ weights)}",
+        r"C_k = f^c(X \circ H_k) - f^c(X_b) \quad \text{for the top-}k \text{ channels by } w_k^c",
+        r"\alpha_k = \mathrm{softmax}_k(C_k) \cdot \frac{w_k^c}{\max_j w_j^c}, \qquad L^c = \mathrm{ReLU}\Big(\sum_k \alpha_k A_k\Big)",
+    ],
+}
+
+
+def method_formulas(method_key: str) -> list[str]:
+    return docstring_formulas(method_info(method_key).method_class) or SUMMARY_FORMULAS.get(method_key, [])
+
+
+def rst_to_markdown(text: str) -> str:
+    """Turn the docstrings' reStructuredText roles into Streamlit markdown (``$...$`` for math)."""
+    text = re.sub(r":math:`([^`]*)`", lambda match: f"${match.group(1)}$", text)
+    text = re.sub(r":(?:func|class|meth|attr|data|mod):`~?([^`]*)`", r"`\1`", text)
+    return re.sub(r"``([^`]*)``", r"`\1`", text)
+
+
+def algorithm_steps() -> str:
+    """The step-by-step mapping of Grad++ScoreCAM's Algorithm 1 to camlib, from the class docstring."""
+    doc = inspect.getdoc(method_info("gradpp_scorecam").method_class) or ""
+    start = doc.find("How each step")
+    end = doc.find("Cost:", start)
+    section = doc[start:end] if start >= 0 else doc
+    return rst_to_markdown(textwrap.dedent(section.split("\n", 1)[1] if "\n" in section else section)).strip()
+
+
+PIPELINE_DOT = r"""
+digraph pipeline {
+  rankdir=TB; bgcolor="transparent"; ranksep=0.25; nodesep=0.3;
+  node [shape=box, style="rounded,filled", fillcolor="#fff4e6", color="#d9480f", fontname="Helvetica", fontsize=11];
+  edge [color="#868e96"];
+  X [label="Input image X", fillcolor="#e7f5ff", color="#1c7ed6"];
+  F [label="1. Forward + backward pass\nBaseCAM.capture"];
+  A [label="Activations A_k\n(N, K, h, w)"];
+  G [label="Gradients dy^c/dA_k"];
+  W [label="2. Grad-CAM++ weights w_k\ngradcampp_weights"];
+  T [label="3. Keep the top_k channels\nranked by w_k"];
+  H [label="4. Smooth masks H_k = s(Up(A_k))\nscores C_k = f(X o H_k) - f(X_b)\nmasked_input_scores"];
+  C [label="5. Combine: alpha_k from C_k and w_k\ncombination='softmax_w'"];
+  L [label="6. Map: ReLU(sum_k alpha_k A_k)\nBaseCAM.combine", fillcolor="#ebfbee", color="#2f9e44"];
+  X -> F; F -> A; F -> G; A -> W; G -> W; W -> T; T -> H; A -> H; X -> H; H -> C; W -> C; C -> L; A -> L;
+}
+"""
+
+PAPER_REFERENCE = (
+    "S. Soomro, A. Niaz and K. N. Choi, “Grad++ScoreCAM: Enhancing Visual Explanations of Deep Convolutional "
+    "Networks Using Incremented Gradient and Score-Weighted Methods,” IEEE Access, vol. 12, 2024, "
+    "doi: 10.1109/ACCESS.2024.3392853."
+)
+PAPER_URL = "https://doi.org/10.1109/ACCESS.2024.3392853"
+
+# The paper's Table 1 (Average Drop and Average Increase, in %, per method). Fill in from the paper:
+# {"CAM": (drop, increase), "Grad-CAM": (...), ...}; the teaching page shows the table when it is set.
+PAPER_TABLE_1: dict[str, tuple[float, float]] | None = None
+
+
+def paper_table_1() -> pd.DataFrame | None:
+    if not PAPER_TABLE_1:
+        return None
+    return pd.DataFrame(
+        {method: [drop, increase] for method, (drop, increase) in PAPER_TABLE_1.items()},
+        index=[AVERAGE_DROP, AVERAGE_INCREASE],
+    )
