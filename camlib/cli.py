@@ -15,7 +15,7 @@ from camlib import __version__
 from camlib.backbones import BACKBONES, DEFAULT_BACKBONE, load_backbone
 from camlib.errors import CamlibError
 from camlib.explain import explain
-from camlib.images import load_image
+from camlib.images import load_image_with_notes
 from camlib.methods import SPEED_SETTINGS, parse_method_list, speed_params
 
 EXIT_USAGE = 2
@@ -28,7 +28,10 @@ def _downloads_allowed(args: argparse.Namespace) -> bool:
 
 def run_explain(args: argparse.Namespace) -> int:
     methods = parse_method_list(args.methods)
-    image = load_image(args.image)
+    loaded = load_image_with_notes(args.image)
+    for note in loaded.notes:
+        print(f"Note: {note}")
+    image = loaded.image
     backbone = load_backbone(args.backbone, weights_path=args.weights, allow_download=_downloads_allowed(args))
     if args.layer:
         from camlib.methods import resolve_layer

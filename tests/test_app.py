@@ -337,3 +337,11 @@ def test_teaching_content_comes_from_the_docstrings():
     steps = teaching.algorithm_steps()
     assert "1. **Forward and backward pass**" in steps and ":math:" not in steps and "$" in steps
     assert teaching.rst_to_markdown(":func:`gradcampp_weights` and ``top_k``") == "`gradcampp_weights` and `top_k`"
+
+
+def test_an_animated_upload_says_that_only_its_first_frame_is_used():
+    from image_samples import two_frames
+
+    image = inputs.image_from_bytes(two_frames("GIF"), "animated.gif")
+    assert image.image.mode == "RGB"
+    assert any("first" in note for note in image.notes), image.notes

@@ -98,3 +98,15 @@ def test_bad_input_exits_2_with_one_line(case, workdir, zero_vgg16_weights):
     assert lines[0].startswith("camlib: error: ")
     assert mentioned in lines[0]
     assert "Traceback" not in result.stdout
+
+
+def test_cli_says_when_only_the_first_frame_of_an_animation_is_used(tmp_path, capsys):
+    from image_samples import two_frames
+
+    from camlib.cli import main
+
+    gif = tmp_path / "animated.gif"
+    gif.write_bytes(two_frames("GIF", size=(64, 64)))
+    assert main(["explain", str(gif), "--methods", "gradcam", "--out", str(tmp_path / "grid.png")]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Note:")]
+    assert notes and "first" in notes[0]

@@ -1,4 +1,4 @@
-"""The images the app explains: the sample photos and uploads, decoded through :func:`camlib.images.load_image`."""
+"""The images the app explains: the sample photos and uploads, decoded through :func:`camlib.images.load_image_with_notes`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import streamlit as st
 from PIL import Image
 
 from camlib.errors import CamlibError, ImageLoadError
-from camlib.images import MAX_MEGAPIXELS, load_image
+from camlib.images import MAX_MEGAPIXELS, LoadedImage, load_image_with_notes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_IMAGES = REPO_ROOT.parent / "shared" / "images"
@@ -60,6 +60,7 @@ class ImageInput:
     digest: str
     image: Image.Image = field(repr=False, compare=False)
     sample: Sample | None = None
+    notes: tuple[str, ...] = ()  # what the loader did, e.g. "only the first frame of an animated GIF is used"
 
 
 def digest_of(data: bytes) -> str:
@@ -67,8 +68,8 @@ def digest_of(data: bytes) -> str:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)  # decoded images can be large (up to 50 megapixels)
-def _decoded(digest: str, name: str, _data: bytes) -> Image.Image:
-    return load_image(_data, name=name)
+def _decoded(digest: str, name: str, _data: bytes) -> LoadedImage:
+    return load_image_with_notes(_data, name=name)
 
 
 def image_from_bytes(data: bytes, name: str, sample: Sample | None = None) -> ImageInput:
@@ -76,7 +77,8 @@ def image_from_bytes(data: bytes, name: str, sample: Sample | None = None) -> Im
     if not data:
         raise ImageLoadError(f"{name} is empty (0 bytes).")
     digest = digest_of(data)
-    return ImageInput(name, digest, _decoded(digest, name, data), sample)
+    loaded = _decoded(digest, name, data)
+    return ImageInput(name, digest, loaded.image, sample, tuple(loaded.notes))
 
 
 def read_uploaded_image(data: bytes, name: str) -> tuple[ImageInput | None, str | None]:

@@ -119,6 +119,8 @@ def sidebar_image() -> ImageInput:
     if error:
         st.error(error)
         st.stop()
+    for note in image.notes:
+        sidebar.info(note)
     return image
 
 
