@@ -57,13 +57,6 @@ def masked_input_scores(
     height, width = inputs.shape[-2:]
     batch, count = channels.shape
     scores = torch.zeros(batch, count, device=inputs.device)
-    if perturbation_size is not None:
-        try:
-            method.target_scores(inputs[:1], targets[:1])
-        except RuntimeError as error:
-            raise InvalidParameterError(
-                f"perturbation_size={perturbation_size} is too small for this model ({str(error).splitlines()[0]}); use a larger size."
-            ) from None
     autocast = torch.autocast("cuda", dtype=torch.float16) if mixed_precision and inputs.is_cuda else nullcontext()
     memory_format = torch.channels_last if prefers_channels_last(method.model) else torch.contiguous_format
 
@@ -74,31 +67,39 @@ def masked_input_scores(
         with autocast:
             return method.target_scores(masked, targets[image].repeat(len(positions)), score).float()
 
-    with torch.inference_mode():
-        baseline = None
-        if score == "logit":
-            with autocast:
-                baseline = method.target_scores(torch.zeros_like(inputs), targets).float()
-        varies = (activations.amax(dim=(2, 3)) - activations.amin(dim=(2, 3))) > 0
-        to_score = [torch.nonzero(varies[image, channels[image]]).flatten().tolist() for image in range(batch)]
-        total, done = sum(len(positions) for positions in to_score), 0
-        for image, positions in enumerate(to_score):
-            start = 0
-            while start < len(positions):
-                chunk = positions[start : start + batch_size]
-                try:
-                    values = score_chunk(image, chunk)
-                except torch.cuda.OutOfMemoryError:
-                    if batch_size == 1:
-                        raise InvalidParameterError("The GPU ran out of memory even at batch size 1.") from None
-                    batch_size //= 2
-                    torch.cuda.empty_cache()
-                    method.notify(f"GPU out of memory: batch size halved to {batch_size} and the batch retried.")
-                    continue
-                scores[image, chunk] = values - baseline[image] if baseline is not None else values
-                start += len(chunk)
-                done += len(chunk)
-                method.report_progress(done, total)
+    try:
+        with torch.inference_mode():
+            baseline = None
+            if score == "logit":
+                with autocast:
+                    baseline = method.target_scores(torch.zeros_like(inputs), targets).float()
+            varies = (activations.amax(dim=(2, 3)) - activations.amin(dim=(2, 3))) > 0
+            to_score = [torch.nonzero(varies[image, channels[image]]).flatten().tolist() for image in range(batch)]
+            total, done = sum(len(positions) for positions in to_score), 0
+            for image, positions in enumerate(to_score):
+                start = 0
+                while start < len(positions):
+                    chunk = positions[start : start + batch_size]
+                    try:
+                        values = score_chunk(image, chunk)
+                    except torch.cuda.OutOfMemoryError:
+                        if batch_size == 1:
+                            raise InvalidParameterError("The GPU ran out of memory even at batch size 1.") from None
+                        batch_size //= 2
+                        torch.cuda.empty_cache()
+                        method.notify(f"GPU out of memory: batch size halved to {batch_size} and the batch retried.")
+                        continue
+                    scores[image, chunk] = values - baseline[image] if baseline is not None else values
+                    start += len(chunk)
+                    done += len(chunk)
+                    method.report_progress(done, total)
+    except RuntimeError as error:
+        # A map too small for the model's pooling fails inside the first pass; OOM is handled above.
+        if perturbation_size is None or isinstance(error, torch.cuda.OutOfMemoryError):
+            raise
+        raise InvalidParameterError(
+            f"perturbation_size={perturbation_size} is too small for this model ({str(error).splitlines()[0]}); use a larger size."
+        ) from None
     return scores
 
 
