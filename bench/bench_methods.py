@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import copy
 import gc
+import math
 import platform
 import statistics
 import sys
@@ -24,6 +25,7 @@ from pathlib import Path
 import torch
 
 from camlib.backbones import load_backbone
+from camlib.errors import CamlibError
 from camlib.explain import build_method
 from camlib.methods import resolve_layer
 
@@ -169,7 +171,7 @@ def main() -> int:
         for method_key in methods:
             try:
                 method = build_method(method_key, backbone)
-            except Exception as error:  # CAM on VGG16/AlexNet: reported, not timed
+            except CamlibError as error:  # CAM on VGG16/AlexNet: reported, not timed
                 rows.append((key, method_key, None, None, None, None, None, str(error).split(":")[0]))
                 continue
             ours, rss, cuda_mb = measure(lambda: method(inputs, [target]), repeats, device)
@@ -216,7 +218,7 @@ def _format_row(row) -> str:
     def ratio(value):
         return "—" if value is None else f"{value / ours:.2f}×"
 
-    cuda = "—" if cuda_mb != cuda_mb else f"{cuda_mb:.0f}"
+    cuda = "—" if math.isnan(cuda_mb) else f"{cuda_mb:.0f}"
     return (
         f"| {backbone} | {method} | {ours:.3f} | {seconds(grad_cam)} | {seconds(torchcam)} | "
         f"{ratio(grad_cam)} | {ratio(torchcam)} | {rss:.0f} | {cuda} |"

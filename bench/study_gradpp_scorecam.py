@@ -15,7 +15,6 @@ import csv
 import sys
 import time
 from itertools import product
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,17 +25,11 @@ from camlib.evaluate import list_images
 from camlib.images import load_image
 from camlib.methods import GradPPScoreCAM, masked_input_scores, normalize_maps
 from camlib.methods.base import gradcampp_weights
+from camlib.methods.score import combine_scores
 from camlib.metrics import average_drop, average_increase, confidence_pair
 
 TOP_KS = (8, 16, 32, 64, 128, 256)
 COMBINATIONS = ("softmax_w", "softmax", "relu_w")
-
-
-def combine(scores: torch.Tensor, chosen_weights: torch.Tensor, largest: torch.Tensor, combination: str) -> torch.Tensor:
-    alpha = F.relu(scores) if combination == "relu_w" else scores.softmax(dim=1)
-    if combination != "softmax":
-        alpha = alpha * chosen_weights / largest.clamp_min(1e-12)
-    return alpha
 
 
 def main() -> int:
@@ -76,7 +69,7 @@ def main() -> int:
             variant_weights = torch.cat(
                 [
                     torch.zeros_like(weights).scatter(
-                        1, chosen[:, :top_k], combine(scores[:, :top_k], chosen_weights[:, :top_k], largest, combination)
+                        1, chosen[:, :top_k], combine_scores(scores[:, :top_k], chosen_weights[:, :top_k], largest, combination)
                     )
                     for top_k, combination in variants
                 ]

@@ -299,7 +299,7 @@ def apply_state_dict(model: nn.Module, state: dict[str, Tensor], *, architecture
             state = dict(zip(expected.keys(), state.values()))
     try:
         model.load_state_dict(state, strict=True)
-    except RuntimeError as error:
+    except RuntimeError:
         missing = [k for k in expected if k not in state]
         mismatched = [k for k in expected if k in state and state[k].shape != expected[k].shape]
         detail = f"{len(missing)} tensors missing, {len(mismatched)} with the wrong shape"

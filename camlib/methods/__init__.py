@@ -7,16 +7,16 @@ from camlib.methods.registry import METHODS, SPEED_SETTINGS, MethodInfo, method_
 from camlib.methods.score import GradPPScoreCAM, ScoreCAM, masked_input_scores
 
 __all__ = [
-    "BaseCAM",
     "CAM",
+    "METHODS",
+    "SPEED_SETTINGS",
+    "BaseCAM",
     "GradCAM",
     "GradCAMpp",
     "GradPPScoreCAM",
     "LayerCapture",
-    "METHODS",
     "MethodInfo",
     "ProgressCallback",
-    "SPEED_SETTINGS",
     "ScoreCAM",
     "SmoothGradCAMpp",
     "masked_input_scores",

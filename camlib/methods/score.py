@@ -227,6 +227,14 @@ class ScoreCAM(MaskedPassCAM):
 Combination = Literal["softmax_w", "softmax", "relu_w"]
 
 
+def combine_scores(scores: Tensor, chosen_weights: Tensor, largest_weight: Tensor, combination: Combination) -> Tensor:
+    """Grad++ScoreCAM's alpha_k from the scores C_k (N, k) and Grad-CAM++ weights w_k of the chosen channels."""
+    alpha = F.relu(scores) if combination == "relu_w" else scores.softmax(dim=1)
+    if combination != "softmax":
+        alpha = alpha * chosen_weights / torch.where(largest_weight > 0, largest_weight, torch.ones_like(largest_weight))
+    return alpha
+
+
 class GradPPScoreCAM(MaskedPassCAM):
     r"""Grad++ScoreCAM, from *Grad++ScoreCAM: Enhancing Visual Explanations of Deep Convolutional Networks
     Using Incremented Gradient and Score-Weighted Methods* (IEEE Access, 2024), Algorithm 1.
@@ -320,12 +328,6 @@ class GradPPScoreCAM(MaskedPassCAM):
         keep = channel_count if self.top_k is None else self.top_k
         chosen_weights, chosen = gradient_weights.topk(keep, dim=1)
         scores = self.score_channels(inputs, capture.activations, targets, chosen)
-        if self.combination == "relu_w":
-            alpha = F.relu(scores)
-        else:
-            alpha = scores.softmax(dim=1)
-        if self.combination != "softmax":
-            largest = gradient_weights.amax(dim=1, keepdim=True)
-            alpha = alpha * chosen_weights / torch.where(largest > 0, largest, torch.ones_like(largest))
+        alpha = combine_scores(scores, chosen_weights, gradient_weights.amax(dim=1, keepdim=True), self.combination)
         weights = torch.zeros_like(gradient_weights)
         return weights.scatter(1, chosen, alpha)
