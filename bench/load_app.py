@@ -16,7 +16,7 @@ It prints each measurement, then p50, p90 and max per kind (cold, warm, open) an
 scans the server log for "Traceback" and "Exception". The exit status is 1 when a session failed or the
 log has an exception.
 
-    python bench/load_app.py --sessions 4 --rounds 2               # the app's default (exact Score-CAM)
+    python bench/load_app.py --sessions 4 --rounds 2               # the app's default (the fast setting)
     python bench/load_app.py --sessions 4 --rounds 2 --fast-test   # CAMLIB_APP_FAST_TEST=1: the quick preset
 """
 
@@ -202,7 +202,7 @@ def main() -> int:
     env = {name: value for name, value in os.environ.items() if name != FAST_TEST_ENV}
     if args.fast_test:
         env[FAST_TEST_ENV] = "1"
-    setting = f"{FAST_TEST_ENV}=1 (quick test preset)" if args.fast_test else "default settings (exact Score-CAM)"
+    setting = f"{FAST_TEST_ENV}=1 (quick test preset)" if args.fast_test else "default settings (the fast setting)"
     try:
         with local_app(log_path, env=env) as url:
             print(f"streamlit run app.py at {url}, {setting}; {args.sessions} sessions × {args.rounds} rounds after the first load")

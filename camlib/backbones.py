@@ -334,7 +334,7 @@ def _torchvision_state_dict(spec: BackboneSpec, allow_download: bool) -> dict[st
         raise WeightsUnavailableError(advice)
     try:
         return torch.hub.load_state_dict_from_url(weights.url, progress=False, check_hash=True, weights_only=True)
-    except Exception as error:  # any network or disk failure ends in the same advice
+    except Exception as error:  # noqa: BLE001 - any network or disk failure ends in the same advice
         raise WeightsUnavailableError(f"{advice} The download failed: {type(error).__name__}.") from None
 
 

@@ -19,7 +19,10 @@ from camlib.images import load_image_with_notes
 from camlib.methods import SPEED_SETTINGS, parse_method_list, speed_params
 
 EXIT_USAGE = 2
-SPEED_HELP = "Score-CAM family: exact (full resolution, float32) or fast (masked passes at 112², float16 on CUDA)"
+SPEED_HELP = (
+    "Score-CAM family: exact (every channel, full resolution, float32); fast (Score-CAM measures 128 channels "
+    "and predicts the rest, float16 on CUDA); lowres (masked passes at 112², float16 on CUDA)"
+)
 
 
 def _downloads_allowed(args: argparse.Namespace) -> bool:
@@ -49,6 +52,8 @@ def run_explain(args: argparse.Namespace) -> int:
     for result in explanation.results.values():
         status = f"{result.seconds:7.2f} s" if result.error is None else f"n/a: {result.error}"
         print(f"  {result.display_name:<18s} {status}")
+        for notice in result.notices:  # e.g. a batch halved after a GPU out-of-memory error
+            print(f"  {'':<18s} note: {notice}")
         if result.error is not None:
             failures.append(result)
 

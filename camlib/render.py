@@ -35,7 +35,7 @@ def overlay(image: np.ndarray, saliency: np.ndarray, *, opacity: float = 0.5, co
 
 
 def _titled(tile: np.ndarray, title: str) -> np.ndarray:
-    height, width = tile.shape[:2]
+    width = tile.shape[1]
     banner = np.full((TITLE_HEIGHT, width, 3), 255, dtype=np.uint8)
     scale = 0.45 if width < 300 else 0.6
     text = title

@@ -260,11 +260,22 @@ def test_samples_work_without_the_shared_folder(monkeypatch, tmp_path):
     assert inputs.sample_input(samples[0]).image.mode == "RGB"
 
 
+def test_the_default_setting_is_fast_with_exact_and_lowres_one_click_away(monkeypatch):
+    monkeypatch.delenv(settings.FAST_TEST_ENV, raising=False)
+    assert settings.speed_options() == ["fast", "exact", "lowres"]
+    assert dict(settings.method_params("scorecam", "fast"))["sampled_channels"] == 128
+    assert settings.method_params("scorecam", "exact") == ()  # exact is the published method
+    assert "correlate" in settings.SPEED_PRESETS["fast"].description  # the label says how close it is
+    monkeypatch.setenv(settings.FAST_TEST_ENV, "1")
+    assert settings.speed_options()[0] == "test"
+
+
 def test_method_params_merge_preset_and_overrides_into_a_hashable_key():
     assert settings.method_params("scorecam", "exact") == ()
     assert settings.method_params("gradcam", "fast") == ()
-    for key in ("scorecam", "gradpp_scorecam"):  # the app's Fast is camlib's named setting
+    for key in ("scorecam", "gradpp_scorecam"):  # the app's Fast and Low-res are camlib's named settings
         assert dict(settings.method_params(key, "fast")) == speed_params(key, "fast")
+        assert dict(settings.method_params(key, "lowres")) == speed_params(key, "lowres")
     fast_probability = dict(settings.method_params("scorecam", "fast", {"scorecam": {"score": "probability"}}))
     assert fast_probability == {**speed_params("scorecam", "fast"), "score": "probability"}
     assert settings.effective_param("gradpp_scorecam", "top_k", "exact") == GradPPScoreCAM.__init__.__kwdefaults__["top_k"]

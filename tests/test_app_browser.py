@@ -18,7 +18,7 @@ from camlib.app.local_server import CHROMIUM, CHROMIUM_ARGS, EXPECTED_IMAGES, SE
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOG_AND_CAT = REPO_ROOT.parent / "shared" / "images" / "dog_and_cat.png"
 SCREENSHOT = REPO_ROOT / "assets" / "app_screenshot.png"
-RUN_TIMEOUT_MS = 180_000  # one script run: model load plus six methods (exact Score-CAM) on a 2-core CPU
+RUN_TIMEOUT_MS = 180_000  # one script run: model load plus six methods on a 2-core CPU, with a wide margin
 
 GRID_IMAGES = ".st-key-overlay_grid [data-testid='stImage'] img"
 

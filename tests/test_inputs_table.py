@@ -388,6 +388,13 @@ PARAMETER_CASES = [
     Case("Parameter", "Score-CAM batch_size=0", method_call("scorecam", batch_size=0), InvalidParameterError, "batch_size"),
     Case(
         "Parameter",
+        "Score-CAM sampled_channels=1",
+        method_call("scorecam", sampled_channels=1),
+        InvalidParameterError,
+        "sampled_channels must be at least 2",
+    ),
+    Case(
+        "Parameter",
         "Grad++ScoreCAM batch_size=0",
         method_call("gradpp_scorecam", batch_size=0),
         InvalidParameterError,

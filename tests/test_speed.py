@@ -5,12 +5,13 @@ import argparse
 import numpy as np
 import pytest
 import torch
+from conftest import make_tiny_gap_net, pearson
 from torch import nn
 
 from camlib.cli import _method_params
 from camlib.errors import InvalidParameterError, UnknownMethodError
 from camlib.methods import GradPPScoreCAM, ScoreCAM, speed_params
-from conftest import make_tiny_gap_net
+from camlib.methods.score import CPU_BATCH_CANDIDATES, CUDA_BATCH_SIZE, BatchSizer, mask_features, surrogate_scores
 
 
 class Recording(nn.Module):
@@ -85,12 +86,16 @@ def test_channels_last_model_gives_the_same_map():
 
 def test_speed_settings_by_name():
     assert speed_params("scorecam", "exact") == {}
-    assert speed_params("scorecam", "fast") == {"perturbation_size": 112, "mixed_precision": True}
-    assert speed_params("gradpp_scorecam", "fast")["perturbation_size"] == 112
+    assert speed_params("scorecam", "fast") == {"sampled_channels": 128, "mixed_precision": True}
+    assert speed_params("gradpp_scorecam", "fast") == {"mixed_precision": True}
+    assert speed_params("scorecam", "lowres") == {"perturbation_size": 112, "mixed_precision": True}
+    assert speed_params("gradpp_scorecam", "lowres")["perturbation_size"] == 112
     assert speed_params("gradcam", "fast") == {}
     with pytest.raises(UnknownMethodError):
         speed_params("scorecam", "ludicrous")
-    args = argparse.Namespace(speed="fast", param=["scorecam.perturbation_size=64", "gradpp_scorecam.top_k=none"])
+    with pytest.raises(UnknownMethodError):
+        speed_params("gradcam++", "fast")
+    args = argparse.Namespace(speed="lowres", param=["scorecam.perturbation_size=64", "gradpp_scorecam.top_k=none"])
     params = _method_params(args, ["gradcam", "scorecam", "gradpp_scorecam"])
     assert params == {
         "gradcam": {},
@@ -119,3 +124,145 @@ def test_run_method_passes_the_notices_on(monkeypatch):
     result = run_method("scorecam", backbone, inputs()[:1], 3, params={"batch_size": 4})
     assert result.error is None
     assert result.notices == ("GPU out of memory: batch size halved to 2 and the batch retried.",)
+
+
+# -- the fast setting: sampled channels and a surrogate for the rest ----------------------------------
+
+
+class LinearScoreNet(nn.Module):
+    """A classifier whose logits are linear in the input, with a 7 × 7 feature layer beside them.
+
+    Score-CAM's score of a mask is then exactly linear in the mask, so the surrogate regression of the
+    ``fast`` setting can predict every unsampled channel's score.
+    """
+
+    def __init__(self, channels: int, classes: int = 3, size: int = 28) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(1)
+        self.features = nn.Sequential(nn.Conv2d(3, channels, kernel_size=size // 7, stride=size // 7), nn.ReLU())
+        self.classifier = nn.Linear(3 * size * size, classes)
+        with torch.no_grad():
+            self.features[0].weight.copy_(torch.randn(self.features[0].weight.shape, generator=generator))
+            self.classifier.weight.copy_(torch.randn(self.classifier.weight.shape, generator=generator) * 0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.features(x)
+        return self.classifier(x.flatten(1)) + 0 * features.mean()
+
+
+def test_surrogate_scores_recover_a_linear_function_of_the_features():
+    generator = torch.Generator().manual_seed(0)
+    features = torch.cat([torch.ones(60, 1), torch.rand(60, 5, generator=generator)], dim=1)
+    truth = features @ torch.tensor([0.5, 2.0, -1.0, 0.0, 3.0, -0.5])
+    known = torch.tensor([0, 3, 7, 11, 20, 31, 42, 50, 59])
+    predicted = surrogate_scores(features, known, truth[known] + 0.25, ridge=1e-9)
+    torch.testing.assert_close(predicted[known], truth[known] + 0.25)  # measured scores are kept as they are
+    torch.testing.assert_close(predicted, truth + 0.25, atol=1e-5, rtol=0)
+
+
+def test_mask_features_are_the_normalised_maps_pooled_to_seven_cells():
+    activations = torch.zeros(1, 2, 14, 14)
+    activations[0, 0, :7, :7] = 3.0  # top-left quarter on
+    activations[0, 1] = 5.0  # constant: an all-zero mask
+    features = mask_features(activations)
+    assert features.shape == (1, 2, 50)
+    assert torch.all(features[..., 0] == 1)
+    expected = torch.zeros(7, 7)
+    expected[:3, :3] = 1.0
+    expected[3, :3] = expected[:3, 3] = 0.5
+    expected[3, 3] = 0.25
+    torch.testing.assert_close(features[0, 0, 1:].reshape(7, 7), expected)
+    assert torch.all(features[0, 1, 1:] == 0)
+
+
+def test_sampled_score_cam_matches_exact_when_the_score_is_linear_in_the_mask():
+    model = LinearScoreNet(channels=160).eval()
+    x = torch.rand(2, 3, 28, 28, generator=torch.Generator().manual_seed(3))
+    exact = ScoreCAM(model, "features")(x, [0, 2])
+    sampled = ScoreCAM(model, "features", sampled_channels=100)(x, [0, 2])
+    few = ScoreCAM(model, "features", sampled_channels=10)(x, [0, 2])
+    for image in range(2):
+        assert pearson(sampled[image], exact[image]) > 0.995  # 0.92–0.98 with the unsampled scores left at 0
+        assert pearson(few[image], exact[image]) < pearson(sampled[image], exact[image])
+
+
+def test_sampled_channels_run_that_many_masked_passes_and_are_reproducible():
+    model = Recording(make_tiny_gap_net(channels=16))
+    first = ScoreCAM(model, "inner.act2", sampled_channels=5)(inputs(), [1, 2])
+    masked_rows = sum(shape[0] for shape in model.shapes[1:])
+    assert masked_rows == 2 * (1 + 4 + 1 + 1)  # per image: baseline, 4 drawn; baseline, 1 refined
+    again = ScoreCAM(make_tiny_gap_net(channels=16), "act2", sampled_channels=5)(inputs(), [1, 2])
+    other_draw = ScoreCAM(make_tiny_gap_net(channels=16), "act2", sampled_channels=5, seed=1)(inputs(), [1, 2])
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other_draw)
+
+
+def test_sampling_every_channel_is_exact_score_cam():
+    model = make_tiny_gap_net(channels=8)
+    exact = ScoreCAM(model, "act2")(inputs(), [1, 2])
+    for method in (ScoreCAM(model, "act2", sampled_channels=8), ScoreCAM(model, "act2", sampled_channels=500)):
+        np.testing.assert_allclose(method(inputs(), [1, 2]), exact, atol=1e-6)
+
+
+def test_sampled_channels_below_two_is_a_clear_error():
+    with pytest.raises(InvalidParameterError, match="sampled_channels"):
+        ScoreCAM(make_tiny_gap_net(), "act2", sampled_channels=1)
+
+
+# -- the batch size of the masked passes ---------------------------------------------------------------
+
+
+def test_batch_sizer_times_each_candidate_once_and_keeps_the_fastest_per_image():
+    sizer = BatchSizer(None, torch.device("cpu"))
+    seconds_per_image = {2: 0.010, 4: 0.006, 8: 0.007, 16: 0.009}
+    seen = []
+    for step in range(8):
+        size = sizer.next_size()
+        seen.append(size)
+        sizer.record(size, size * (1.0 if step == 0 else seconds_per_image[size]))  # the warm-up is slow
+    assert seen[:5] == [4, *CPU_BATCH_CANDIDATES]
+    assert seen[5:] == [4, 4, 4]
+    assert max(seen) == max(CPU_BATCH_CANDIDATES)
+
+
+def test_batch_sizer_keeps_a_given_size_and_uses_a_large_batch_on_cuda():
+    given = BatchSizer(6, torch.device("cpu"))
+    given.record(6, 1.0)
+    assert given.next_size() == 6
+    assert BatchSizer(None, torch.device("cuda")).next_size() == CUDA_BATCH_SIZE
+
+
+def test_automatic_batch_size_gives_the_same_map_and_bounded_batches():
+    model = Recording(make_tiny_gap_net(channels=40))
+    automatic = ScoreCAM(model, "inner.act2")(inputs(), [1, 2])
+    masked_batches = [shape[0] for shape in model.shapes[2:]]  # after the capture and baseline passes
+    assert masked_batches[:5] == [4, *CPU_BATCH_CANDIDATES]
+    assert max(masked_batches) <= max(CPU_BATCH_CANDIDATES)
+    fixed = ScoreCAM(make_tiny_gap_net(channels=40), "act2", batch_size=40)(inputs(), [1, 2])
+    np.testing.assert_allclose(automatic, fixed, atol=1e-6)
+
+
+def test_sampled_score_cam_reports_progress_over_the_measured_channels():
+    calls = []
+    ScoreCAM(make_tiny_gap_net(channels=16), "act2", sampled_channels=8, batch_size=2, progress=lambda *a: calls.append(a))(
+        inputs()[:1], [1]
+    )
+    assert [done for done, _ in calls] == [2, 4, 6, 8]  # 6 drawn at random in 3 batches, then the 2 predicted highest
+    assert {total for _, total in calls} == {8}
+
+
+def test_the_cli_prints_a_halved_batch_under_its_method(monkeypatch, tmp_path, capsys, chelsea_png):
+    import dataclasses
+
+    import camlib.cli
+    from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
+
+    spec = dataclasses.replace(BACKBONES["efficientnet_lite0"], input_size=32, default_layer="inner.act2")
+    failing = Recording(make_tiny_gap_net(channels=8, classes=1000), out_of_memory_above=2)
+    backbone = Backbone(spec=spec, model=failing, device=torch.device("cpu"), class_names=imagenet_class_names())
+    monkeypatch.setattr(camlib.cli, "load_backbone", lambda *args, **kwargs: backbone)
+    argv = ["explain", str(chelsea_png), "--methods", "gradcam,scorecam", "--param", "scorecam.batch_size=4"]
+    assert camlib.cli.main([*argv, "--out", str(tmp_path / "grid.png")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    scorecam_line = next(index for index, line in enumerate(lines) if line.strip().startswith("Score-CAM"))
+    assert lines[scorecam_line + 1].strip() == "note: GPU out of memory: batch size halved to 2 and the batch retried."

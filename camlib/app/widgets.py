@@ -259,7 +259,7 @@ def sidebar_method_settings() -> MethodSettings:
 
 
 def _sidebar_speed() -> tuple[str, dict[str, dict]]:
-    """The speed preset (exact by default, the approximate fast setting one click away) and the user's overrides."""
+    """The speed preset (fast by default, exact one click away) and the user's overrides."""
     speed = st.sidebar.radio(
         "Score-CAM family settings",
         speed_options(),
@@ -295,6 +295,14 @@ def _sidebar_speed() -> tuple[str, dict[str, dict]]:
             key=f"camlib_param::{speed}::scorecam::score",
         )
         overrides["scorecam"]["score"] = score
+        sampled = st.number_input(
+            "Score-CAM: channels measured, the others' scores predicted (0 = all, exact)",
+            min_value=0,
+            max_value=4096,
+            value=int(effective_param("scorecam", "sampled_channels", speed) or 0),
+            key=f"camlib_param::{speed}::scorecam::sampled_channels",
+        )
+        overrides["scorecam"]["sampled_channels"] = int(sampled) or None
         top_k = st.number_input(
             "Grad++ScoreCAM: channels scored (top-k by Grad-CAM++ weight; 0 = all)",
             min_value=0,
