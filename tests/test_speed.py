@@ -11,7 +11,15 @@ from torch import nn
 from camlib.cli import _method_params
 from camlib.errors import InvalidParameterError, UnknownMethodError
 from camlib.methods import GradPPScoreCAM, ScoreCAM, speed_params
-from camlib.methods.score import CPU_BATCH_CANDIDATES, CUDA_BATCH_SIZE, BatchSizer, mask_features, surrogate_scores
+from camlib.methods.score import (
+    CPU_BATCH_CANDIDATES,
+    CPU_BATCH_LIMIT,
+    CUDA_BATCH_SIZE,
+    BatchSizer,
+    mask_features,
+    remembered_batch_size,
+    surrogate_scores,
+)
 
 
 class Recording(nn.Module):
@@ -225,6 +233,26 @@ def test_batch_sizer_times_each_candidate_once_and_keeps_the_fastest_per_image()
     assert max(seen) == max(CPU_BATCH_CANDIDATES)
 
 
+def test_batch_sizer_keeps_doubling_while_the_largest_batch_is_fastest_up_to_its_limit():
+    sizer = BatchSizer(None, torch.device("cpu"))
+    seen = []
+    for _ in range(12):
+        size = sizer.next_size()
+        seen.append(size)
+        sizer.record(size, 1.0 / size**0.5)  # bigger batches are always faster per image here
+    assert seen[:7] == [4, *CPU_BATCH_CANDIDATES, 32, 64]
+    assert set(seen[7:]) == {CPU_BATCH_LIMIT}
+
+    sizer = BatchSizer(None, torch.device("cpu"))
+    per_image = {2: 0.010, 4: 0.009, 8: 0.008, 16: 0.006, 32: 0.007}
+    seen = []
+    for _ in range(9):
+        size = sizer.next_size()
+        seen.append(size)
+        sizer.record(size, size * per_image[size])
+    assert seen == [4, 2, 4, 8, 16, 32, 16, 16, 16]  # 32 was slower than 16: back to 16, 64 never tried
+
+
 def test_batch_sizer_keeps_a_given_size_and_uses_a_large_batch_on_cuda():
     given = BatchSizer(6, torch.device("cpu"))
     given.record(6, 1.0)
@@ -237,7 +265,7 @@ def test_automatic_batch_size_gives_the_same_map_and_bounded_batches():
     automatic = ScoreCAM(model, "inner.act2")(inputs(), [1, 2])
     masked_batches = [shape[0] for shape in model.shapes[2:]]  # after the capture and baseline passes
     assert masked_batches[:5] == [4, *CPU_BATCH_CANDIDATES]
-    assert max(masked_batches) <= max(CPU_BATCH_CANDIDATES)
+    assert max(masked_batches) <= CPU_BATCH_LIMIT
     fixed = ScoreCAM(make_tiny_gap_net(channels=40), "act2", batch_size=40)(inputs(), [1, 2])
     np.testing.assert_allclose(automatic, fixed, atol=1e-6)
 
@@ -266,3 +294,35 @@ def test_the_cli_prints_a_halved_batch_under_its_method(monkeypatch, tmp_path, c
     lines = capsys.readouterr().out.splitlines()
     scorecam_line = next(index for index, line in enumerate(lines) if line.strip().startswith("Score-CAM"))
     assert lines[scorecam_line + 1].strip() == "note: GPU out of memory: batch size halved to 2 and the batch retried."
+
+
+def test_halving_during_the_timed_trials_halves_the_batch_being_tried():
+    sizer = BatchSizer(None, torch.device("cpu"))
+    for size in (4, 2, 4):  # the warm-up, then the first two candidates
+        sizer.record(size, 0.1)
+    assert sizer.next_size() == 8
+    assert sizer.halve() == 4
+    assert sizer.next_size() == 4
+
+
+def test_a_tuned_batch_size_is_remembered_for_the_model_and_input_shape():
+    model = Recording(make_tiny_gap_net(channels=40))
+    ScoreCAM(model, "inner.act2")(inputs(), [1, 2])
+    chosen = remembered_batch_size(model, ("cpu", (3, 32, 32)))
+    assert chosen in (*CPU_BATCH_CANDIDATES, 32, 64)
+    model.shapes.clear()
+    ScoreCAM(model, "inner.act2")(inputs(), [1, 2])
+    masked_batches = [shape[0] for shape in model.shapes[2:]]
+    assert masked_batches[0] == min(chosen, 40)  # no trials the second time
+    assert remembered_batch_size(model, ("cpu", (3, 64, 64))) is None  # another input shape tunes afresh
+
+
+def test_a_trial_cut_short_by_the_last_batch_is_not_retried():
+    sizer = BatchSizer(None, torch.device("cpu"))
+    for size in (4, 2, 4, 8, 16, 32):
+        sizer.record(size, 1.0 / size**0.5)  # bigger is faster, so 64 is tried next
+    assert sizer.next_size() == 64
+    sizer.record(40, 0.5)  # only 40 channels were left: no timing for 64
+    assert sizer.next_size() == 32 and sizer.tuned
+    sizer.record(32, 1.0)
+    assert sizer.next_size() == 32

@@ -34,8 +34,8 @@ SPEED_PRESETS: dict[str, SpeedPreset] = {
             "fast",
             "Fast",
             f"Score-CAM measures {FAST_SAMPLED_CHANNELS} channels and predicts the other channels' scores from "
-            "their masks (float16 on CUDA). On EfficientNet-Lite0 it is about 8× faster than exact Score-CAM, "
-            "and its maps correlate 0.99 on average with the exact ones (at least 0.95 on each of 20 ImageNet "
+            "their masks (float16 on CUDA). On EfficientNet-Lite0 at conv_head it is about 7× faster than exact "
+            "Score-CAM, and its maps correlate 0.99 on average with the exact ones (0.95 at worst on 20 ImageNet "
             "images). Every other method is exact.",
             _library_setting("fast"),
         ),
@@ -43,7 +43,7 @@ SPEED_PRESETS: dict[str, SpeedPreset] = {
             "exact",
             "Exact",
             "Every method at its published setting: Score-CAM scores every channel, masked passes at full "
-            "resolution in float32. Score-CAM then takes about 8 s per image on a 2-core CPU.",
+            "resolution in float32. Score-CAM then takes about 6–7 s per image on a 2-core CPU.",
             _library_setting("exact"),
         ),
         SpeedPreset(

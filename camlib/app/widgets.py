@@ -295,22 +295,12 @@ def _sidebar_speed() -> tuple[str, dict[str, dict]]:
             key=f"camlib_param::{speed}::scorecam::score",
         )
         overrides["scorecam"]["score"] = score
-        sampled = st.number_input(
-            "Score-CAM: channels measured, the others' scores predicted (0 = all, exact)",
-            min_value=0,
-            max_value=4096,
-            value=int(effective_param("scorecam", "sampled_channels", speed) or 0),
-            key=f"camlib_param::{speed}::scorecam::sampled_channels",
+        overrides["scorecam"]["sampled_channels"] = _channel_count_input(
+            "Score-CAM: channels measured, the others' scores predicted (0 = all, exact)", "scorecam", "sampled_channels", speed
         )
-        overrides["scorecam"]["sampled_channels"] = int(sampled) or None
-        top_k = st.number_input(
-            "Grad++ScoreCAM: channels scored (top-k by Grad-CAM++ weight; 0 = all)",
-            min_value=0,
-            max_value=4096,
-            value=int(effective_param("gradpp_scorecam", "top_k", speed) or 0),
-            key=f"camlib_param::{speed}::gradpp_scorecam::top_k",
+        overrides["gradpp_scorecam"]["top_k"] = _channel_count_input(
+            "Grad++ScoreCAM: channels scored (top-k by Grad-CAM++ weight; 0 = all)", "gradpp_scorecam", "top_k", speed
         )
-        overrides["gradpp_scorecam"]["top_k"] = int(top_k) or None
         combinations = ["softmax_w", "softmax", "relu_w"]
         overrides["gradpp_scorecam"]["combination"] = st.selectbox(
             "Grad++ScoreCAM: combination of C_k and w_k",
@@ -331,6 +321,18 @@ def _sidebar_speed() -> tuple[str, dict[str, dict]]:
             )),
         }
     return speed, changed_params(overrides, speed)
+
+
+def _channel_count_input(label: str, method_key: str, name: str, speed: str) -> int | None:
+    """A number of channels for a method parameter where ``None`` means all of them (0 in the widget)."""
+    count = st.number_input(
+        label,
+        min_value=0,
+        max_value=4096,
+        value=int(effective_param(method_key, name, speed) or 0),
+        key=f"camlib_param::{speed}::{method_key}::{name}",
+    )
+    return int(count) or None
 
 
 def sidebar_display() -> Display:
