@@ -54,7 +54,7 @@ METHODS: dict[str, MethodInfo] = {
             "gradpp_scorecam", "Grad++ScoreCAM", GradPPScoreCAM,
             "Grad++ScoreCAM: Enhancing Visual Explanations of Deep Convolutional Networks Using Incremented "
             "Gradient and Score-Weighted Methods, IEEE Access 2024",
-            "https://ieeexplore.ieee.org/",
+            "https://doi.org/10.1109/ACCESS.2024.3392853",
             "1 forward + 1 backward + top_k masked forwards", 4, True,
         ),
         MethodInfo(
