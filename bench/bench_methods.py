@@ -6,7 +6,9 @@ device and thread count, and print the ratios peer / camlib.
 
 Peak memory is the process's peak RSS during each call (reset through /proc/self/clear_refs on Linux),
 and on CUDA the maximum allocated memory. The Score-CAM floor is K channels × the seconds per image of
-a batched forward pass at the best batch size: exact Score-CAM cannot do fewer forward passes.
+a batched forward pass at the best batch size: exact Score-CAM cannot do fewer forward passes. The row
+"scorecam fast (peers: exact)" sets camlib's fast setting against the peers' exact Score-CAM of the same
+run, since the peers have no such setting.
 """
 
 from __future__ import annotations
@@ -122,6 +124,17 @@ def torchcam_runner(key: str, model, layer_name: str, inputs, target: int, cam_l
     return run
 
 
+def peer_scorecam_seconds(backbone, inputs, target: int, repeats: int, device: torch.device) -> dict[str, float]:
+    """Median seconds of exact Score-CAM in pytorch-grad-cam and torchcam, on a copy of the backbone's model."""
+    peer_model = copy.deepcopy(backbone.model).requires_grad_(True).eval()
+    layer_name = backbone.spec.default_layer
+    runners = {
+        "pytorch-grad-cam": grad_cam_runner("scorecam", peer_model, resolve_layer(peer_model, layer_name), inputs, target),
+        "torchcam": torchcam_runner("scorecam", peer_model, layer_name, inputs, target, None, None),
+    }
+    return {name: measure(run, repeats, device)[0] for name, run in runners.items()}
+
+
 def forward_floor(model, inputs, channels: int, device: torch.device) -> tuple[float, int]:
     """Seconds of exact Score-CAM's unavoidable work: ``channels`` forward passes at the best batch size."""
     best = (float("inf"), 0)
@@ -191,7 +204,8 @@ def main() -> int:
                 exact_scorecam = ours
                 fast = build_method("scorecam", backbone, **speed_params("scorecam", "fast"))
                 seconds, rss, cuda_mb = measure(lambda: fast(inputs, [target]), repeats, device)
-                rows.append((key, "scorecam (fast setting)", seconds, None, None, rss, cuda_mb, ""))
+                # The peers have no such setting: their columns repeat their exact Score-CAM from this run.
+                rows.append((key, "scorecam fast (peers: exact)", seconds, peer_times[0], peer_times[1], rss, cuda_mb, ""))
                 print(_format_row(rows[-1]), flush=True)
         floor, batch_size = forward_floor(backbone.model, inputs, channels, device)
         line = f"{key}: Score-CAM floor = {channels} channels × forward at batch {batch_size} = {floor:.2f} s"

@@ -172,10 +172,10 @@ def masked_input_scores(
             for image, positions in enumerate(to_score):
                 start = 0
                 while start < len(positions):
-                    chunk = positions[start : start + sizer.next_size()]
+                    full = sizer.next_size()
+                    chunk = positions[start : start + full]
                     # On CUDA every new batch shape costs the convolution library a new plan, so the last,
                     # smaller batch of a long run is padded with empty masks (baseline inputs) to full size.
-                    full = sizer.next_size()
                     padded_size = full if inputs.is_cuda and len(positions) > full else len(chunk)
                     began = time.perf_counter()
                     try:
