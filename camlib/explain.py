@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from camlib.backbones import Backbone
+from camlib.baselines import BASELINES, baseline_map, is_baseline
 from camlib.errors import CamlibError, MethodNotApplicableError
 from camlib.methods import METHODS, BaseCAM, ProgressCallback, method_info
 from camlib.render import grid, message_tile, overlay
@@ -35,6 +36,27 @@ def build_method(
             raise MethodNotApplicableError(spec.cam_unavailable_reason)
         return info.method_class(backbone.model, spec.cam_layer, classifier_layer=spec.cam_classifier, progress=progress, **params)
     return info.method_class(backbone.model, layer or spec.default_layer, progress=progress, **params)
+
+
+def compute_map(
+    key: str,
+    backbone: Backbone,
+    inputs,
+    target_class: int,
+    *,
+    layer: str | None = None,
+    params: dict | None = None,
+) -> np.ndarray:
+    """One (H, W) map in [0, 1] for ``inputs`` (1, 3, H, W): a method's, or a baseline's
+    (:mod:`camlib.baselines`, which ignores the model). Raises :class:`CamlibError` when it cannot run."""
+    if is_baseline(key):
+        return baseline_map(key, *inputs.shape[-2:])
+    return build_method(key, backbone, layer=layer, **(params or {}))(inputs, [target_class])[0]
+
+
+def display_name(key: str) -> str:
+    """The name people read for a method or a baseline key."""
+    return BASELINES[key] if is_baseline(key) else method_info(key).display_name
 
 
 @dataclass
