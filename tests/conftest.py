@@ -1,4 +1,4 @@
-"""Shared fixtures: the real offline EfficientNet-Lite0, a real photo, small random models, shared data.
+"""Shared fixtures: the real offline EfficientNet-Lite0 (and Lite1, Lite2), a real photo, small random models, shared data.
 
 Nothing here downloads: ``CAMLIB_OFFLINE`` is set for the whole session, EfficientNet-Lite0's weights
 ship in a pip package, and every other model is built with random weights.
@@ -72,6 +72,22 @@ def effnet():
     from camlib.backbones import load_backbone
 
     return load_backbone("efficientnet_lite0", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def effnet_lite1():
+    """The real EfficientNet-Lite1 (input 240) with its offline ImageNet weights, loaded once (read-only)."""
+    from camlib.backbones import load_backbone
+
+    return load_backbone("efficientnet_lite1", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def effnet_lite2():
+    """The real EfficientNet-Lite2 (input 260) with its offline ImageNet weights, loaded once (read-only)."""
+    from camlib.backbones import load_backbone
+
+    return load_backbone("efficientnet_lite2", device="cpu")
 
 
 @pytest.fixture(scope="session")
