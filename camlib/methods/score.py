@@ -383,51 +383,86 @@ class ScoreCAM(MaskedPassCAM):
             every_channel = torch.arange(channel_count, device=inputs.device).expand(batch, channel_count)
             scores = self.score_channels(inputs, activations, targets, every_channel, self.score)
         else:
-            scores = torch.cat([self._sampled_scores(inputs, activations, targets, image) for image in range(batch)])
+            every_channel = torch.arange(channel_count, device=inputs.device)
+            scores = torch.stack(
+                [
+                    sampled_channel_scores(
+                        self, inputs, activations, targets, image, every_channel, self.sampled_channels, self.seed, self.score
+                    )
+                    for image in range(batch)
+                ]
+            )
         return scores.softmax(dim=1) if self.score == "logit" else scores
 
-    def _sampled_scores(self, inputs: Tensor, activations: Tensor, targets: Tensor, image: int) -> Tensor:
-        """(1, K) scores of one image: ``sampled_channels`` measured, the others predicted.
 
-        Three quarters of the measured channels are drawn at random; a first fit predicts the rest, and
-        the last quarter measures the channels the fit predicts to score highest, whose softmax weights
-        matter most where a few channels dominate (layers such as EfficientNet-Lite0's ``bn2``). Constant
-        channels score 0, as in the exact method (their mask is all zero).
-        """
-        one = slice(image, image + 1)
-        varies = (activations[image].amax(dim=(1, 2)) - activations[image].amin(dim=(1, 2))) > 0
-        varying = torch.nonzero(varies).flatten()
-        generator = torch.Generator(device="cpu").manual_seed(self.seed)
-        order = varying[torch.randperm(len(varying), generator=generator).to(varying.device)]
-        budget = min(self.sampled_channels, len(varying))
-        drawn = order[: budget - budget // 4]
-        refined_count = budget - len(drawn)
+def sampled_channel_scores(
+    method: MaskedPassCAM,
+    inputs: Tensor,
+    activations: Tensor,
+    targets: Tensor,
+    image: int,
+    channels: Tensor,
+    budget: int,
+    seed: int,
+    score: ScoreKind = "logit",
+) -> Tensor:
+    """(k,) scores of the channels ``channels`` (k,) of image ``image``: ``budget`` measured, the others predicted.
 
-        def measure(channels: Tensor, offset: int) -> Tensor:
-            return self.score_channels(
-                inputs[one], activations[one], targets[one], channels[None], self.score, progress_range=(offset, budget)
-            )[0]
+    The ``fast`` idea of :class:`ScoreCAM`. Three quarters of the measured channels are drawn at random
+    among the non-constant ones of ``channels``; a ridge fit of the measured scores on the channels'
+    pooled masks (:func:`mask_features`, :func:`surrogate_scores`) predicts the rest, and the last
+    quarter measures the channels the fit predicts to score highest, whose softmax weights matter most
+    where a few channels dominate (layers such as EfficientNet-Lite0's ``bn2``). Constant channels score
+    0, as in the exact method (their mask is all zero).
+    """
+    one = slice(image, image + 1)
+    candidates = activations[image, channels]
+    varies = (candidates.amax(dim=(1, 2)) - candidates.amin(dim=(1, 2))) > 0
+    varying = torch.nonzero(varies).flatten()  # positions in ``channels``
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    order = varying[torch.randperm(len(varying), generator=generator).to(varying.device)]
+    budget = min(budget, len(varying))
+    drawn = order[: budget - budget // 4]
+    refined_count = budget - len(drawn)
 
-        measured = measure(drawn, 0)
-        if len(drawn) == len(varying):
-            scores = torch.zeros(activations.shape[1], device=measured.device).index_copy(0, drawn, measured)
-        else:
-            features = mask_features(activations[one])[0]
-            first_fit = surrogate_scores(features, drawn, measured)
-            scores = first_fit
-            if refined_count:
-                unmeasured = order[len(drawn) :]
-                refined = unmeasured[first_fit[unmeasured].topk(refined_count).indices]
-                known = torch.cat([drawn, refined])
-                scores = surrogate_scores(features, known, torch.cat([measured, measure(refined, len(drawn))]))
-        return torch.where(varies, scores, torch.zeros_like(scores))[None]
+    def measure(positions: Tensor, offset: int) -> Tensor:
+        return method.score_channels(
+            inputs[one], activations[one], targets[one], channels[positions][None], score, progress_range=(offset, budget)
+        )[0]
+
+    measured = measure(drawn, 0)
+    if len(drawn) == len(varying):
+        scores = torch.zeros(len(channels), device=measured.device).index_copy(0, drawn, measured)
+    else:
+        features = mask_features(candidates[None])[0]
+        first_fit = surrogate_scores(features, drawn, measured)
+        scores = first_fit
+        if refined_count:
+            unmeasured = order[len(drawn) :]
+            refined = unmeasured[first_fit[unmeasured].topk(refined_count).indices]
+            known = torch.cat([drawn, refined])
+            scores = surrogate_scores(features, known, torch.cat([measured, measure(refined, len(drawn))]))
+    return torch.where(varies, scores, torch.zeros_like(scores))
 
 
-Combination = Literal["softmax_w", "softmax", "relu_w"]
+Combination = Literal["softmax_w", "softmax", "relu_w", "linear"]
+COMBINATIONS: tuple[str, ...] = ("softmax_w", "softmax", "relu_w", "linear")
 
 
-def combine_scores(scores: Tensor, chosen_weights: Tensor, largest_weight: Tensor, combination: Combination) -> Tensor:
+def _scaled_to_largest(values: Tensor, largest: Tensor) -> Tensor:
+    """ReLU(values) / ReLU(largest), row by row; rows whose largest value is not positive become 0."""
+    largest = F.relu(largest)
+    return F.relu(values) / torch.where(largest > 0, largest, torch.ones_like(largest))
+
+
+def combine_scores(
+    scores: Tensor, chosen_weights: Tensor, largest_weight: Tensor, combination: Combination, linear_weight: float = 0.5
+) -> Tensor:
     """Grad++ScoreCAM's alpha_k from the scores C_k (N, k) and Grad-CAM++ weights w_k of the chosen channels."""
+    if combination == "linear":
+        normalised_scores = _scaled_to_largest(scores, scores.amax(dim=1, keepdim=True))
+        normalised_weights = _scaled_to_largest(chosen_weights, largest_weight)
+        return linear_weight * normalised_scores + (1 - linear_weight) * normalised_weights
     alpha = F.relu(scores) if combination == "relu_w" else scores.softmax(dim=1)
     if combination != "softmax":
         alpha = alpha * chosen_weights / torch.where(largest_weight > 0, largest_weight, torch.ones_like(largest_weight))
@@ -457,7 +492,12 @@ class GradPPScoreCAM(MaskedPassCAM):
 
        - ``"softmax_w"`` (default): :math:`\alpha_k = \mathrm{softmax}_k(C_k) \cdot w_k / \max_j w_j`;
        - ``"softmax"``: :math:`\alpha_k = \mathrm{softmax}_k(C_k)` (Score-CAM on the chosen channels);
-       - ``"relu_w"``: :math:`\alpha_k = \mathrm{ReLU}(C_k) \cdot w_k / \max_j w_j`.
+       - ``"relu_w"``: :math:`\alpha_k = \mathrm{ReLU}(C_k) \cdot w_k / \max_j w_j`;
+       - ``"linear"``: the paper's Fig. 1 ("a linear combination of class scores and gradient weights"),
+         :math:`\alpha_k = \lambda \hat C_k + (1 - \lambda) \hat w_k` with :math:`\lambda` =
+         ``linear_weight``, :math:`\hat C_k = \mathrm{ReLU}(C_k) / \max_{j \in T} \mathrm{ReLU}(C_j)` and
+         :math:`\hat w_k = \mathrm{ReLU}(w_k) / \max_j \mathrm{ReLU}(w_j)`, both in [0, 1] (a channel
+         that lowers the class score gets no score term; an all-zero maximum gives all zeros).
 
     6. **Map**: :math:`L^c = \mathrm{ReLU}(\sum_k \alpha_k A_k)`, upsampled and normalised by the base.
 
@@ -471,6 +511,10 @@ class GradPPScoreCAM(MaskedPassCAM):
 
     Cost: one forward and one backward pass, plus ``top_k`` masked forward passes.
 
+    ``sampled_channels=m`` applies Score-CAM's ``fast`` idea (:func:`sampled_channel_scores`): of the
+    channels chosen in step 3, only ``m`` are measured, and the others' :math:`C_k` are predicted by a
+    ridge fit on their pooled masks. Cost: ``m`` masked passes instead of ``top_k``.
+
     >>> import torch, torchvision
     >>> from camlib.methods import GradPPScoreCAM
     >>> model = torchvision.models.resnet18(num_classes=10).eval()
@@ -482,6 +526,11 @@ class GradPPScoreCAM(MaskedPassCAM):
         target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
         top_k: number of channels to score, ranked by Grad-CAM++ weight; ``None`` for all.
         combination: how :math:`C_k` and :math:`w_k` combine into :math:`\alpha_k` (see above).
+        linear_weight: :math:`\lambda` of ``combination="linear"``, in [0, 1] (1: scores only, 0: gradient
+            weights only); ignored by the other combinations.
+        sampled_channels: measure this many of the chosen channels and predict the rest (``None``:
+            measure all of them; exact).
+        seed: seed of the draw of the sampled channels.
         batch_size: masked images per forward pass; bounds the working memory (``None``: camlib
             chooses, at most 64 on the CPU and 128 on CUDA; see :class:`BatchSizer`).
         perturbation_size: run the masked passes at this square resolution (``None``: the input's).
@@ -499,6 +548,9 @@ class GradPPScoreCAM(MaskedPassCAM):
         *,
         top_k: int | None = 16,
         combination: Combination = "softmax_w",
+        linear_weight: float = 0.5,
+        sampled_channels: int | None = None,
+        seed: int = 0,
         batch_size: int | None = None,
         perturbation_size: int | None = None,
         mixed_precision: bool = False,
@@ -514,10 +566,17 @@ class GradPPScoreCAM(MaskedPassCAM):
         )
         if top_k is not None and top_k < 1:
             raise InvalidParameterError("top_k must be at least 1, or None for all channels.")
-        if combination not in ("softmax_w", "softmax", "relu_w"):
-            raise InvalidParameterError(f"combination must be 'softmax_w', 'softmax' or 'relu_w', got {combination!r}.")
+        if combination not in COMBINATIONS:
+            raise InvalidParameterError(f"combination must be one of {', '.join(map(repr, COMBINATIONS))}; got {combination!r}.")
+        if not 0 <= linear_weight <= 1:
+            raise InvalidParameterError(f"linear_weight must be between 0 and 1, got {linear_weight!r}.")
+        if sampled_channels is not None and sampled_channels < 2:
+            raise InvalidParameterError("sampled_channels must be at least 2, or None to measure every chosen channel.")
         self.top_k = top_k
         self.combination = combination
+        self.linear_weight = linear_weight
+        self.sampled_channels = sampled_channels
+        self.seed = seed
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
         grad = capture.gradients
@@ -527,7 +586,18 @@ class GradPPScoreCAM(MaskedPassCAM):
             raise InvalidParameterError(f"top_k={self.top_k} is larger than the layer's {channel_count} channels.")
         keep = channel_count if self.top_k is None else self.top_k
         chosen_weights, chosen = gradient_weights.topk(keep, dim=1)
-        scores = self.score_channels(inputs, capture.activations, targets, chosen)
-        alpha = combine_scores(scores, chosen_weights, gradient_weights.amax(dim=1, keepdim=True), self.combination)
+        if self.sampled_channels is None or self.sampled_channels >= keep:
+            scores = self.score_channels(inputs, capture.activations, targets, chosen)
+        else:
+            scores = torch.stack(
+                [
+                    sampled_channel_scores(
+                        self, inputs, capture.activations, targets, image, chosen[image], self.sampled_channels, self.seed
+                    )
+                    for image in range(len(chosen))
+                ]
+            )
+        largest_weight = gradient_weights.amax(dim=1, keepdim=True)
+        alpha = combine_scores(scores, chosen_weights, largest_weight, self.combination, self.linear_weight)
         weights = torch.zeros_like(gradient_weights)
         return weights.scatter(1, chosen, alpha)
