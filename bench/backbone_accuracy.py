@@ -32,7 +32,9 @@ def centre_crop(image: Image.Image, size: int) -> Image.Image:
     """Shorter side to ``size / 0.875``, then the central ``size`` square (the standard evaluation crop)."""
     image = image.convert("RGB")
     scale = size / CROP_FRACTION / min(image.size)
-    resized = image.resize((max(size, round(image.width * scale)), max(size, round(image.height * scale))), Image.Resampling.BILINEAR)
+    resized = image.resize(
+        (max(size, round(image.width * scale)), max(size, round(image.height * scale))), Image.Resampling.BILINEAR
+    )
     left, top = (resized.width - size) // 2, (resized.height - size) // 2
     return resized.crop((left, top, left + size, top + size))
 
@@ -44,7 +46,9 @@ def batch_tensor(backbone: Backbone, images: list[Image.Image], mode: str) -> to
     return torch.cat([backbone.to_tensor(np.asarray(centre_crop(image, size))) for image in images])
 
 
-def accuracy(backbone: Backbone, images: list[Image.Image], labels: np.ndarray, mode: str, batch: int = 25) -> tuple[float, float]:
+def accuracy(
+    backbone: Backbone, images: list[Image.Image], labels: np.ndarray, mode: str, batch: int = 25
+) -> tuple[float, float]:
     top5 = []
     for start in range(0, len(images), batch):
         probabilities = backbone.probabilities(batch_tensor(backbone, images[start : start + batch], mode))

@@ -34,6 +34,8 @@ available; ``--mixed-precision`` runs the masked passes in float16 on CUDA.
     python bench/study_gradpp_scorecam.py ../shared/imagenet-sample --backbone efficientnet_lite0 --layer bn2 \\
         --top-ks 16,32,64,128,256,512,all --combinations softmax_w,softmax,relu_w,linear:0.25,linear:0.5,linear:0.75 \\
         --sampled 64,128,256 --sizes full,112 --out-dir study/lite0_bn2 --max-seconds 540
+
+With ``--top-ks ...,all`` and ``--combinations softmax`` the row ``topk-all_softmax`` is exact Score-CAM.
 """
 
 from __future__ import annotations
@@ -105,8 +107,7 @@ def parse_grid(args, input_size: int) -> list[Config]:
     sampled = [int(m) for m in args.sampled.split(",")] if args.sampled else []
     channel_choices = [(k, None) for k in top_ks] + [(args.sampled_top_k, m) for m in sampled]
     return [
-        Config(size, top_k, name, weight, m)
-        for size, (top_k, m), (name, weight) in product(sizes, channel_choices, combinations)
+        Config(size, top_k, name, weight, m) for size, (top_k, m), (name, weight) in product(sizes, channel_choices, combinations)
     ]
 
 
@@ -165,6 +166,7 @@ def derive_configs(probe, inputs, capture, target, configs, args) -> tuple[dict[
     acts = capture.activations
     varies = ((acts.amax(dim=(2, 3)) - acts.amin(dim=(2, 3))) > 0)[0]
     weights, costs = {}, {}
+
     def keep(config: Config) -> int:
         return channel_count if config.top_k is None else min(config.top_k, channel_count)
 
@@ -189,9 +191,13 @@ def derive_configs(probe, inputs, capture, target, configs, args) -> tuple[dict[
             else:
                 lookup = ScoreLookup(by_channel)
                 began = time.perf_counter()
-                chosen_scores = sampled_channel_scores(lookup, inputs, acts, target, 0, chosen[0], config.sampled, args.seed)[None]
+                chosen_scores = sampled_channel_scores(lookup, inputs, acts, target, 0, chosen[0], config.sampled, args.seed)[
+                    None
+                ]
                 extra, passes = time.perf_counter() - began, lookup.looked_up
-            alpha = combine_scores(chosen_scores, gradient_weights.gather(1, chosen), largest, config.combination, config.linear_weight)
+            alpha = combine_scores(
+                chosen_scores, gradient_weights.gather(1, chosen), largest, config.combination, config.linear_weight
+            )
             weights[config] = torch.zeros_like(gradient_weights).scatter(1, chosen, alpha)
             costs[config] = (passes, passes * per_pass + extra)
     return weights, costs
@@ -212,7 +218,22 @@ def verify_against_class(backbone, inputs, target, configs, weights, acts, args)
         seconds = time.perf_counter() - start
         derived = maps_from_weights(weights[config], acts, tuple(inputs.shape[-2:]))
         difference = float((reference - derived).abs().max())
-        print(f"check {config.name}: largest difference to GradPPScoreCAM {difference:.2e}; the class took {seconds:.2f} s", flush=True)
+        print(
+            f"check {config.name}: largest difference to GradPPScoreCAM {difference:.2e}; the class took {seconds:.2f} s",
+            flush=True,
+        )
+
+
+def warm_up(probe, backbone: Backbone, path: Path, configs: list[Config], args) -> None:
+    """One untimed pass of each kind (and the batch-size choice on the CPU), so the first image's
+    seconds are not start-up costs."""
+    inputs = backbone.preprocess(load_image(path))
+    capture = probe.capture(inputs, None, with_gradients=True)
+    channels = torch.arange(capture.activations.shape[1], device=inputs.device)[None]
+    for size in dict.fromkeys(c.size for c in configs):
+        masked_input_scores(probe, inputs, capture.activations, capture.logits.argmax(dim=1), channels[:, :64],
+                            batch_size=args.batch_size, perturbation_size=size, mixed_precision=args.mixed_precision)  # fmt: skip
+    synchronize(inputs.device)
 
 
 def done_files(path: Path) -> set[str]:
@@ -280,11 +301,16 @@ def main() -> int:
         flush=True,
     )
     probe = GradPPScoreCAM(backbone.model, args.layer)
+    if pending:
+        warm_up(probe, backbone, pending[0], configs, args)
     image_seconds = []
     for number, path in enumerate(pending, start=1):
         elapsed = time.perf_counter() - began
         if args.max_seconds and image_seconds and elapsed + max(image_seconds[-3:]) > args.max_seconds:
-            print(f"stopping at {elapsed:.0f} s before image {number} of {len(pending)} (--max-seconds); --resume goes on", flush=True)
+            print(
+                f"stopping at {elapsed:.0f} s before image {number} of {len(pending)} (--max-seconds); --resume goes on",
+                flush=True,
+            )
             break
         start = time.perf_counter()
         inputs = backbone.preprocess(load_image(path))
@@ -307,7 +333,10 @@ def main() -> int:
                 csv.DictWriter(handle, fieldnames=FIELDS).writerow(row)
         image_seconds.append(time.perf_counter() - start)
         projected = time.perf_counter() - began + np.mean(image_seconds[-5:]) * (len(pending) - number)
-        print(f"image {number}/{len(pending)} {path.name[:40]} {image_seconds[-1]:.1f} s; projected total {projected:.0f} s", flush=True)
+        print(
+            f"image {number}/{len(pending)} {path.name[:40]} {image_seconds[-1]:.1f} s; projected total {projected:.0f} s",
+            flush=True,
+        )
 
     for config, path in paths.items():
         print(summary_line(config, path), flush=True)
