@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import make_tiny_gap_net
 from torch import nn
 
 from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
@@ -22,7 +23,6 @@ from camlib.sanity import (
     ssim,
     summarize_sanity,
 )
-from conftest import make_tiny_gap_net
 
 
 class TinyBnNet(nn.Module):
