@@ -311,8 +311,9 @@ def pointing_game_folder(
 
     Images come from the chosen ``half`` (:func:`select_half`); those classified with probability at
     least ``min_probability`` are the candidates (when ``folder/labels.csv`` exists, the top-1 class
-    must also be the label). Every shard composes the same grids and keeps every n-th one. Rows are
-    appended to ``out`` after each grid; ``progress(done, total, "grid k")`` follows the grids.
+    must also be the label). Every shard classifies all of them and composes the same grids, then keeps
+    every n-th grid. Rows are appended to ``out`` after each grid. ``progress(done, total, item)``
+    follows the classification (item ``"classifying NAME"``), then the grids (item ``"grid k"``).
     """
     _check_size(size)
     index, count = shard
@@ -323,11 +324,13 @@ def pointing_game_folder(
     if not files:
         raise InvalidParameterError(f"No images (.jpg, .png, .webp, .bmp) in {folder}{f' ({half} half)' if half else ''}.")
     label_of = LabelLookup(folder, None) if (folder / "labels.csv").is_file() else None
-    candidates = confident_images(backbone, files, min_probability=min_probability, label_of=label_of)
+    classifying = (lambda done, total, name: progress(done, total, f"classifying {name}")) if progress else None
+    candidates = confident_images(backbone, files, min_probability=min_probability, label_of=label_of, progress=classifying)
     mine = compose_grids(candidates, grids, seed=seed)[index::count]
 
     out = Path(out)
     done = _completed(out) if resume else {}
+    done_files = {(grid_index, cell): name for (grid_index, cell, _), name in done.items()}
     if not resume or not out.is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "w", newline="") as handle:
@@ -335,7 +338,7 @@ def pointing_game_folder(
     with open(out, "a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=POINTING_FIELDS)
         for number, grid in enumerate(mine, start=1):
-            _check_same_grid(done, grid, out)
+            _check_same_grid(done_files, grid, out)
             pending = [key for key in methods if any((grid.index, cell, key) not in done for cell in range(len(grid.files)))]
             if pending:
                 inputs, boxes = grid_input(backbone, grid, size)
@@ -354,11 +357,12 @@ def _completed(out: Path) -> dict[tuple[int, int, str], str]:
     return {(int(row["grid"]), int(row["cell"]), row["method"]): row["file"] for row in _read_csv(out)}
 
 
-def _check_same_grid(done: dict[tuple[int, int, str], str], grid: Grid, out: Path) -> None:
-    for (index, cell, _), name in done.items():
-        if index == grid.index and name != grid.files[cell].name:
+def _check_same_grid(done_files: dict[tuple[int, int], str], grid: Grid, out: Path) -> None:
+    for cell, path in enumerate(grid.files):
+        name = done_files.get((grid.index, cell))
+        if name is not None and name != path.name:
             raise InvalidParameterError(
-                f"{out} holds other grids (grid {index} cell {cell} is {name}, now {grid.files[cell].name}): "
+                f"{out} holds other grids (grid {grid.index} cell {cell} is {name}, now {path.name}): "
                 "it was written with another seed, number of grids, half or image folder. Use another --out."
             )
 
