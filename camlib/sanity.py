@@ -17,7 +17,7 @@ Similarity, per image and stage k, between the trained model's map ``S`` and the
 
 Randomisation (the same procedure as Quantus's ``MPRT`` / ``ModelParameterRandomisation``, so
 ``RandomisationCheck(seed=s)`` and ``quantus.MPRT(seed=s, layer_order="top_down")`` build identical
-weights): every submodule of a randomised unit that has ``reset_parameters()`` (convolutions, linear
+weights on the same device; CPU and CUDA draw different numbers from the same seed): every submodule of a randomised unit that has ``reset_parameters()`` (convolutions, linear
 layers, batch norms) is reset to PyTorch's default initialisation right after
 ``torch.manual_seed(seed + 1)``, inside ``torch.random.fork_rng`` so that the caller's random state is
 left alone. A batch norm is reset to the identity (weight 1, bias 0, running mean 0, variance 1);
@@ -29,13 +29,14 @@ AlexNet, ``fc`` for ResNet50); then, from the top down, the blocks of the body, 
 child is split into its children (``blocks.6``, ``layer4.2``, ``features.28``) and a normalisation layer
 stays with the layer before it (``conv_head`` + ``bn2``). Stage k randomises the units of stages 1..k.
 
-Verdict (:func:`sanity_verdict`): a method passes when the mean Spearman correlation at the last stage
-satisfies ``|rho| < SANITY_THRESHOLD = 0.5``. Neither Adebayo nor Quantus give a number: Adebayo judge
-from plots, where the maps they call insensitive (Guided BackProp, Guided Grad-CAM) keep a rank
-correlation near 1 through the cascade and the sensitive ones fall towards 0. 0.5 is the midpoint of
-those two regimes, fixed before camlib's methods were measured: a map that keeps more than half its
+Verdict (:func:`sanity_verdict`): a method passes when its mean absolute Spearman correlation at the
+last stage is below ``SANITY_THRESHOLD = 0.5``. :func:`summarize_sanity` averages ``|rho|`` per image,
+so that +0.9 on one image and -0.9 on another do not average to a pass; an inverted map keeps the
+structure of the original, so it counts as unchanged. Neither Adebayo nor Quantus give a number:
+Adebayo judge from plots, where the maps they call insensitive (Guided BackProp, Guided Grad-CAM) keep
+a rank correlation near 1 through the cascade and the sensitive ones fall towards 0. 0.5 is the midpoint
+of those two regimes, fixed before camlib's methods were measured: a map that keeps more than half its
 rank agreement after the classifier and the last blocks are gone explains little of the model. The
-absolute value counts an inverted map (rho near -1) as unchanged in structure, hence failing. The
 model-free baselines (``center``, ``uniform``, ``random``) give rho = 1 exactly and fail, which shows
 the check can fail.
 
@@ -273,40 +274,39 @@ class RandomisationCheck:
 
 
 def sanity_verdict(mean_spearman_last_stage: float) -> bool:
-    """True (passes) when ``|mean Spearman| < SANITY_THRESHOLD`` at the last stage; NaN fails."""
+    """True (passes) when the mean (absolute) Spearman correlation at the last stage is below
+    :data:`SANITY_THRESHOLD` in magnitude; NaN fails."""
     value = float(mean_spearman_last_stage)
     return bool(math.isfinite(value) and abs(value) < SANITY_THRESHOLD)
 
 
 def summarize_sanity(rows: Iterable[dict]) -> dict[str, dict]:
-    """Per method (in order of first appearance): the mean of each sanity column over the rows without
-    error that have it, ``images``, ``last_stage`` (the highest stage with values) and ``passes``
-    (:func:`sanity_verdict` of that stage's mean Spearman). Rows are dicts of strings, as in the CSV."""
-    grouped: dict[str, dict[str, list[float]]] = {}
-    counts: dict[str, int] = {}
+    """Per method (in order of first appearance), over the rows without error that have sanity columns:
+    the mean of each column, ``images``, ``last_stage`` (the highest stage with values),
+    ``rand_abs_spearman_last`` (the mean of ``|rho|`` per image at that stage) and ``passes``
+    (:func:`sanity_verdict` of it). Rows are dicts of strings, as in the CSV."""
+    grouped: dict[str, list[dict[str, float]]] = {}
     for row in rows:
         if row.get("error"):
             continue
-        values = {name: row.get(name, "") for name in _sanity_columns(row)}
-        values = {name: float(value) for name, value in values.items() if value not in ("", None)}
-        if not values:
-            continue
-        method = row["method"]
-        counts[method] = counts.get(method, 0) + 1
-        for name, value in values.items():
-            grouped.setdefault(method, {}).setdefault(name, []).append(value)
+        values = {name: float(row[name]) for name in _sanity_columns(row) if row[name] not in ("", None)}
+        if values:
+            grouped.setdefault(row["method"], []).append(values)
     summary: dict[str, dict] = {}
-    for method, columns in grouped.items():
-        means = {name: float(np.mean(values)) for name, values in sorted(columns.items(), key=lambda item: _stage_order(item[0]))}
-        stages = [_stage_order(name)[0] for name in means if name.startswith("rand_spearman_")]
+    for method, images in grouped.items():
+        names = sorted({name for values in images for name in values}, key=_stage_order)
+        stages = [_stage_order(name)[0] for name in names if name.startswith("rand_spearman_")]
         if not stages:
             continue
         last = max(stages)
+        means = {name: float(np.mean([values[name] for values in images if name in values])) for name in names}
+        abs_last = float(np.mean([abs(values[f"rand_spearman_{last}"]) for values in images if f"rand_spearman_{last}" in values]))
         summary[method] = {
-            "images": counts[method],
+            "images": len(images),
             **means,
             "last_stage": last,
-            "passes": sanity_verdict(means[f"rand_spearman_{last}"]),
+            "rand_abs_spearman_last": abs_last,
+            "passes": sanity_verdict(abs_last),
         }
     return summary
 
