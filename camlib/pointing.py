@@ -6,8 +6,10 @@ and its energy-based score). Four images, each classified confidently on its own
 different classes, are put in a 2 x 2 grid; for the class of each cell the method explains the whole
 grid, and two numbers are kept:
 
-- **energy share** (Rao's energy pointing game; Quantus ``AttributionLocalisation`` without weighting):
-  ``sum(max(S, 0) inside the cell) / sum(max(S, 0))``. A uniform map, or any map spread evenly over
+- **energy share** (Rao's energy pointing game; Quantus ``AttributionLocalisation`` with
+  ``weighted=False``): ``sum(max(S, 0) inside the cell) / sum(max(S, 0))``. Quantus's ``abs`` and
+  ``normalise`` (divide by the maximum) leave this unchanged on camlib's non-negative maps; on maps with
+  negative values camlib clips them, as Quantus's ``positive_attributions=True`` does. A uniform map, or any map spread evenly over
   the four cells, scores the chance level 0.25; a perfect map scores 1. A map with no positive value
   scores 0 (Quantus: 0 / (0 + 1e-9) = 0 too).
 - **hit** (the pointing game of Zhang et al., "Top-down neural attention by excitation backprop",
@@ -16,6 +18,10 @@ grid, and two numbers are kept:
   cell of four (chance, 0.25); Quantus instead counts a hit for every cell that holds any maximum, so a
   uniform map would hit all four. The two agree whenever the maximum is unique. A map with no positive
   value points nowhere: no hit.
+
+A map that ignores the target class (any of camlib's baselines) scores chance exactly, averaged over
+the four cells of a grid: its four energy shares sum to 1 and its one maximum lies in one cell. So a
+broad or centred map cannot beat 0.25 here; only a map that moves with the class can.
 
 Grids: each image is centre-cropped to a square (the shorter side, so nothing is squashed) and resized
 to a ``size/2`` cell; the same crop, at the backbone's input size, is what :func:`confident_images`
@@ -316,6 +322,10 @@ def pointing_game_folder(
     follows the classification (item ``"classifying NAME"``), then the grids (item ``"grid k"``).
     """
     _check_size(size)
+    if not 1 <= grids <= MAX_GRIDS:
+        raise InvalidParameterError(f"The number of grids must be 1..{MAX_GRIDS}, got {grids}.")
+    if not methods:
+        raise InvalidParameterError("No method given for the pointing game.")
     index, count = shard
     if count < 1 or not 0 <= index < count:
         raise InvalidParameterError(f"Shard {index}/{count} is invalid: use i/n with 0 <= i < n.")

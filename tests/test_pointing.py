@@ -286,6 +286,8 @@ def test_folder_run_resumes_shards_merges_and_refuses_other_grids(colour_backbon
         pointing_game_folder(colour_backbone, colour_folder, out=whole, resume=True, **{**options, "seed": 2})
     with pytest.raises(InvalidParameterError):
         pointing_game_folder(colour_backbone, colour_folder, out=whole, shard=(2, 2), **options)
+    with pytest.raises(InvalidParameterError, match="grids"):
+        pointing_game_folder(colour_backbone, colour_folder, out=whole, **{**options, "grids": 0})
 
 
 def test_halves_compose_grids_only_from_their_own_images(colour_backbone, colour_folder, tmp_path):

@@ -85,6 +85,20 @@ def test_stages_of_the_real_efficientnet(effnet):
     ]
 
 
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("resnet50", [("fc", ["fc"]), ("layer4.2", ["fc", "layer4.2"]), ("layer4.1", ["fc", "layer4.2", "layer4.1"])]),
+        ("vgg16", [("classifier", ["classifier"]), ("features.28", ["classifier", "features.28"]), ("features.26", ["classifier", "features.28", "features.26"])]),
+        ("alexnet", [("classifier", ["classifier"]), ("features.10", ["classifier", "features.10"]), ("features.8", ["classifier", "features.10", "features.8"])]),
+    ],
+)
+def test_stages_of_the_torchvision_backbones(key, expected):
+    with torch.device("meta"):  # the module tree only: no memory, no initialisation
+        model = BACKBONES[key].build()
+    assert randomisation_stages(model) == expected
+
+
 def test_spearman_matches_scipy_including_ties():
     from scipy.stats import spearmanr
 
