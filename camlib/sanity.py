@@ -96,7 +96,10 @@ def randomisation_stages(backbone_or_model: Backbone | nn.Module, *, stages: int
     """The cascade of the model's top ``stages`` units: ``[(stage name, module names randomised)]``.
 
     Stage k's list holds the modules of stages 1..k (cumulative). For EfficientNet-Lite0:
-    ``classifier``; ``classifier, conv_head, bn2``; ``classifier, conv_head, bn2, blocks.6``.
+    ``classifier``; ``classifier, conv_head, bn2``; ``classifier, conv_head, bn2, blocks.6``. The same
+    rule gives ResNet50 ``fc``, ``layer4.2``, ``layer4.1`` and VGG16 / AlexNet ``classifier`` and their
+    last two convolutions, so camlib's backbones need no override. A model wrapped in a container with
+    one child (``nn.Sequential(model)``) is looked into.
     """
     if not 1 <= stages <= MAX_STAGES:
         raise InvalidParameterError(f"The randomisation check takes 1..{MAX_STAGES} stages, got {stages}.")
@@ -114,14 +117,18 @@ def randomisation_stages(backbone_or_model: Backbone | nn.Module, *, stages: int
 
 def _units_top_down(model: nn.Module) -> list[list[str]]:
     """The head, then the body's blocks from the output back, each a list of module names."""
-    children = [(name, child) for name, child in model.named_children() if _has_parameters(child)]
+    prefix = ""
+    children = _parameterised_children(model, prefix)
+    while len(children) == 1 and _parameterised_children(children[0][1], ""):  # a wrapper around the real model
+        prefix = children[0][0] + "."
+        children = _parameterised_children(children[0][1], prefix)
     if not children:
         return []
     head_name, _ = children[-1]
     body: list[tuple[str, nn.Module]] = []
     for name, child in children[:-1]:
         if isinstance(child, nn.Sequential | nn.ModuleList):
-            body += [(f"{name}.{sub}", grandchild) for sub, grandchild in child.named_children() if _has_parameters(grandchild)]
+            body += _parameterised_children(child, f"{name}.")
         else:
             body.append((name, child))
     units: list[list[str]] = []
@@ -133,8 +140,8 @@ def _units_top_down(model: nn.Module) -> list[list[str]]:
     return [[head_name]] + units[::-1]
 
 
-def _has_parameters(module: nn.Module) -> bool:
-    return any(True for _ in module.parameters())
+def _parameterised_children(module: nn.Module, prefix: str) -> list[tuple[str, nn.Module]]:
+    return [(prefix + name, child) for name, child in module.named_children() if any(True for _ in child.parameters())]
 
 
 def randomise_modules(model: nn.Module, names: Iterable[str], *, seed: int) -> None:
@@ -142,6 +149,7 @@ def randomise_modules(model: nn.Module, names: Iterable[str], *, seed: int) -> N
     each right after ``torch.manual_seed(seed + 1)`` (Quantus's procedure). A parameter that no such
     submodule owns (rare: a custom layer) is drawn from N(0, 0.01²) after the same seeding."""
     modules = dict(model.named_modules())
+    names = list(names)
     missing = [name for name in names if name not in modules]
     if missing:
         raise InvalidParameterError(f"No module named '{missing[0]}' to randomise.")

@@ -71,6 +71,8 @@ def test_stages_follow_module_order_on_tiny_models():
         ("fc", ["fc"]),
         ("features+bn_features", ["fc", "features", "bn_features"]),
     ]
+    wrapped = nn.Sequential(make_tiny_gap_net())
+    assert randomisation_stages(wrapped, stages=2) == [("0.fc", ["0.fc"]), ("0.features", ["0.fc", "0.features"])]
     with pytest.raises(InvalidParameterError):
         randomisation_stages(make_tiny_gap_net(), stages=0)
     with pytest.raises(InvalidParameterError):
