@@ -29,16 +29,17 @@ AlexNet, ``fc`` for ResNet50); then, from the top down, the blocks of the body, 
 child is split into its children (``blocks.6``, ``layer4.2``, ``features.28``) and a normalisation layer
 stays with the layer before it (``conv_head`` + ``bn2``). Stage k randomises the units of stages 1..k.
 
-Verdict (:func:`sanity_verdict`): a method passes when its mean absolute Spearman correlation at the
-last stage is below ``SANITY_THRESHOLD = 0.5``. :func:`summarize_sanity` averages ``|rho|`` per image,
-so that +0.9 on one image and -0.9 on another do not average to a pass; an inverted map keeps the
-structure of the original, so it counts as unchanged. Neither Adebayo nor Quantus give a number:
-Adebayo judge from plots, where the maps they call insensitive (Guided BackProp, Guided Grad-CAM) keep
-a rank correlation near 1 through the cascade and the sensitive ones fall towards 0. 0.5 is the midpoint
-of those two regimes, fixed before camlib's methods were measured: a map that keeps more than half its
-rank agreement after the classifier and the last blocks are gone explains little of the model. The
-model-free baselines (``center``, ``uniform``, ``random``) give rho = 1 exactly and fail, which shows
-the check can fail.
+Verdict (:func:`sanity_verdict`): a method passes when its mean Spearman correlation over the images
+at the last stage is below ``SANITY_THRESHOLD = 0.5``. Adebayo's "absolute value" variant takes the
+absolute value of the *maps* (a gradient's sign is arbitrary), not of the correlation, and Quantus's
+``MPRT(abs=True)`` does the same; camlib's maps are non-negative already, so rho is used as it is. A
+negative rho means the map moved to other pixels, which is a change, so it passes. Neither paper nor
+library gives a threshold: Adebayo judge from plots, where the maps they call insensitive (Guided
+BackProp, Guided Grad-CAM) keep a rank correlation near 1 through the cascade and the sensitive ones
+(Gradient, Grad-CAM) fall towards 0. 0.5 is the midpoint of those two regimes, fixed before camlib's
+methods were measured: a map that keeps more than half its rank agreement after the classifier and the
+last blocks are gone explains little of the model. The model-free baselines (``center``, ``uniform``,
+``random``) give rho = 1 exactly and fail, which shows that the check can fail.
 
 Cost: ``stages`` extra maps per image and method, and ``stages`` copies of the model in memory (for
 VGG16, about 0.55 GB each). Run it only when asked for. An evaluation loop calls it like this::
@@ -282,17 +283,16 @@ class RandomisationCheck:
 
 
 def sanity_verdict(mean_spearman_last_stage: float) -> bool:
-    """True (passes) when the mean (absolute) Spearman correlation at the last stage is below
-    :data:`SANITY_THRESHOLD` in magnitude; NaN fails."""
+    """True (passes) when the mean Spearman correlation at the last stage is below
+    :data:`SANITY_THRESHOLD`; NaN (nothing measured) fails."""
     value = float(mean_spearman_last_stage)
-    return bool(math.isfinite(value) and abs(value) < SANITY_THRESHOLD)
+    return bool(math.isfinite(value) and value < SANITY_THRESHOLD)
 
 
 def summarize_sanity(rows: Iterable[dict]) -> dict[str, dict]:
     """Per method (in order of first appearance), over the rows without error that have sanity columns:
-    the mean of each column, ``images``, ``last_stage`` (the highest stage with values),
-    ``rand_abs_spearman_last`` (the mean of ``|rho|`` per image at that stage) and ``passes``
-    (:func:`sanity_verdict` of it). Rows are dicts of strings, as in the CSV."""
+    the mean of each column, ``images``, ``last_stage`` (the highest stage with values) and ``passes``
+    (:func:`sanity_verdict` of that stage's mean Spearman). Rows are dicts of strings, as in the CSV."""
     grouped: dict[str, list[dict[str, float]]] = {}
     for row in rows:
         if row.get("error"):
@@ -308,13 +308,11 @@ def summarize_sanity(rows: Iterable[dict]) -> dict[str, dict]:
             continue
         last = max(stages)
         means = {name: float(np.mean([values[name] for values in images if name in values])) for name in names}
-        abs_last = float(np.mean([abs(values[f"rand_spearman_{last}"]) for values in images if f"rand_spearman_{last}" in values]))
         summary[method] = {
             "images": len(images),
             **means,
             "last_stage": last,
-            "rand_abs_spearman_last": abs_last,
-            "passes": sanity_verdict(abs_last),
+            "passes": sanity_verdict(means[f"rand_spearman_{last}"]),
         }
     return summary
 
