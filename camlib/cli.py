@@ -127,6 +127,56 @@ def run_evaluate_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_pointing_game(args: argparse.Namespace) -> int:
+    from camlib.dataset import parse_shard
+    from camlib.pointing import pointing_game_folder, pointing_markdown
+
+    keys = _pointing_keys(args.methods)
+    backbone = load_backbone(args.backbone, weights_path=args.weights, allow_download=_downloads_allowed(args))
+    if args.layer:
+        from camlib.methods import resolve_layer
+
+        resolve_layer(backbone.model, args.layer)
+    from camlib.baselines import is_baseline
+
+    summaries = pointing_game_folder(
+        backbone,
+        args.images_dir,
+        methods=keys,
+        out=args.out,
+        grids=args.grids,
+        size=args.size,
+        seed=args.seed,
+        resume=args.resume,
+        shard=parse_shard(args.shard),
+        half=args.half,
+        layer=args.layer,
+        method_params=_method_params(args, [key for key in keys if not is_baseline(key)]),
+        progress=TerminalProgress("pointing game"),
+    )
+    layer = args.layer or backbone.spec.default_layer
+    print(f"\n{backbone.spec.display_name}, layer {layer}, {args.grids} grids of {args.size}²; per-cell rows in {args.out}\n")
+    print(pointing_markdown(summaries))
+    return 0
+
+
+def _pointing_keys(text: str) -> list[str]:
+    """Methods and baselines: 'all' (the methods), 'baselines', and single keys, comma-separated."""
+    from camlib.baselines import BASELINES
+
+    keys: list[str] = []
+    for part in (part.strip().lower() for part in text.split(",") if part.strip()):
+        if part == "baselines":
+            keys += list(BASELINES)
+        elif part in BASELINES:
+            keys.append(part)
+        else:
+            keys += parse_method_list(part)
+    if not keys:
+        raise CamlibError("No method given: use all, baselines, or method keys separated by commas.")
+    return list(dict.fromkeys(keys))
+
+
 def _method_params(args: argparse.Namespace, methods: list[str]) -> dict[str, dict]:
     """The ``--speed`` setting's parameters, overridden by each ``--param METHOD.NAME=VALUE``
     (``--param gradpp_scorecam.top_k=128`` -> {"gradpp_scorecam": {"top_k": 128}})."""
@@ -192,6 +242,24 @@ def build_parser() -> argparse.ArgumentParser:
     merge_parser.add_argument("--out", default=None, help="also write the combined rows here")
     merge_parser.add_argument("--common-images", action="store_true", help="summarise only the images every method scored")
     merge_parser.set_defaults(handler=run_evaluate_merge)
+
+    pointing_parser = commands.add_parser("pointing-game", help="grid pointing game: 2×2 grids of four classes, energy share per cell")
+    pointing_parser.add_argument("images_dir")
+    pointing_parser.add_argument("--grids", type=int, default=50, help="how many 2×2 grids to compose (default 50)")
+    pointing_parser.add_argument("--size", type=int, default=448, help="grid side in pixels; each image gets a size/2 cell")
+    pointing_parser.add_argument("--seed", type=int, default=0, help="seed of the grid composition")
+    pointing_parser.add_argument("--methods", default="all,baselines", help="methods and baselines, e.g. all,baselines or gradcam,center")
+    pointing_parser.add_argument("--layer", default=None)
+    pointing_parser.add_argument("--out", default="pointing.csv", help="per-cell rows, written as the run goes")
+    pointing_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
+    pointing_parser.add_argument("--shard", default="0/1", help="i/n: every n-th grid starting at i")
+    pointing_parser.add_argument("--half", default=None, choices=["tuning", "report"], help="only images of this half (even / odd name-sorted indices)")
+    pointing_parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list(BACKBONES))
+    pointing_parser.add_argument("--weights", default=None)
+    pointing_parser.add_argument("--offline", action="store_true")
+    pointing_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. scorecam.batch_size=32")
+    pointing_parser.add_argument("--speed", default="exact", choices=list(SPEED_SETTINGS), help=SPEED_HELP)
+    pointing_parser.set_defaults(handler=run_pointing_game)
     return parser
 
 
