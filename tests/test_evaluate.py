@@ -143,6 +143,13 @@ def test_cli_evaluate_and_merge(image_folder, tmp_path, capsys):
     assert "| Average Increase % (higher is better) |" in capsys.readouterr().out
     assert main(["evaluate", str(tmp_path / "missing"), "--out", str(out)]) == 2
     assert "No such folder" in capsys.readouterr().err
+    both = tmp_path / "both.csv"
+    assert main(["evaluate", str(image_folder), "--methods", "gradcam,center", "--limit", "1", "--out", str(both)]) == 0
+    printed = capsys.readouterr().out
+    assert "| kind | method | baseline |" in printed and "Centre blob (no model)" in printed and "| ADCC (higher is better) |" in printed
+    assert [(row["method"], row["kind"]) for row in read_csv(both)] == [("gradcam", "method"), ("center", "baseline")]
+    assert main(["explain", str(image_folder / read_csv(both)[0]["file"]), "--methods", "center", "--out", str(tmp_path / "g.png")]) == 2
+    assert "Unknown method 'center'" in capsys.readouterr().err
 
 
 def test_common_images_keeps_only_images_every_method_scored(tiny_backbone, image_folder, tmp_path):
@@ -153,3 +160,118 @@ def test_common_images_keeps_only_images_every_method_scored(tiny_backbone, imag
     common = {s.method: s.images for s in merge_results([out], common_images=True)}
     assert everything == {"cam": 5, "gradcam": 2}
     assert common == {"cam": 2, "gradcam": 2}
+
+
+# -- baselines and the new metrics ---------------------------------------------------------------
+
+
+def test_method_lists_take_baselines_and_explain_does_not():
+    from camlib.baselines import BASELINES
+    from camlib.errors import UnknownMethodError
+    from camlib.evaluate import DEFAULT_SELECTION, parse_evaluation_list
+    from camlib.methods import METHODS, parse_method_list
+
+    assert parse_evaluation_list(DEFAULT_SELECTION) == [*METHODS, *BASELINES]
+    assert parse_evaluation_list("center, gradcam,gradcam") == ["gradcam", "center"]
+    assert parse_evaluation_list("baselines") == ["center", "uniform", "random"]
+    with pytest.raises(UnknownMethodError, match="baselines"):
+        parse_evaluation_list("gradcam,middle")
+    with pytest.raises(UnknownMethodError):
+        parse_evaluation_list(" , ")
+    with pytest.raises(UnknownMethodError):
+        parse_method_list("gradcam,center")
+
+
+def test_new_columns_against_independent_computations(tiny_backbone, image_folder, tmp_path, monkeypatch):
+    from camlib.baselines import baseline_map
+    from camlib.evaluate import AREA_COLUMNS, CSV_FIELDS
+    from camlib.images import load_image
+    from camlib.methods import GradCAM
+
+    calls = []
+    original = Backbone.probabilities
+    monkeypatch.setattr(Backbone, "probabilities", lambda self, inputs: calls.append(1) or original(self, inputs))
+    out = tmp_path / "suite.csv"
+    summaries = evaluate_folder(tiny_backbone, image_folder, methods=["gradcam", "center", "uniform"], out=out, limit=3, insertion_steps=4)
+    assert len(calls) == 3  # the base score and the top-1 class: one forward per image, not one per method
+    rows = read_csv(out)
+    assert list(rows[0]) == CSV_FIELDS
+    assert [row["kind"] for row in rows[:3]] == ["method", "baseline", "baseline"]
+    for name in {row["file"] for row in rows}:
+        assert len({row["base_score"] for row in rows if row["file"] == name}) == 1
+
+    model = tiny_backbone.model
+    for row in rows:
+        inputs = tiny_backbone.preprocess(load_image(image_folder / row["file"]))
+        target = int(row["target"])
+        if row["method"] == "gradcam":
+            saliency = np.asarray(GradCAM(model, "features").compute(inputs, [target])[0])
+            again = np.asarray(GradCAM(model, "features").compute(inputs * torch.as_tensor(saliency), [target])[0])
+            expected = (np.corrcoef(saliency.ravel(), again.ravel())[0, 1] + 1) / 2
+            assert float(row["coherency"]) == pytest.approx(expected, abs=1e-5)
+        else:
+            saliency = baseline_map(row["method"], *inputs.shape[-2:])
+        assert float(row["complexity"]) == pytest.approx(float(saliency.mean()), abs=1e-6)
+        with torch.no_grad():
+            probabilities = model(inputs).softmax(dim=1)[0, target]
+            for column, percent in zip(AREA_COLUMNS, (10, 25, 50)):
+                keep = int(np.floor(percent / 100 * saliency.size + 0.5))
+                order = np.argsort(-saliency.ravel(), kind="stable")[:keep]
+                mask = np.zeros(saliency.size, dtype=np.float32)
+                mask[order] = 1
+                masked = model(inputs * torch.as_tensor(mask.reshape(saliency.shape))).softmax(dim=1)[0, target]
+                assert float(row[column]) == pytest.approx(float(masked), abs=1e-5)
+        assert float(row["base_score"]) == pytest.approx(float(probabilities), abs=1e-5)
+    center = [row for row in rows if row["method"] == "center"]
+    uniform = [row for row in rows if row["method"] == "uniform"]
+    assert all(float(row["coherency"]) == pytest.approx(1.0) for row in center)
+    assert all(row["coherency"] == "" and float(row["adcc"]) == 0.0 for row in uniform)
+
+    by_method = {s.method: s for s in summaries}
+    for key, summary in by_method.items():
+        mine = [row for row in rows if row["method"] == key]
+        base = [float(row["base_score"]) for row in mine]
+        assert summary.kind == ("method" if key == "gradcam" else "baseline")
+        assert summary.average_drop_25 == pytest.approx(average_drop(base, [float(row["masked_score_25"]) for row in mine]))
+        assert summary.insertion_minus_deletion == pytest.approx(summary.insertion_auc - summary.deletion_auc)
+        assert summary.complexity == pytest.approx(np.mean([float(row["complexity"]) for row in mine]))
+    assert np.isnan(by_method["uniform"].coherency) and by_method["uniform"].adcc == 0.0
+
+
+def test_basic_metrics_leave_the_new_columns_empty_and_the_table_short(tiny_backbone, image_folder, tmp_path):
+    out = tmp_path / "basic.csv"
+    summaries = evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=out, limit=2, insertion_steps=4, metrics="basic")
+    rows = read_csv(out)
+    assert all(row["complexity"] == row["masked_score_10"] == row["adcc"] == "" for row in rows)
+    table = markdown_table(summaries)
+    assert "Complexity" not in table and "| kind |" not in table and "Insertion − deletion" in table
+    with pytest.raises(InvalidParameterError, match="--metrics"):
+        evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=out, metrics="some")
+
+
+def test_table_marks_baselines_directions_and_methods_that_do_not_beat_center():
+    from camlib.evaluate import MethodSummary, fails_against_center
+
+    def summary(method, kind, idm, drops):
+        return MethodSummary(method, 4, 10.0, 20.0, 0.5, 0.2, 0.1, kind=kind, insertion_minus_deletion=idm,
+                             average_drop_10=drops[0], average_drop_25=drops[1], average_drop_50=drops[2],
+                             complexity=0.3, coherency=np.nan if method == "uniform" else 0.9, adcc=0.7, sparseness=0.4)
+
+    summaries = [
+        summary("gradcam", "method", 0.40, (50.0, 30.0, 10.0)),
+        summary("cam", "method", 0.20, (70.0, 30.0, 5.0)),
+        summary("center", "baseline", 0.30, (60.0, 30.0, 20.0)),
+        summary("uniform", "baseline", 0.10, (99.0, 99.0, 90.0)),
+    ]
+    assert fails_against_center(summaries) == {"gradcam": ["average_drop_25"], "cam": ["insertion_minus_deletion", "average_drop_10", "average_drop_25"]}
+    table = markdown_table(summaries)
+    lines = table.splitlines()
+    assert lines[2] == "| kind | method | method | baseline | baseline |"
+    assert "| Insertion − deletion (higher is better) | 0.400 | 0.200 ✗ | 0.300 | 0.100 |" in lines
+    assert "| Average Drop % keeping the top 10 % (lower is better) | 50.00 | 70.00 ✗ | 60.00 | 99.00 |" in lines
+    assert "| Coherency (higher is better) | 0.900 | 0.900 | 0.900 | — |" in lines
+    for label in ("Complexity (mean map value) (lower is better)", "ADCC (higher is better)", "Sparseness (Gini) (higher is better)",
+                  "Average Drop % keeping the top 50 % (lower is better)", "Average Increase % (higher is better)"):
+        assert f"| {label} |" in table
+    assert "Centre blob (no model)" in lines[0]
+    assert "Grad-CAM, CAM" in table.split("at least one checked metric:")[1]
