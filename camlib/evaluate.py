@@ -396,6 +396,8 @@ def evaluate_folder(
         raise InvalidParameterError(f"No images (.jpg, .png, .webp, .bmp) in {folder} for this shard.")
     label_of = LabelLookup(folder, labels) if target == "label" else None
     out = Path(out)
+    if resume and out.is_file():
+        _check_columns(out)
     done = completed_rows(out) if resume else set()
     if not resume or not out.is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -422,6 +424,18 @@ def evaluate_folder(
             progress=progress,
         )
     return summarize(read_rows([out]))
+
+
+def _check_columns(path: Path) -> None:
+    """Refuse to append to a CSV whose columns are not this version's (rows would land under the wrong names)."""
+    with open(path, newline="") as handle:
+        header = next((line for line in handle if line.strip() and not line.startswith("#")), "")
+    columns = next(csv.reader([header]), [])
+    if columns != CSV_FIELDS:
+        raise InvalidParameterError(
+            f"{path} has other columns than this camlib writes (an older version?): resume into a new --out "
+            "and combine the two with evaluate-merge."
+        )
 
 
 def _evaluate_one(

@@ -275,3 +275,10 @@ def test_table_marks_baselines_directions_and_methods_that_do_not_beat_center():
         assert f"| {label} |" in table
     assert "Centre blob (no model)" in lines[0]
     assert "Grad-CAM, CAM" in table.split("at least one checked metric:")[1]
+
+
+def test_resume_refuses_a_csv_with_other_columns(tiny_backbone, image_folder, tmp_path):
+    old = tmp_path / "old.csv"
+    old.write_text("file,target,method,base_score,masked_score,insertion_auc,deletion_auc,seconds,error\n")
+    with pytest.raises(InvalidParameterError, match="other columns"):
+        evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=old, resume=True, insertion_steps=4)
