@@ -282,3 +282,68 @@ def test_resume_refuses_a_csv_with_other_columns(tiny_backbone, image_folder, tm
     old.write_text("file,target,method,base_score,masked_score,insertion_auc,deletion_auc,seconds,error\n")
     with pytest.raises(InvalidParameterError, match="other columns"):
         evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=old, resume=True, insertion_steps=4)
+
+
+# -- tuning / report halves and --shard auto --------------------------------------------------------
+
+
+def test_halves_are_the_even_and_odd_indices_before_limit_and_shard(image_folder):
+    everything = list_images(image_folder)
+    tuning, report = list_images(image_folder, half="tuning"), list_images(image_folder, half="report")
+    assert tuning == [everything[0], everything[2], everything[4]] and report == [everything[1], everything[3]]
+    assert list_images(image_folder, half="report", limit=1) == [everything[1]]
+    assert list_images(image_folder, half="tuning", shard=(1, 2)) == [everything[2]]
+    assert list_images(image_folder, half="tuning", limit=2, shard=(1, 2)) == [everything[2]]
+    with pytest.raises(InvalidParameterError, match="--half"):
+        list_images(image_folder, half="odd")
+
+
+def test_half_on_the_command_line(image_folder, tmp_path):
+    out = tmp_path / "report.csv"
+    assert main(["evaluate", str(image_folder), "--methods", "center", "--half", "report", "--out", str(out)]) == 0
+    everything = list_images(image_folder)
+    assert [row["file"] for row in read_csv(out)] == [everything[1].name, everything[3].name]
+
+
+@pytest.mark.parametrize(
+    ("environ", "shards", "expected"),
+    [
+        ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "8"}, None, (3, 8)),
+        ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1"}, None, (3, 4)),
+        ({"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2"}, 2, (0, 2)),
+        ({"JOB_COMPLETION_INDEX": "9"}, 10, (9, 10)),
+    ],
+)
+def test_shard_auto_reads_the_scheduler(environ, shards, expected):
+    assert parse_shard("auto", shards=shards, environ=environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "shards", "message"),
+    [
+        ({}, None, "none is set"),
+        ({"SLURM_ARRAY_TASK_ID": "3"}, None, "SLURM_ARRAY_TASK_COUNT is not set"),
+        ({"SLURM_ARRAY_TASK_ID": "8", "SLURM_ARRAY_TASK_COUNT": "8"}, None, "out of range"),
+        ({"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "8"}, None, "not a non-negative integer"),
+        ({"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "8"}, 4, "disagrees"),
+        ({"JOB_COMPLETION_INDEX": "2"}, None, "needs --shards"),
+        ({"JOB_COMPLETION_INDEX": "5"}, 5, "out of range"),
+        ({"JOB_COMPLETION_INDEX": "0", "SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "1"}, 1, "both"),
+    ],
+)
+def test_shard_auto_refuses_a_missing_or_inconsistent_environment(environ, shards, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        parse_shard("auto", shards=shards, environ=environ)
+
+
+def test_shard_auto_on_the_command_line(image_folder, tmp_path, monkeypatch, capsys):
+    for name in ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "JOB_COMPLETION_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+    out = tmp_path / "auto.csv"
+    assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "auto", "--out", str(out)]) == 2
+    assert "none is set" in capsys.readouterr().err
+    monkeypatch.setenv("JOB_COMPLETION_INDEX", "1")
+    assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "auto", "--shards", "2", "--out", str(out)]) == 0
+    assert [row["file"] for row in read_csv(out)] == [p.name for p in list_images(image_folder, shard=(1, 2))]
+    assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "0/2", "--shards", "2", "--out", str(out)]) == 2
+    assert "--shards N goes with --shard auto" in capsys.readouterr().err
