@@ -146,6 +146,10 @@ def deletion_insertion_auc(
     target's softmax probability after 0, 1, …, ``steps`` steps; its AUC is the trapezoidal area
     over the fraction of pixels moved, in [0, 1]. Returns ``(insertion, deletion)``.
     Higher insertion and lower deletion are better; the evaluation reports insertion − deletion too.
+
+    The deletion curve is Quantus' ``PixelFlipping`` with ``perturb_baseline=0.0`` and
+    ``features_in_step = H·W/steps`` on a one-channel input (tests/test_quantus.py), except that
+    Quantus leaves out the untouched image (step 0) and integrates over step numbers, not fractions.
     """
     curves = deletion_insertion_curves(model, inputs, saliency, target, steps=steps)
     fractions = np.linspace(0.0, 1.0, steps + 1)

@@ -347,3 +347,18 @@ def test_shard_auto_on_the_command_line(image_folder, tmp_path, monkeypatch, cap
     assert [row["file"] for row in read_csv(out)] == [p.name for p in list_images(image_folder, shard=(1, 2))]
     assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "0/2", "--shards", "2", "--out", str(out)]) == 2
     assert "--shards N goes with --shard auto" in capsys.readouterr().err
+
+
+def test_merge_reads_csvs_written_before_the_new_columns(tmp_path):
+    old = tmp_path / "old.csv"
+    old.write_text(
+        "file,target,method,base_score,masked_score,insertion_auc,deletion_auc,seconds,error\n"
+        "a.png,1,gradcam,0.5,0.25,0.6,0.2,0.1,\n"
+        "b.png,1,gradcam,0.4,0.6,0.5,0.1,0.3,\n"
+    )
+    (summary,) = merge_results([old], out=tmp_path / "merged.csv")
+    assert summary.kind == "method" and summary.average_drop == pytest.approx(25.0)
+    assert summary.insertion_minus_deletion == pytest.approx(0.4) and np.isnan(summary.adcc)
+    table = markdown_table([summary])
+    assert "Insertion − deletion (higher is better) | 0.400 |" in table and "ADCC" not in table
+    assert read_csv(tmp_path / "merged.csv")[0]["kind"] == ""
