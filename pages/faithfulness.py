@@ -40,9 +40,10 @@ def evaluate_and_show(images, label):
         st.error(problem)
         return
     table = faithfulness.table_1(rows, keys)
-    st.dataframe(table.style.format("{:.3g}", na_rep="—"), width="stretch")
-    for name, failed in faithfulness.not_beating_center(rows).items():
-        st.warning(f"{name} does not beat the centre blob (no model) on: " + ", ".join(failed))
+    st.dataframe(table.style.format("{:.3g}", na_rep="—"), width="stretch", height=36 * (len(table) + 1) + 2)
+    failures = faithfulness.not_beating_center(rows)
+    if failures:
+        st.warning("Not better than the centre blob (no model):\n" + "\n".join(f"- **{name}** on {', '.join(failed)}" for name, failed in failures.items()))
     metric = st.selectbox("Chart", [m.label for m in faithfulness.METRICS], key=f"camlib_faithfulness_chart_{label}",
                           index=[m.label for m in faithfulness.METRICS].index(faithfulness.CHART_DEFAULT))
     st.plotly_chart(faithfulness.metric_figure(table, metric, keys), key=f"faithfulness_{label}")

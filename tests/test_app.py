@@ -385,13 +385,13 @@ def test_table_1_uses_camlib_metrics():
     table = faithfulness.table_1(rows, ["cam", "gradcam", "center"])
     assert table.loc[faithfulness.AVERAGE_DROP, "Grad-CAM"] == pytest.approx(25.0)
     assert table.loc[faithfulness.AVERAGE_INCREASE, "Grad-CAM"] == pytest.approx(50.0)
-    assert table.loc["Average Drop keeping top 25 % (%) ↓", "Grad-CAM"] == pytest.approx(37.5)
+    assert table.loc["Average Drop, top 25 % kept (%) ↓", "Grad-CAM"] == pytest.approx(37.5)
     assert table.loc["Insertion − deletion ↑", "Grad-CAM"] == pytest.approx(0.3)
     assert table.loc[faithfulness.SECONDS, "Grad-CAM"] == pytest.approx(2.0)
     assert np.isnan(table.loc[faithfulness.AVERAGE_DROP, "CAM"]) and np.isnan(table.loc["Complexity ↓", "Grad-CAM"])
     # the centre blob: insertion − deletion 0.4 > 0.3, and 10 % drop at 25 % area < 37.5 %
     assert faithfulness.not_beating_center(rows) == {
-        "Grad-CAM": ["Insertion − deletion ↑", "Average Drop keeping top 25 % (%) ↓"]
+        "Grad-CAM": ["Insertion − deletion ↑", "Average Drop, top 25 % kept (%) ↓"]
     }
     figure = faithfulness.metric_figure(table, "Insertion − deletion ↑", ["gradcam", "center"])
     assert figure.data[0].marker.color == (faithfulness.METHOD_COLOR, faithfulness.BASELINE_COLOR)

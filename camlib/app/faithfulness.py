@@ -55,7 +55,7 @@ METRICS: list[Metric] = [
     Metric("Insertion − deletion ↑", "insertion_minus_deletion", True,
            "Both curves in one number; a method should beat the centre blob here."),
     *(
-        Metric(f"Average Drop keeping top {p} % (%) ↓", f"average_drop_{p}", False,
+        Metric(f"Average Drop, top {p} % kept (%) ↓", f"average_drop_{p}", False,
                f"Average Drop when only the map's top {p} % of pixels are kept: every map gets the same area, so breadth cannot win.")
         for p in (10, 25, 50)
     ),
