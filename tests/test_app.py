@@ -9,6 +9,7 @@ downloaded: only EfficientNet-Lite0 (whose weights ship in a package) loads.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -233,7 +234,7 @@ def test_faithfulness_page_shows_every_metric_with_the_baselines_for_the_current
     assert table.loc["Coherency ↑", "Centre blob (no model)"] == pytest.approx(1.0)
     assert table.loc["ADCC ↑", "Uniform (no model)"] == 0.0
     chart = at.main.get("plotly_chart")[0]
-    bars = __import__("json").loads(chart.proto.spec)["data"][0]
+    bars = json.loads(chart.proto.spec)["data"][0]
     assert bars["marker"]["pattern"]["shape"] == [""] * len(METHOD_NAMES) + ["/"] * 3  # baselines hatched
     guide = " ".join(markdown.value for markdown in at.markdown)
     assert all(metric.guide in guide for metric in faithfulness.METRICS)

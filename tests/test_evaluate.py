@@ -6,6 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from conftest import make_tiny_gap_net
 from PIL import Image
 
 from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
@@ -13,7 +14,6 @@ from camlib.cli import main
 from camlib.errors import InvalidParameterError
 from camlib.evaluate import evaluate_folder, list_images, markdown_table, merge_results, parse_shard, read_rows
 from camlib.metrics import average_drop, average_increase
-from conftest import make_tiny_gap_net
 
 METHODS = ["cam", "gradcam"]
 

@@ -168,8 +168,8 @@ class FixedMapExtractor:
 
 @pytest.fixture(scope="module")
 def real_batch(effnet):
-    from skimage import data
     from PIL import Image
+    from skimage import data
 
     photos = [data.chelsea(), data.coffee(), data.astronaut(), data.rocket()]
     inputs = torch.cat([effnet.preprocess(Image.fromarray(photo)) for photo in photos])

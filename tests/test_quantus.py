@@ -12,7 +12,7 @@ from torch import nn
 
 quantus = pytest.importorskip("quantus")
 
-from camlib.metrics import deletion_insertion_curves, sparseness  # noqa: E402
+from camlib.metrics import deletion_insertion_curves, sparseness
 
 
 def tiny_classifier(seed: int = 0) -> nn.Module:

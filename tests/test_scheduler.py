@@ -36,7 +36,7 @@ def run(command, env, **kwargs):
     for name in ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "JOB_COMPLETION_INDEX"):
         if name not in env:
             environ.pop(name, None)
-    return subprocess.run(command, env=environ, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, **kwargs)
+    return subprocess.run(command, env=environ, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False, **kwargs)
 
 
 def files_in(path):

@@ -226,7 +226,7 @@ def paper_table_1(folder: Path = PAPER_DIR) -> PaperTable:
     values = pd.DataFrame({row["metric"]: {k: float(v) for k, v in row.items() if k != "metric"} for row in records}).T
     reference = "The Grad++ScoreCAM paper (reference not found beside table1.csv)."
     if readme.is_file():
-        match = re.search(r"Reference:\s*(.+?)(?:\n\s*\n|\n- )", readme.read_text(), flags=re.S)
+        match = re.search(r"Reference:\s*(.+?)(?:\n\s*\n|\n- )", readme.read_text(), flags=re.DOTALL)
         if match:
             reference = " ".join(match.group(1).split())
     return PaperTable(values, reference)
