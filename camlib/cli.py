@@ -16,7 +16,7 @@ from camlib.backbones import BACKBONES, DEFAULT_BACKBONE, load_backbone
 from camlib.errors import CamlibError
 from camlib.explain import explain
 from camlib.images import load_image_with_notes
-from camlib.methods import SPEED_SETTINGS, parse_method_list, speed_params
+from camlib.methods import METHODS, SPEED_SETTINGS, parse_method_list, speed_params
 
 EXIT_USAGE = 2
 SPEED_HELP = (
@@ -91,27 +91,30 @@ class TerminalProgress:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from camlib.evaluate import evaluate_folder, markdown_table, parse_shard
+    from camlib.evaluate import evaluate_folder, markdown_table, parse_evaluation_list, parse_shard
 
-    methods = parse_method_list(args.methods)
+    keys = parse_evaluation_list(args.methods)
+    shard = parse_shard(args.shard, shards=args.shards)
     backbone = load_backbone(args.backbone, weights_path=args.weights, allow_download=_downloads_allowed(args))
     if args.layer:
         from camlib.methods import resolve_layer
 
         resolve_layer(backbone.model, args.layer)
-    params = _method_params(args, methods)
+    params = _method_params(args, [key for key in keys if key in METHODS])
     summaries = evaluate_folder(
         backbone,
         args.images_dir,
-        methods=methods,
+        methods=keys,
         out=args.out,
         layer=args.layer,
         limit=args.limit,
-        shard=parse_shard(args.shard),
+        shard=shard,
+        half=args.half,
         target=args.target,
         labels=args.labels,
         resume=args.resume,
         method_params=params,
+        metrics=args.metrics,
         progress=TerminalProgress("evaluate"),
     )
     layer = args.layer or backbone.spec.default_layer
@@ -224,13 +227,26 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("images_dir")
     evaluate_parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list(BACKBONES))
     evaluate_parser.add_argument("--layer", default=None)
-    evaluate_parser.add_argument("--methods", default="all")
+    evaluate_parser.add_argument(
+        "--methods", default="all,baselines",
+        help="methods and baselines: 'all' (the six methods), 'baselines' (center, uniform, random) or keys, e.g. gradcam,center",
+    )
+    evaluate_parser.add_argument(
+        "--metrics", default="all", choices=["basic", "all"],
+        help="basic: Average Drop / Increase, insertion / deletion only; all: also fixed-area drops, complexity, coherency, ADCC, sparseness",
+    )
+    evaluate_parser.add_argument("--half", default=None, choices=["tuning", "report"],
+                                 help="only the even (tuning) or odd (report) 0-based indices of the name-sorted images, before --limit and --shard")
     evaluate_parser.add_argument("--limit", type=int, default=None, help="only the first N images (name order)")
     evaluate_parser.add_argument("--labels", default=None, help="labels.csv with file,class_index (default: IMAGES_DIR/labels.csv)")
     evaluate_parser.add_argument("--target", default="predicted", choices=["predicted", "label"])
     evaluate_parser.add_argument("--out", default="results.csv", help="per-image rows, written as the run goes")
     evaluate_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
-    evaluate_parser.add_argument("--shard", default="0/1", help="i/n: evaluate every n-th image starting at i")
+    evaluate_parser.add_argument(
+        "--shard", default="0/1",
+        help="i/n: evaluate every n-th image starting at i; auto: i and n from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with --shards",
+    )
+    evaluate_parser.add_argument("--shards", type=int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
     evaluate_parser.add_argument("--weights", default=None)
     evaluate_parser.add_argument("--offline", action="store_true")
     evaluate_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. gradpp_scorecam.top_k=128")
