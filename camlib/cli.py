@@ -115,6 +115,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         resume=args.resume,
         method_params=params,
         metrics=args.metrics,
+        sanity=args.sanity,
         progress=TerminalProgress("evaluate"),
     )
     layer = args.layer or backbone.spec.default_layer
@@ -234,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument(
         "--metrics", default="all", choices=["basic", "all"],
         help="basic: Average Drop / Increase, insertion / deletion only; all: also fixed-area drops, complexity, coherency, ADCC, sparseness",
+    )
+    evaluate_parser.add_argument(
+        "--sanity", action="store_true",
+        help="also run the model randomisation sanity check (Adebayo et al. 2018): 3 more maps per image and method",
     )
     evaluate_parser.add_argument("--half", default=None, choices=["tuning", "report"],
                                  help="only the even (tuning) or odd (report) 0-based indices of the name-sorted images, before --limit and --shard")

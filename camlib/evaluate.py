@@ -45,6 +45,7 @@ from camlib.metrics import (
     top_area_masks,
 )
 from camlib.results import completed_rows, read_rows, rows_on_common_images
+from camlib.sanity import SANITY_FIELDS, RandomisationCheck, summarize_sanity
 
 METRIC_SETS = ("basic", "all")
 """``basic``: the metrics of camlib 0.x (Average Drop / Increase, insertion / deletion); ``all``: every metric."""
@@ -52,7 +53,7 @@ METRIC_SETS = ("basic", "all")
 AREA_COLUMNS = [f"masked_score_{percent}" for percent in FIXED_AREAS]
 CSV_FIELDS = [
     "file", "target", "method", "base_score", "masked_score", "insertion_auc", "deletion_auc", "seconds", "error",
-    "kind", "complexity", "coherency", "adcc", "sparseness", *AREA_COLUMNS,
+    "kind", "complexity", "coherency", "adcc", "sparseness", *AREA_COLUMNS, *SANITY_FIELDS,
 ]  # fmt: skip
 DEFAULT_SELECTION = "all,baselines"
 
@@ -92,6 +93,8 @@ class MapSource:
     key: str
     method: BaseCAM | None = None
     error: str | None = None
+    layer: str | None = None
+    params: dict | None = None
 
     def __call__(self, inputs: torch.Tensor, class_index: int) -> np.ndarray:
         if is_baseline(self.key):
@@ -117,7 +120,8 @@ def prepare_sources(
             sources[key] = MapSource(key)
             continue
         try:
-            sources[key] = MapSource(key, build_method(key, backbone, layer=layer, **(method_params or {}).get(key, {})))
+            params = dict((method_params or {}).get(key, {}))
+            sources[key] = MapSource(key, build_method(key, backbone, layer=layer, **params), layer=layer, params=params)
         except CamlibError as error:
             if strict:
                 raise
@@ -148,14 +152,19 @@ class MethodSummary:
     coherency: float = math.nan
     adcc: float = math.nan
     sparseness: float = math.nan
+    sanity_spearman: float = math.nan  # mean Spearman at the last randomisation stage run
+    sanity_ssim: float = math.nan
+    sanity_passes: bool | None = None  # None: the sanity check was not run
 
 
 def summarize(rows: Iterable[dict]) -> list[MethodSummary]:
     """One summary per method, in the order the methods first appear, over the rows without errors."""
+    rows = list(rows)
     grouped: dict[str, list[dict]] = {}
     for row in rows:
         if not row.get("error"):
             grouped.setdefault(row["method"], []).append(row)
+    sanity = summarize_sanity(rows)
     summaries = []
     for method, items in grouped.items():
         base = [float(r["base_score"]) for r in items]
@@ -179,9 +188,21 @@ def summarize(rows: Iterable[dict]) -> list[MethodSummary]:
                 adcc=_mean_of(items, "adcc"),
                 sparseness=_mean_of(items, "sparseness"),
                 **area_drops,
+                **_sanity_summary(sanity.get(method)),
             )
         )
     return summaries
+
+
+def _sanity_summary(values: dict | None) -> dict:
+    if not values:
+        return {}
+    last = values["last_stage"]
+    return {
+        "sanity_spearman": values[f"rand_spearman_{last}"],
+        "sanity_ssim": values.get(f"rand_ssim_{last}", math.nan),
+        "sanity_passes": values["passes"],
+    }
 
 
 def _number(text: str | None) -> float:
@@ -224,6 +245,8 @@ TABLE_ROWS = [
     TableRow("Coherency", "coherency", 3, True, True),
     TableRow("ADCC", "adcc", 3, True, True),
     TableRow("Sparseness (Gini)", "sparseness", 3, True, True),
+    TableRow("Spearman after model randomisation", "sanity_spearman", 3, False, True),
+    TableRow("SSIM after model randomisation", "sanity_ssim", 3, False, True),
 ]
 CHECKED_AGAINST_CENTER = ["insertion_minus_deletion", *(f"average_drop_{p}" for p in FIXED_AREAS)]
 NOT_BEATING_CENTER = "✗"
@@ -278,6 +301,9 @@ def markdown_table(summaries: Sequence[MethodSummary]) -> str:
             for s, value in zip(summaries, values)
         ]
         lines.append(f"| {row.label} ({direction}) | " + " | ".join(cells) + " |")
+    if any(s.sanity_passes is not None for s in summaries):
+        verdicts = {True: "passes", False: "**fails**", None: "—"}
+        lines.append("| sanity check (Spearman < 0.5 after randomisation) | " + " | ".join(verdicts[s.sanity_passes] for s in summaries) + " |")
     lines.append("| seconds per image | " + " | ".join(f"{s.seconds_per_image:.2f}" for s in summaries) + " |")
     lines.append("| images | " + " | ".join(str(s.images) for s in summaries) + " |")
     notes = _table_notes(summaries, failures)
@@ -291,6 +317,9 @@ def _table_notes(summaries: Sequence[MethodSummary], failures: dict[str, list[st
         losers = [display_name(method) for method, failed in failures.items() if failed and method in METHODS]
         if losers:
             notes.append("Does not beat the centre blob on at least one checked metric: " + ", ".join(losers) + ".")
+    failing = [display_name(s.method) for s in summaries if s.kind != "baseline" and s.sanity_passes is False and s.method in METHODS]
+    if failing:
+        notes.append("Fails the model randomisation sanity check (its map barely changes when the model is destroyed): " + ", ".join(failing) + ".")
     if any(s.kind == "baseline" for s in summaries) and any(math.isfinite(s.coherency) for s in summaries):
         notes.append("Baselines ignore the image, so their Coherency is 1 by construction (undefined, —, for the constant uniform map).")
     return notes
@@ -325,6 +354,7 @@ def evaluate_images(
     on_rows: Callable[[list[dict]], None] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     on_map: Callable[[str, str], None] | None = None,
+    sanity: RandomisationCheck | None = None,
 ) -> None:
     """The evaluation loop shared by :func:`evaluate_folder` and the app: for each ``(name, image)``
     (a path or a PIL image), each map of ``sources`` not in ``done`` is made and scored.
@@ -335,6 +365,8 @@ def evaluate_images(
         on_rows: called with each image's rows (dicts of :data:`CSV_FIELDS`) once it is done.
         progress: ``progress(done, total, name)`` after each image.
         on_map: ``on_map(name, key)`` before each map is made.
+        sanity: a :class:`camlib.sanity.RandomisationCheck` to run on each map (its columns stay empty
+            without one).
     """
     if metrics not in METRIC_SETS:
         raise InvalidParameterError(f"--metrics must be one of {', '.join(METRIC_SETS)}, got '{metrics}'.")
@@ -350,7 +382,9 @@ def evaluate_images(
             for key in pending:
                 if on_map is not None:
                     on_map(name, key)
-                rows.append(_evaluate_one(backbone, sources[key], key, name, inputs, class_index, base_score, metrics, insertion_steps))
+                rows.append(
+                    _evaluate_one(backbone, sources[key], key, name, inputs, class_index, base_score, metrics, insertion_steps, sanity)
+                )
             if on_rows is not None:
                 on_rows(rows)
         if progress is not None:
@@ -373,6 +407,7 @@ def evaluate_folder(
     method_params: dict[str, dict] | None = None,
     insertion_steps: int = 16,
     metrics: str = "all",
+    sanity: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> list[MethodSummary]:
     """Evaluate ``methods`` (method and baseline keys) on the images of ``folder``, appending one CSV
@@ -384,6 +419,7 @@ def evaluate_folder(
         target: ``"predicted"`` (the model's top-1) or ``"label"`` (see :class:`LabelLookup`).
         resume: keep the rows already in ``out`` and compute only the missing ones.
         metrics: ``"basic"`` or ``"all"`` (see :func:`evaluate_images`).
+        sanity: also run the model randomisation check (:mod:`camlib.sanity`; 3 more maps per image and map).
         progress: called as ``progress(done, total, file_name)`` after each image.
     """
     if target not in ("predicted", "label"):
@@ -422,6 +458,7 @@ def evaluate_folder(
             insertion_steps=insertion_steps,
             on_rows=write,
             progress=progress,
+            sanity=RandomisationCheck(backbone) if sanity else None,
         )
     return summarize(read_rows([out]))
 
@@ -448,6 +485,7 @@ def _evaluate_one(
     base_score: float,
     metrics: str,
     insertion_steps: int,
+    sanity: RandomisationCheck | None = None,
 ) -> dict:
     """One row: the map of ``source`` for this image and its scores (see :data:`CSV_FIELDS`)."""
     row = {"file": name, "target": class_index, "method": key, "kind": kind_of(key)}
@@ -455,8 +493,11 @@ def _evaluate_one(
     try:
         saliency = source(inputs, class_index)
         seconds = time.perf_counter() - start
-        return {**row, **_score_map(backbone, source, inputs, saliency, class_index, base_score, metrics, insertion_steps),
-                "seconds": f"{seconds:.4f}", "error": ""}  # fmt: skip
+        scores = _score_map(backbone, source, inputs, saliency, class_index, base_score, metrics, insertion_steps)
+        if sanity is not None:
+            checked = sanity.scores(key, saliency, inputs, class_index, layer=source.layer, params=source.params)
+            scores.update({column: _cell(value) for column, value in checked.items()})
+        return {**row, **scores, "seconds": f"{seconds:.4f}", "error": ""}
     except CamlibError as error:
         return {**row, "error": str(error)}
 

@@ -89,16 +89,6 @@ class PointingSummary:
 # -- which images -----------------------------------------------------------------------------------
 
 
-def select_half(files: Sequence[Path], half: str | None) -> list[Path]:
-    """The tuning half (even 0-based indices of the name-sorted list) or the report half (odd ones)."""
-    files = sorted(files)
-    if half is None:
-        return files
-    if half not in HALVES:
-        raise InvalidParameterError(f"--half must be 'tuning' or 'report', got '{half}'.")
-    return files[0::2] if half == "tuning" else files[1::2]
-
-
 def centre_square(image: Image.Image, side: int) -> np.ndarray:
     """The centred square of the shorter side, resized (bilinear) to ``side`` x ``side``: (side, side, 3) uint8."""
     image = image.convert("RGB")
@@ -315,7 +305,7 @@ def pointing_game_folder(
 ) -> list[PointingSummary]:
     """Play the grid pointing game with ``methods`` (and baselines) on ``grids`` grids from ``folder``.
 
-    Images come from the chosen ``half`` (:func:`select_half`); those classified with probability at
+    Images come from the chosen ``half`` (:func:`camlib.dataset.list_images`); those classified with probability at
     least ``min_probability`` are the candidates (when ``folder/labels.csv`` exists, the top-1 class
     must also be the label). Every shard classifies all of them and composes the same grids, then keeps
     every n-th grid. Rows are appended to ``out`` after each grid. ``progress(done, total, item)``
@@ -330,7 +320,7 @@ def pointing_game_folder(
     if count < 1 or not 0 <= index < count:
         raise InvalidParameterError(f"Shard {index}/{count} is invalid: use i/n with 0 <= i < n.")
     folder = Path(folder)
-    files = select_half(list_images(folder), half)
+    files = list_images(folder, half=half)
     if not files:
         raise InvalidParameterError(f"No images (.jpg, .png, .webp, .bmp) in {folder}{f' ({half} half)' if half else ''}.")
     label_of = LabelLookup(folder, None) if (folder / "labels.csv").is_file() else None

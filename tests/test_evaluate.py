@@ -13,6 +13,7 @@ from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
 from camlib.cli import main
 from camlib.errors import InvalidParameterError
 from camlib.evaluate import evaluate_folder, list_images, markdown_table, merge_results, parse_shard, read_rows
+from camlib.images import load_image
 from camlib.metrics import average_drop, average_increase
 
 METHODS = ["cam", "gradcam"]
@@ -362,3 +363,36 @@ def test_merge_reads_csvs_written_before_the_new_columns(tmp_path):
     table = markdown_table([summary])
     assert "Insertion − deletion (higher is better) | 0.400 |" in table and "ADCC" not in table
     assert read_csv(tmp_path / "merged.csv")[0]["kind"] == ""
+
+
+def test_sanity_columns_match_the_randomisation_check_and_baselines_fail(tiny_backbone, image_folder, tmp_path):
+    """``--sanity`` writes what :class:`RandomisationCheck` computes for each map; the model-free
+    centre blob keeps rank correlation 1 and fails, Grad-CAM's values are the check's own."""
+    from camlib.explain import compute_map
+    from camlib.sanity import SANITY_FIELDS, RandomisationCheck
+
+    out = tmp_path / "sanity.csv"
+    summaries = evaluate_folder(tiny_backbone, image_folder, methods=["gradcam", "center"], out=out, limit=2, sanity=True)
+    rows = read_csv(out)
+    check = RandomisationCheck(tiny_backbone)
+    for row in rows:
+        inputs = tiny_backbone.preprocess(load_image(image_folder / row["file"]))
+        saliency = compute_map(row["method"], tiny_backbone, inputs, int(row["target"]))
+        expected = check.scores(row["method"], saliency, inputs, int(row["target"]))
+        for column in SANITY_FIELDS:
+            assert float(row[column]) == pytest.approx(expected[column], abs=1e-5)
+    by = {s.method: s for s in summaries}
+    assert by["center"].sanity_spearman == pytest.approx(1.0)
+    assert by["center"].sanity_passes is False
+    assert by["gradcam"].sanity_passes is not None
+    table = markdown_table(summaries)
+    assert "sanity check" in table and "**fails**" in table
+
+
+def test_without_sanity_the_columns_stay_empty(tiny_backbone, image_folder, tmp_path):
+    from camlib.sanity import SANITY_FIELDS
+
+    out = tmp_path / "plain.csv"
+    summaries = evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=out, limit=1)
+    assert all(row[column] == "" for row in read_csv(out) for column in SANITY_FIELDS)
+    assert summaries[0].sanity_passes is None and "sanity check" not in markdown_table(summaries)

@@ -12,13 +12,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
+from conftest import make_tiny_gap_net, pearson
 from torch import nn
 
 from camlib.backbones import load_backbone
 from camlib.errors import InvalidParameterError, MethodNotApplicableError, UnknownClassError, UnknownLayerError
 from camlib.explain import build_method
 from camlib.methods import CAM, GradCAM, GradCAMpp, GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp
-from conftest import make_tiny_gap_net, pearson
 
 GENERATOR_SEED = 7
 

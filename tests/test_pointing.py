@@ -14,6 +14,7 @@ from torch import nn
 import camlib.pointing as pointing_module
 from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
 from camlib.cli import main
+from camlib.dataset import list_images
 from camlib.errors import InvalidParameterError
 from camlib.explain import compute_map
 from camlib.pointing import (
@@ -30,7 +31,6 @@ from camlib.pointing import (
     pointing_hit,
     pointing_markdown,
     pointing_rows,
-    select_half,
     summarize_pointing,
 )
 
@@ -118,15 +118,6 @@ def test_quantus_localisation_and_pointing_game_match_on_the_same_maps_and_masks
 
 
 # -- which images, which grids ----------------------------------------------------------------------
-
-
-def test_halves_split_the_name_sorted_list():
-    files = [Path(f"{name}.png") for name in "edcba"]
-    assert select_half(files, "tuning") == [Path("a.png"), Path("c.png"), Path("e.png")]
-    assert select_half(files, "report") == [Path("b.png"), Path("d.png")]
-    assert select_half(files, None) == sorted(files)
-    with pytest.raises(InvalidParameterError):
-        select_half(files, "both")
 
 
 def test_composition_is_deterministic_with_four_classes_per_grid_and_reuse_only_when_needed():
@@ -293,7 +284,7 @@ def test_folder_run_resumes_shards_merges_and_refuses_other_grids(colour_backbon
 def test_halves_compose_grids_only_from_their_own_images(colour_backbone, colour_folder, tmp_path):
     out = tmp_path / "tuning.csv"
     pointing_game_folder(colour_backbone, colour_folder, methods=["uniform"], out=out, grids=2, size=32, half="tuning")
-    tuning = {path.name for path in select_half(sorted(colour_folder.iterdir()), "tuning")}
+    tuning = {path.name for path in list_images(colour_folder, half="tuning")}
     assert {row["file"] for row in read_csv(out)} <= tuning
 
 
@@ -320,7 +311,7 @@ def test_real_gradcam_points_better_than_chance(effnet, sample_subset, tmp_path)
     assert by["gradcam"].energy_share > CHANCE
     assert by["uniform"].energy_share == pytest.approx(CHANCE)
     files = {row["file"] for row in read_csv(out)}
-    tuning = {path.name for path in select_half(sorted(folder.glob("*.JPEG")), "tuning")}
+    tuning = {path.name for path in list_images(folder, half="tuning")}
     assert files <= tuning
 
 

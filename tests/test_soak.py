@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import make_tiny_gap_net
 from PIL import Image
 
 from camlib.backbones import Backbone, BackboneSpec
 from camlib.explain import explain
 from camlib.methods import METHODS
-from conftest import make_tiny_gap_net
 
 THREADS = 4
 EXPLANATIONS_PER_THREAD = 25
