@@ -24,8 +24,8 @@ from camlib.backbones import load_backbone
 from camlib.evaluate import list_images
 from camlib.images import load_image
 from camlib.methods import GradPPScoreCAM, masked_input_scores, normalize_maps
-from camlib.methods.base import gradcampp_weights
 from camlib.methods.score import combine_scores
+from camlib.methods.weights import gradcampp_weights
 from camlib.metrics import average_drop, average_increase, confidence_pair
 
 TOP_KS = (8, 16, 32, 64, 128, 256)

@@ -25,11 +25,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from camlib.errors import InvalidParameterError, UnknownClassError, UnknownLayerError
+from camlib.methods.maps import normalize_maps
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while a long method runs."""
-
-_EPS = 1e-7
 
 
 @dataclass
@@ -59,37 +58,6 @@ def model_device(model: nn.Module) -> torch.device:
     for tensor in model.parameters():
         return tensor.device
     return torch.device("cpu")
-
-
-def normalize_maps(maps: Tensor) -> Tensor:
-    """Min-max normalise each map of (N, H, W) to [0, 1]; a constant map becomes all zeros."""
-    flat = maps.flatten(1)
-    low = flat.min(dim=1).values[:, None, None]
-    span = flat.max(dim=1).values[:, None, None] - low
-    safe_span = torch.where(span > _EPS, span, torch.ones_like(span))
-    return torch.where(span > _EPS, (maps - low) / safe_span, torch.zeros_like(maps))
-
-
-def normalize_channels(activations: Tensor) -> Tensor:
-    """Min-max normalise each channel of (N, K, H, W) to [0, 1]; constant channels become zeros."""
-    flat = activations.flatten(2)
-    low = flat.min(dim=2).values[..., None, None]
-    span = flat.max(dim=2).values[..., None, None] - low
-    safe_span = torch.where(span > _EPS, span, torch.ones_like(span))
-    return torch.where(span > _EPS, (activations - low) / safe_span, torch.zeros_like(activations))
-
-
-def gradcampp_weights(activations: Tensor, grad: Tensor, grad_2: Tensor, grad_3: Tensor) -> Tensor:
-    """Grad-CAM++ channel weights from the first three powers of the gradient (N, K, h, w) -> (N, K).
-
-    alpha = g² / (2 g² + Σ_ij A · g³), the closed form for an exponential output, and
-    w_k = Σ_ij alpha · ReLU(g). SmoothGrad-CAM++ passes gradient powers averaged over noisy inputs.
-    """
-    activation_sums = activations.sum(dim=(2, 3), keepdim=True)
-    denominator = 2 * grad_2 + activation_sums * grad_3
-    safe_denominator = torch.where(denominator != 0, denominator, torch.ones_like(denominator))
-    alpha = torch.where(grad != 0, grad_2 / safe_denominator, torch.zeros_like(grad))
-    return (alpha * F.relu(grad)).sum(dim=(2, 3))
 
 
 @contextmanager

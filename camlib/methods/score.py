@@ -18,7 +18,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from camlib.errors import InvalidParameterError
-from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback, gradcampp_weights, normalize_channels
+from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback
+from camlib.methods.maps import normalize_maps, varying_channels
+from camlib.methods.weights import gradcampp_weights
 
 ScoreKind = Literal["logit", "probability"]
 
@@ -152,7 +154,7 @@ def masked_input_scores(
 
     def score_chunk(image: int, positions: list[int], padded_size: int) -> Tensor:
         chosen = activations[image, channels[image, positions]][:, None].float()
-        masks = normalize_channels(F.interpolate(chosen, size=(height, width), mode="bilinear", align_corners=False))
+        masks = normalize_maps(F.interpolate(chosen, size=(height, width), mode="bilinear", align_corners=False))
         if padded_size > len(positions):
             masks = torch.cat([masks, masks.new_zeros(padded_size - len(positions), *masks.shape[1:])])
         masked = (inputs[image][None] * masks).contiguous(memory_format=memory_format)
@@ -165,7 +167,7 @@ def masked_input_scores(
             if score == "logit":
                 with autocast:
                     baseline = method.target_scores(torch.zeros_like(inputs), targets).float()
-            varies = (activations.amax(dim=(2, 3)) - activations.amin(dim=(2, 3))) > 0
+            varies = varying_channels(activations)
             to_score = [torch.nonzero(varies[image, channels[image]]).flatten().tolist() for image in range(batch)]
             total, done = sum(len(positions) for positions in to_score), 0
             offset, overall = progress_range or (0, total)
@@ -224,7 +226,7 @@ def mask_features(activations: Tensor) -> Tensor:
     """
     height, width = activations.shape[-2:]
     grid = (min(SURROGATE_GRID, height), min(SURROGATE_GRID, width))
-    pooled = F.adaptive_avg_pool2d(normalize_channels(activations.float()), grid).flatten(2)
+    pooled = F.adaptive_avg_pool2d(normalize_maps(activations.float()), grid).flatten(2)
     return torch.cat([torch.ones_like(pooled[..., :1]), pooled], dim=2)
 
 
