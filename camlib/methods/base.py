@@ -60,6 +60,15 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def check_logits(logits) -> Tensor:
+    """The model's output, if it is finite logits (N, num_classes); otherwise a clear error."""
+    if not isinstance(logits, Tensor) or logits.ndim != 2:
+        raise InvalidParameterError("The model must return logits of shape (N, num_classes).")
+    if not torch.isfinite(logits).all():
+        raise InvalidParameterError("The model produced non-finite outputs (NaN or inf) for this input.")
+    return logits
+
+
 @contextmanager
 def eval_mode(model: nn.Module):
     """Put the model in eval mode for the block and restore every submodule's mode afterwards, even on
@@ -146,7 +155,7 @@ class BaseCAM:
         if not with_gradients:
             with torch.inference_mode(), self._hooked() as recorded:
                 logits = self.model(inputs)
-            return LayerCapture(self._recorded_activation(recorded), self._check_logits(logits))
+            return LayerCapture(self._recorded_activation(recorded), check_logits(logits))
 
         # Autograd must be on even when the caller is inside torch.no_grad() or torch.inference_mode();
         # the clones make inputs and targets created in inference mode normal tensors that autograd can use.
@@ -154,21 +163,13 @@ class BaseCAM:
             with self._hooked(as_leaf=True) as recorded:
                 logits = self.model(inputs.clone())
             activations = self._recorded_activation(recorded)
-            logits = self._check_logits(logits)
+            logits = check_logits(logits)
             target_tensor = self._resolve_targets(targets, logits.detach()).clone()
             if not logits.requires_grad:
                 raise UnknownLayerError("The target layer's output does not reach the model's output, so it has no gradient.")
             selected = logits.gather(1, target_tensor[:, None]).sum()
             (gradients,) = torch.autograd.grad(selected, activations)
         return LayerCapture(activations.detach(), logits.detach(), gradients.detach())
-
-    def target_scores(self, inputs: Tensor, targets: Tensor, kind: str = "logit") -> Tensor:
-        """Forward pass without hooks: each row's target logit, or its softmax probability, (N,)."""
-        with torch.inference_mode():
-            logits = self._check_logits(self.model(inputs))
-            if kind == "probability":
-                logits = logits.softmax(dim=1)
-            return logits.gather(1, targets[:, None])[:, 0]
 
     def notify(self, message: str) -> None:
         """Record something the user should be told about the last call (read ``notices``)."""
@@ -214,14 +215,6 @@ class BaseCAM:
             raise UnknownLayerError("The target layer was not used by the model's forward pass.")
         # A layer that runs twice in one pass keeps its last output, the one closest to the classifier.
         return recorded[-1]
-
-    @staticmethod
-    def _check_logits(logits) -> Tensor:
-        if not isinstance(logits, Tensor) or logits.ndim != 2:
-            raise InvalidParameterError("The model must return logits of shape (N, num_classes).")
-        if not torch.isfinite(logits).all():
-            raise InvalidParameterError("The model produced non-finite outputs (NaN or inf) for this input.")
-        return logits
 
     def _check_inputs(self, inputs: Tensor) -> Tensor:
         if not isinstance(inputs, Tensor) or inputs.ndim != 4:

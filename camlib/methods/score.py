@@ -7,10 +7,6 @@ masked image. :func:`masked_input_scores` does those passes in batches of bounde
 
 from __future__ import annotations
 
-import threading
-import time
-import weakref
-from contextlib import nullcontext
 from typing import Literal
 
 import torch
@@ -18,282 +14,25 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from camlib.errors import InvalidParameterError
-from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback
-from camlib.methods.maps import normalize_maps, varying_channels
+from camlib.methods.base import LayerCapture, ProgressCallback
+from camlib.methods.batch_sizing import (  # noqa: F401 (re-exported: tests and benches import them from here)
+    CPU_BATCH_CANDIDATES,
+    CPU_BATCH_LIMIT,
+    CUDA_BATCH_SIZE,
+    BatchSizer,
+    remember_batch_size,
+    remembered_batch_size,
+)
+from camlib.methods.masked_passes import (  # noqa: F401 (re-exported)
+    MaskedPassCAM,
+    MaskedPasses,
+    MaskedPassOptions,
+    ScoreKind,
+    masked_input_scores,
+    prefers_channels_last,
+)
+from camlib.methods.surrogate import SURROGATE_GRID, SURROGATE_RIDGE, mask_features, surrogate_scores  # noqa: F401
 from camlib.methods.weights import gradcampp_weights
-
-ScoreKind = Literal["logit", "probability"]
-
-
-CPU_BATCH_CANDIDATES = (2, 4, 8, 16)
-"""Batch sizes tried on the CPU when ``batch_size`` is left to camlib."""
-CPU_BATCH_LIMIT = 64
-"""The largest batch camlib tries on the CPU, only while each doubling beyond 16 proves faster."""
-CUDA_BATCH_SIZE = 128
-"""The masked passes' batch size on CUDA when ``batch_size`` is left to camlib (halved on out-of-memory)."""
-
-
-_tuned_sizes: weakref.WeakKeyDictionary[nn.Module, dict[tuple, int]] = weakref.WeakKeyDictionary()
-_tuned_sizes_lock = threading.Lock()
-
-
-def remembered_batch_size(model: nn.Module, key: tuple) -> int | None:
-    """The batch size an earlier call tuned for this model and input shape, if any."""
-    with _tuned_sizes_lock:
-        return _tuned_sizes.get(model, {}).get(key)
-
-
-def remember_batch_size(model: nn.Module, key: tuple, size: int) -> None:
-    with _tuned_sizes_lock:
-        _tuned_sizes.setdefault(model, {})[key] = size
-
-
-class BatchSizer:
-    """The batch size of the masked passes: the one given, or one chosen by timing the first batches.
-
-    On the CPU the fastest batch size depends on the model and the processor's caches (on the 2-core
-    machines camlib is measured on, 4 masked images per pass beat 32 by up to 1.7× on EfficientNet-Lite0,
-    while AlexNet prefers 32 or more). So when no size is given, one warm-up batch and then one batch of
-    each of :data:`CPU_BATCH_CANDIDATES` run timed, and the rest run at the size that was fastest per
-    image. If the largest size tried was the fastest, its double is tried too, up to
-    :data:`CPU_BATCH_LIMIT`. These batches are real work: nothing is computed twice. The size chosen is
-    remembered for the model and input shape (weakly: it goes when the model goes), and a later call
-    passes it as ``remembered`` and skips the trials. On CUDA larger batches are faster until memory
-    runs out: :data:`CUDA_BATCH_SIZE`, halved on out-of-memory.
-    """
-
-    def __init__(self, batch_size: int | None, device: torch.device, remembered: int | None = None) -> None:
-        self.trials: list[int] = []
-        self.seconds_per_item: dict[int, float] = {}
-        if batch_size is not None:
-            self.size = batch_size
-        elif remembered is not None:
-            self.size = remembered
-        elif device.type == "cuda":
-            self.size = CUDA_BATCH_SIZE
-        else:
-            self.size = CPU_BATCH_CANDIDATES[1]
-            self.trials = [self.size, *CPU_BATCH_CANDIDATES]  # the first one warms up and is not timed
-        self._warm = False
-        self._attempted: set[int] = set()
-
-    def next_size(self) -> int:
-        return self.trials[0] if self.trials else self.size
-
-    def record(self, count: int, seconds: float) -> None:
-        """Record that a batch of ``count`` masked images took ``seconds``."""
-        if not self.trials:
-            return
-        size = self.trials.pop(0)
-        if self._warm and count == size:  # a short last batch says nothing about its size
-            self.seconds_per_item[size] = seconds / count
-        self._warm = True
-        self._attempted.add(size)
-        if not self.trials and self.seconds_per_item:
-            self.size = min(self.seconds_per_item, key=self.seconds_per_item.__getitem__)
-            larger = 2 * max(self.seconds_per_item)
-            if self.size == larger // 2 and larger <= CPU_BATCH_LIMIT and larger not in self._attempted:
-                self.trials = [larger]
-
-    @property
-    def tuned(self) -> bool:
-        """Whether this sizer chose its size by timing, and has finished doing so."""
-        return bool(self.seconds_per_item) and not self.trials
-
-    def halve(self) -> int:
-        """Halve the next batch (after an out-of-memory error) and keep that size from then on."""
-        self.size = max(1, self.next_size() // 2)
-        self.trials = []
-        return self.size
-
-
-def masked_input_scores(
-    method: BaseCAM,
-    inputs: Tensor,
-    activations: Tensor,
-    targets: Tensor,
-    channels: Tensor,
-    *,
-    batch_size: int | None = None,
-    score: ScoreKind = "logit",
-    perturbation_size: int | None = None,
-    mixed_precision: bool = False,
-    progress_range: tuple[int, int] | None = None,
-) -> Tensor:
-    """Score the channels ``channels`` (N, k) of ``activations`` (N, K, h, w) on their masked inputs.
-
-    Channel k's mask is its activation map upsampled to the input's resolution and min-max normalised
-    to [0, 1]; the masked input is ``inputs * mask``. Returns (N, k):
-
-    - ``score="logit"``: the target logit of the masked input minus that of the baseline (an all-zero
-      input, which is what a mask of zeros leaves);
-    - ``score="probability"``: the target's softmax probability on the masked input.
-
-    A channel whose activation is constant has an all-zero mask, so its masked input is the baseline:
-    it scores 0 without a forward pass. ``perturbation_size`` runs the passes on the input resized to
-    that square resolution instead of the full one; ``mixed_precision`` runs them under float16
-    autocast on CUDA (it has no effect on the CPU). At most ``batch_size`` masked inputs exist at once
-    (``None``: chosen by :class:`BatchSizer`, at most 64 on the CPU and 128 on CUDA); on CUDA an
-    out-of-memory error halves the batch and retries, and says so in ``method.notices``. Progress is
-    reported as channels done out of channels to score; ``progress_range=(offset, total)`` reports it as
-    part of a larger count instead.
-    """
-    if batch_size is not None and batch_size < 1:
-        raise InvalidParameterError("batch_size must be at least 1.")
-    if perturbation_size is not None:
-        if perturbation_size < 8:
-            raise InvalidParameterError("perturbation_size must be at least 8 pixels.")
-        inputs = F.interpolate(inputs, size=(perturbation_size, perturbation_size), mode="bilinear", align_corners=False)
-    height, width = inputs.shape[-2:]
-    batch, count = channels.shape
-    scores = torch.zeros(batch, count, device=inputs.device)
-    autocast = torch.autocast("cuda", dtype=torch.float16) if mixed_precision and inputs.is_cuda else nullcontext()
-    memory_format = torch.channels_last if prefers_channels_last(method.model) else torch.contiguous_format
-    tuning_key = (str(inputs.device), tuple(inputs.shape[1:]))
-    sizer = BatchSizer(batch_size, inputs.device, remembered_batch_size(method.model, tuning_key))
-
-    def score_chunk(image: int, positions: list[int], padded_size: int) -> Tensor:
-        chosen = activations[image, channels[image, positions]][:, None].float()
-        masks = normalize_maps(F.interpolate(chosen, size=(height, width), mode="bilinear", align_corners=False))
-        if padded_size > len(positions):
-            masks = torch.cat([masks, masks.new_zeros(padded_size - len(positions), *masks.shape[1:])])
-        masked = (inputs[image][None] * masks).contiguous(memory_format=memory_format)
-        with autocast:
-            return method.target_scores(masked, targets[image].repeat(len(masks)), score).float()[: len(positions)]
-
-    try:
-        with torch.inference_mode():
-            baseline = None
-            if score == "logit":
-                with autocast:
-                    baseline = method.target_scores(torch.zeros_like(inputs), targets).float()
-            varies = varying_channels(activations)
-            to_score = [torch.nonzero(varies[image, channels[image]]).flatten().tolist() for image in range(batch)]
-            total, done = sum(len(positions) for positions in to_score), 0
-            offset, overall = progress_range or (0, total)
-            for image, positions in enumerate(to_score):
-                start = 0
-                while start < len(positions):
-                    full = sizer.next_size()
-                    chunk = positions[start : start + full]
-                    # On CUDA every new batch shape costs the convolution library a new plan, so the last,
-                    # smaller batch of a long run is padded with empty masks (baseline inputs) to full size.
-                    padded_size = full if inputs.is_cuda and len(positions) > full else len(chunk)
-                    began = time.perf_counter()
-                    try:
-                        values = score_chunk(image, chunk, padded_size)
-                    except torch.cuda.OutOfMemoryError:
-                        if sizer.next_size() == 1:
-                            raise InvalidParameterError("The GPU ran out of memory even at batch size 1.") from None
-                        torch.cuda.empty_cache()
-                        method.notify(f"GPU out of memory: batch size halved to {sizer.halve()} and the batch retried.")
-                        continue
-                    scores[image, chunk] = values - baseline[image] if baseline is not None else values
-                    sizer.record(len(chunk), time.perf_counter() - began)
-                    start += len(chunk)
-                    done += len(chunk)
-                    method.report_progress(offset + done, overall)
-    except RuntimeError as error:
-        # A map too small for the model's pooling fails inside the first pass; OOM is handled above.
-        if perturbation_size is None or isinstance(error, torch.cuda.OutOfMemoryError):
-            raise
-        raise InvalidParameterError(
-            f"perturbation_size={perturbation_size} is too small for this model ({str(error).splitlines()[0]}); use a larger size."
-        ) from None
-    if sizer.tuned:
-        remember_batch_size(method.model, tuning_key, sizer.size)
-    return scores
-
-
-def prefers_channels_last(model: nn.Module) -> bool:
-    """Whether the model's first 4-D weight is stored channels-last (camlib's backbones are)."""
-    for parameter in model.parameters():
-        if parameter.ndim == 4:
-            return parameter.is_contiguous(memory_format=torch.channels_last) and not parameter.is_contiguous()
-    return False
-
-
-SURROGATE_GRID = 7
-"""Masks are pooled to at most this many cells a side before the surrogate regression."""
-SURROGATE_RIDGE = 0.5
-
-
-def mask_features(activations: Tensor) -> Tensor:
-    """(N, K, F + 1): each channel's min-max normalised map, average-pooled to at most 7 × 7, then a 1.
-
-    A channel's mask is its map upsampled and normalised, so these few numbers determine the mask, and
-    the score of the masked input is a smooth function of them.
-    """
-    height, width = activations.shape[-2:]
-    grid = (min(SURROGATE_GRID, height), min(SURROGATE_GRID, width))
-    pooled = F.adaptive_avg_pool2d(normalize_maps(activations.float()), grid).flatten(2)
-    return torch.cat([torch.ones_like(pooled[..., :1]), pooled], dim=2)
-
-
-def surrogate_scores(features: Tensor, known: Tensor, known_scores: Tensor, ridge: float = SURROGATE_RIDGE) -> Tensor:
-    """Scores of every channel from a ridge regression on the channels whose score is known.
-
-    ``features`` (K, F) describe the channels, ``known`` (m,) indexes those with a measured score
-    ``known_scores`` (m,). Returns (K,): the measured scores where known, the fit's prediction elsewhere.
-    """
-    # A small system, solved on the CPU in float64 whatever the device: the same answer everywhere.
-    all_features = features.detach().cpu().double()
-    design = all_features[known.cpu()]
-    gram = design.T @ design + ridge * torch.eye(design.shape[1], dtype=design.dtype)
-    coefficients = torch.linalg.solve(gram, design.T @ known_scores.detach().cpu().double())
-    predicted = (all_features @ coefficients).to(device=known_scores.device, dtype=known_scores.dtype)
-    return predicted.index_copy(0, known, known_scores)
-
-
-class MaskedPassCAM(BaseCAM):
-    """Base of the methods that score channels on masked inputs; owns the masked passes' settings.
-
-    Args:
-        batch_size: masked images per forward pass; bounds the working memory (``None``: camlib
-            chooses, at most 64 on the CPU and 128 on CUDA; see :class:`BatchSizer`).
-        perturbation_size: run the masked passes at this square resolution (``None``: the input's).
-        mixed_precision: run the masked passes in float16 autocast on CUDA (no effect on the CPU).
-    """
-
-    def __init__(
-        self,
-        model: nn.Module,
-        target_layer: str | nn.Module,
-        *,
-        batch_size: int | None = None,
-        perturbation_size: int | None = None,
-        mixed_precision: bool = False,
-        progress: ProgressCallback | None = None,
-    ) -> None:
-        super().__init__(model, target_layer, progress=progress)
-        if batch_size is not None and batch_size < 1:
-            raise InvalidParameterError("batch_size must be at least 1.")
-        self.batch_size = batch_size
-        self.perturbation_size = perturbation_size
-        self.mixed_precision = mixed_precision
-
-    def score_channels(
-        self,
-        inputs: Tensor,
-        activations: Tensor,
-        targets: Tensor,
-        channels: Tensor,
-        score: ScoreKind = "logit",
-        progress_range: tuple[int, int] | None = None,
-    ) -> Tensor:
-        """:func:`masked_input_scores` with this method's settings."""
-        return masked_input_scores(
-            self,
-            inputs,
-            activations,
-            targets,
-            channels,
-            batch_size=self.batch_size,
-            score=score,
-            perturbation_size=self.perturbation_size,
-            mixed_precision=self.mixed_precision,
-            progress_range=progress_range,
-        )
 
 
 class ScoreCAM(MaskedPassCAM):
