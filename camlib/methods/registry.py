@@ -9,7 +9,8 @@ from camlib.methods.base import BaseCAM
 from camlib.methods.cam import CAM
 from camlib.methods.gradcam import GradCAM
 from camlib.methods.gradcampp import GradCAMpp
-from camlib.methods.score import GradPPScoreCAM, ScoreCAM
+from camlib.methods.gradpp_scorecam import GradPPScoreCAM
+from camlib.methods.scorecam import ScoreCAM
 from camlib.methods.smoothgradcampp import SmoothGradCAMpp
 
 

@@ -1,21 +1,11 @@
-"""Score-weighted methods: Score-CAM and the paper's Grad++ScoreCAM.
+"""Score-weighted methods, re-exported for the code that imports them from here.
 
-Both score channels by masking the input with each channel's smooth mask and running the model on the
-masked image. :func:`masked_input_scores` does those passes in batches of bounded size, so at most
-``batch_size`` masked images are in memory at once.
+The methods live in :mod:`camlib.methods.scorecam` and :mod:`camlib.methods.gradpp_scorecam`; the
+masked passes in :mod:`camlib.methods.masked_passes`, their batch size in
+:mod:`camlib.methods.batch_sizing`, and the fast setting's surrogate in :mod:`camlib.methods.surrogate`.
 """
 
-from __future__ import annotations
-
-from typing import Literal
-
-import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
-
-from camlib.errors import InvalidParameterError
-from camlib.methods.base import LayerCapture, ProgressCallback
-from camlib.methods.batch_sizing import (  # noqa: F401 (re-exported: tests and benches import them from here)
+from camlib.methods.batch_sizing import (
     CPU_BATCH_CANDIDATES,
     CPU_BATCH_LIMIT,
     CUDA_BATCH_SIZE,
@@ -23,7 +13,8 @@ from camlib.methods.batch_sizing import (  # noqa: F401 (re-exported: tests and 
     remember_batch_size,
     remembered_batch_size,
 )
-from camlib.methods.masked_passes import (  # noqa: F401 (re-exported)
+from camlib.methods.gradpp_scorecam import Combination, GradPPScoreCAM, combine_scores
+from camlib.methods.masked_passes import (
     MaskedPassCAM,
     MaskedPasses,
     MaskedPassOptions,
@@ -31,244 +22,28 @@ from camlib.methods.masked_passes import (  # noqa: F401 (re-exported)
     masked_input_scores,
     prefers_channels_last,
 )
-from camlib.methods.surrogate import SURROGATE_GRID, SURROGATE_RIDGE, mask_features, surrogate_scores  # noqa: F401
-from camlib.methods.weights import gradcampp_weights
+from camlib.methods.scorecam import ScoreCAM
+from camlib.methods.surrogate import SURROGATE_GRID, SURROGATE_RIDGE, mask_features, surrogate_scores
 
-
-class ScoreCAM(MaskedPassCAM):
-    r"""Score-CAM, from `Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural Networks
-    <https://arxiv.org/abs/1910.01279>`_ (Wang et al., CVPR Workshops 2020).
-
-    Each channel :math:`A_k` gives a smooth mask :math:`H_k = s(\mathrm{Up}(A_k))` (upsampled, min-max
-    normalised). Its score is the increase of the class logit when the input is masked, relative to the
-    baseline :math:`X_b` (all zeros):
-
-    .. math::
-        C_k = f^c(X \circ H_k) - f^c(X_b), \qquad
-        \alpha_k = \mathrm{softmax}_k(C_k), \qquad
-        L^c = \mathrm{ReLU}\Big(\sum_k \alpha_k A_k\Big)
-
-    This is the paper's Algorithm 1 with the softmax over channels, and the form pytorch-grad-cam
-    computes (the baseline term cancels inside the softmax). ``score="probability"`` follows the
-    authors' released code instead: :math:`\alpha_k = \mathrm{softmax}(f(X \circ H_k))_c`, the class
-    probability of each masked input, with no softmax across channels. A softmax across channels is
-    never applied to probabilities: it flattens the weights to almost uniform.
-
-    Cost: one forward pass, plus one for each non-constant channel, run ``batch_size`` at a time.
-
-    ``sampled_channels=m`` (the ``fast`` setting) measures only ``m`` channels and predicts the others'
-    scores :math:`C_k` with a ridge regression of the measured scores on each channel's normalised map
-    pooled to at most 7 × 7 (:func:`mask_features`, :func:`surrogate_scores`). Three quarters of the
-    ``m`` are drawn at random among the non-constant channels; the last quarter are the channels that a
-    first fit predicts to score highest. The score is a smooth function of the mask, so the fit is
-    good where the softmax over channels is flat and every channel counts a little (EfficientNet-Lite0's
-    ``conv_head``), and the measured top channels carry it where a few channels dominate (``bn2``).
-    With ``m = 128`` of 1280 channels the maps correlate 0.987 (``conv_head``) and 0.995 (``bn2``) on
-    average with exact Score-CAM over 20 ImageNet samples, at 7.4× and 3.7× less time (README, Performance).
-
-    >>> import torch, torchvision
-    >>> from camlib.methods import ScoreCAM
-    >>> model = torchvision.models.resnet18(num_classes=10).eval()
-    >>> ScoreCAM(model, "layer4", batch_size=64)(torch.rand(1, 3, 32, 32), targets=[3]).shape
-    (1, 32, 32)
-
-    Args:
-        model: any classifier returning logits.
-        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
-        score: ``"logit"`` (softmax over channels of the logit increase) or ``"probability"``.
-        sampled_channels: score this many channels and predict the rest (``None``: score all; exact).
-        seed: seed of the draw of the sampled channels.
-        batch_size: masked images per forward pass; bounds the working memory (``None``: camlib
-            chooses, at most 64 on the CPU and 128 on CUDA; see :class:`BatchSizer`).
-        perturbation_size: run the masked passes at this square resolution (``None``: the input's).
-        mixed_precision: run the masked passes in float16 autocast on CUDA (no effect on the CPU).
-        progress: called as ``progress(channels_done, channels_total)`` after each batch of masked passes.
-    """
-
-    key = "scorecam"
-    uses_gradients = False
-
-    def __init__(
-        self,
-        model: nn.Module,
-        target_layer: str | nn.Module,
-        *,
-        score: ScoreKind = "logit",
-        sampled_channels: int | None = None,
-        seed: int = 0,
-        batch_size: int | None = None,
-        perturbation_size: int | None = None,
-        mixed_precision: bool = False,
-        progress: ProgressCallback | None = None,
-    ) -> None:
-        super().__init__(
-            model,
-            target_layer,
-            batch_size=batch_size,
-            perturbation_size=perturbation_size,
-            mixed_precision=mixed_precision,
-            progress=progress,
-        )
-        if score not in ("logit", "probability"):
-            raise InvalidParameterError(f"score must be 'logit' or 'probability', got {score!r}.")
-        if sampled_channels is not None and sampled_channels < 2:
-            raise InvalidParameterError("sampled_channels must be at least 2, or None to score every channel.")
-        self.score = score
-        self.sampled_channels = sampled_channels
-        self.seed = seed
-
-    def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
-        activations = capture.activations
-        batch, channel_count = activations.shape[:2]
-        if self.sampled_channels is None or self.sampled_channels >= channel_count:
-            every_channel = torch.arange(channel_count, device=inputs.device).expand(batch, channel_count)
-            scores = self.score_channels(inputs, activations, targets, every_channel, self.score)
-        else:
-            scores = torch.cat([self._sampled_scores(inputs, activations, targets, image) for image in range(batch)])
-        return scores.softmax(dim=1) if self.score == "logit" else scores
-
-    def _sampled_scores(self, inputs: Tensor, activations: Tensor, targets: Tensor, image: int) -> Tensor:
-        """(1, K) scores of one image: ``sampled_channels`` measured, the others predicted.
-
-        Three quarters of the measured channels are drawn at random; a first fit predicts the rest, and
-        the last quarter measures the channels the fit predicts to score highest, whose softmax weights
-        matter most where a few channels dominate (layers such as EfficientNet-Lite0's ``bn2``). Constant
-        channels score 0, as in the exact method (their mask is all zero).
-        """
-        one = slice(image, image + 1)
-        varies = (activations[image].amax(dim=(1, 2)) - activations[image].amin(dim=(1, 2))) > 0
-        varying = torch.nonzero(varies).flatten()
-        generator = torch.Generator(device="cpu").manual_seed(self.seed)
-        order = varying[torch.randperm(len(varying), generator=generator).to(varying.device)]
-        budget = min(self.sampled_channels, len(varying))
-        drawn = order[: budget - budget // 4]
-        refined_count = budget - len(drawn)
-
-        def measure(channels: Tensor, offset: int) -> Tensor:
-            return self.score_channels(
-                inputs[one], activations[one], targets[one], channels[None], self.score, progress_range=(offset, budget)
-            )[0]
-
-        measured = measure(drawn, 0)
-        if len(drawn) == len(varying):
-            scores = torch.zeros(activations.shape[1], device=measured.device).index_copy(0, drawn, measured)
-        else:
-            features = mask_features(activations[one])[0]
-            first_fit = surrogate_scores(features, drawn, measured)
-            scores = first_fit
-            if refined_count:
-                unmeasured = order[len(drawn) :]
-                refined = unmeasured[first_fit[unmeasured].topk(refined_count).indices]
-                known = torch.cat([drawn, refined])
-                scores = surrogate_scores(features, known, torch.cat([measured, measure(refined, len(drawn))]))
-        return torch.where(varies, scores, torch.zeros_like(scores))[None]
-
-
-Combination = Literal["softmax_w", "softmax", "relu_w"]
-
-
-def combine_scores(scores: Tensor, chosen_weights: Tensor, largest_weight: Tensor, combination: Combination) -> Tensor:
-    """Grad++ScoreCAM's alpha_k from the scores C_k (N, k) and Grad-CAM++ weights w_k of the chosen channels."""
-    alpha = F.relu(scores) if combination == "relu_w" else scores.softmax(dim=1)
-    if combination != "softmax":
-        alpha = alpha * chosen_weights / torch.where(largest_weight > 0, largest_weight, torch.ones_like(largest_weight))
-    return alpha
-
-
-class GradPPScoreCAM(MaskedPassCAM):
-    r"""Grad++ScoreCAM, from *Grad++ScoreCAM: Enhancing Visual Explanations of Deep Convolutional Networks
-    Using Incremented Gradient and Score-Weighted Methods* (IEEE Access, 2024), Algorithm 1.
-
-    How each step of Algorithm 1 maps to this class:
-
-    1. **Forward and backward pass** (eqs. 12–13): :meth:`BaseCAM.capture` records the activations
-       :math:`A_k` and the gradients of the class logit at the target layer.
-    2. **Grad-CAM++ weights** :math:`w_k` (eq. 14): :func:`gradcampp_weights`, the same closed form as
-       :class:`GradCAMpp`.
-    3. **Channel selection**: the paper scores every channel; ``top_k`` keeps only the ``top_k``
-       channels with the highest :math:`w_k` (``None`` scores all of them). The other channels get
-       :math:`\alpha_k = 0`.
-    4. **Smooth masks and scores** (eq. 15): :math:`H_k = s(\mathrm{Up}(A_k))`, min-max normalised, and
-       :math:`C_k = f^c(X \circ H_k) - f^c(X_b)` with an all-zero baseline, by
-       :func:`masked_input_scores`. The paper "reduces the input image to the resolution of the
-       activation maps" without fixing the size; here that is ``perturbation_size`` (``None`` keeps
-       the input's resolution).
-    5. **Combination** (eq. 16): the paper combines the score :math:`C_k` with the gradient weight
-       :math:`w_k` but leaves the normalisation open. ``combination`` picks one:
-
-       - ``"softmax_w"`` (default): :math:`\alpha_k = \mathrm{softmax}_k(C_k) \cdot w_k / \max_j w_j`;
-       - ``"softmax"``: :math:`\alpha_k = \mathrm{softmax}_k(C_k)` (Score-CAM on the chosen channels);
-       - ``"relu_w"``: :math:`\alpha_k = \mathrm{ReLU}(C_k) \cdot w_k / \max_j w_j`.
-
-    6. **Map**: :math:`L^c = \mathrm{ReLU}(\sum_k \alpha_k A_k)`, upsampled and normalised by the base.
-
-    With the default combination, over the set :math:`T` of the ``top_k`` channels:
-
-    .. math::
-        w_k = \sum_{i,j} \frac{g^2}{2 g^2 + \sum_{a,b} A_k(a,b)\, g^3}\, \mathrm{ReLU}(g), \qquad
-        C_k = f^c(X \circ H_k) - f^c(X_b), \qquad
-        \alpha_k = \frac{e^{C_k}}{\sum_{j \in T} e^{C_j}} \cdot \frac{w_k}{\max_j w_j}, \qquad
-        L^c = \mathrm{ReLU}\Big(\sum_{k \in T} \alpha_k A_k\Big)
-
-    Cost: one forward and one backward pass, plus ``top_k`` masked forward passes.
-
-    >>> import torch, torchvision
-    >>> from camlib.methods import GradPPScoreCAM
-    >>> model = torchvision.models.resnet18(num_classes=10).eval()
-    >>> GradPPScoreCAM(model, "layer4", top_k=16)(torch.rand(1, 3, 64, 64), targets=[3]).shape
-    (1, 64, 64)
-
-    Args:
-        model: any classifier returning logits.
-        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
-        top_k: number of channels to score, ranked by Grad-CAM++ weight; ``None`` for all.
-        combination: how :math:`C_k` and :math:`w_k` combine into :math:`\alpha_k` (see above).
-        batch_size: masked images per forward pass; bounds the working memory (``None``: camlib
-            chooses, at most 64 on the CPU and 128 on CUDA; see :class:`BatchSizer`).
-        perturbation_size: run the masked passes at this square resolution (``None``: the input's).
-        mixed_precision: run the masked passes in float16 autocast on CUDA (no effect on the CPU).
-        progress: called as ``progress(channels_done, channels_total)`` after each batch of masked passes.
-    """
-
-    key = "gradpp_scorecam"
-    uses_gradients = True
-
-    def __init__(
-        self,
-        model: nn.Module,
-        target_layer: str | nn.Module,
-        *,
-        top_k: int | None = 16,
-        combination: Combination = "softmax_w",
-        batch_size: int | None = None,
-        perturbation_size: int | None = None,
-        mixed_precision: bool = False,
-        progress: ProgressCallback | None = None,
-    ) -> None:
-        super().__init__(
-            model,
-            target_layer,
-            batch_size=batch_size,
-            perturbation_size=perturbation_size,
-            mixed_precision=mixed_precision,
-            progress=progress,
-        )
-        if top_k is not None and top_k < 1:
-            raise InvalidParameterError("top_k must be at least 1, or None for all channels.")
-        if combination not in ("softmax_w", "softmax", "relu_w"):
-            raise InvalidParameterError(f"combination must be 'softmax_w', 'softmax' or 'relu_w', got {combination!r}.")
-        self.top_k = top_k
-        self.combination = combination
-
-    def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
-        grad = capture.gradients
-        gradient_weights = gradcampp_weights(capture.activations, grad, grad.pow(2), grad.pow(3))
-        channel_count = gradient_weights.shape[1]
-        if self.top_k is not None and self.top_k > channel_count:
-            raise InvalidParameterError(f"top_k={self.top_k} is larger than the layer's {channel_count} channels.")
-        keep = channel_count if self.top_k is None else self.top_k
-        chosen_weights, chosen = gradient_weights.topk(keep, dim=1)
-        scores = self.score_channels(inputs, capture.activations, targets, chosen)
-        alpha = combine_scores(scores, chosen_weights, gradient_weights.amax(dim=1, keepdim=True), self.combination)
-        weights = torch.zeros_like(gradient_weights)
-        return weights.scatter(1, chosen, alpha)
+__all__ = [
+    "CPU_BATCH_CANDIDATES",
+    "CPU_BATCH_LIMIT",
+    "CUDA_BATCH_SIZE",
+    "SURROGATE_GRID",
+    "SURROGATE_RIDGE",
+    "BatchSizer",
+    "Combination",
+    "GradPPScoreCAM",
+    "MaskedPassCAM",
+    "MaskedPassOptions",
+    "MaskedPasses",
+    "ScoreCAM",
+    "ScoreKind",
+    "combine_scores",
+    "mask_features",
+    "masked_input_scores",
+    "prefers_channels_last",
+    "remember_batch_size",
+    "remembered_batch_size",
+    "surrogate_scores",
+]

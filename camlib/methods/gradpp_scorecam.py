@@ -1,0 +1,123 @@
+"""Grad++ScoreCAM: Grad-CAM++ weights combined with the masked-input scores of the top channels (IEEE Access, 2024)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from camlib.errors import InvalidParameterError
+from camlib.methods.base import LayerCapture, ProgressCallback
+from camlib.methods.masked_passes import MaskedPassCAM
+from camlib.methods.weights import gradcampp_weights
+
+Combination = Literal["softmax_w", "softmax", "relu_w"]
+
+
+def combine_scores(scores: Tensor, chosen_weights: Tensor, largest_weight: Tensor, combination: Combination) -> Tensor:
+    """Grad++ScoreCAM's alpha_k from the scores C_k (N, k) and Grad-CAM++ weights w_k of the chosen channels."""
+    alpha = F.relu(scores) if combination == "relu_w" else scores.softmax(dim=1)
+    if combination != "softmax":
+        alpha = alpha * chosen_weights / torch.where(largest_weight > 0, largest_weight, torch.ones_like(largest_weight))
+    return alpha
+
+
+class GradPPScoreCAM(MaskedPassCAM):
+    r"""Grad++ScoreCAM, from *Grad++ScoreCAM: Enhancing Visual Explanations of Deep Convolutional Networks
+    Using Incremented Gradient and Score-Weighted Methods* (IEEE Access, 2024), Algorithm 1.
+
+    How each step of Algorithm 1 maps to this class:
+
+    1. **Forward and backward pass** (eqs. 12–13): :meth:`BaseCAM.capture` records the activations
+       :math:`A_k` and the gradients of the class logit at the target layer.
+    2. **Grad-CAM++ weights** :math:`w_k` (eq. 14): :func:`gradcampp_weights`, the same closed form as
+       :class:`GradCAMpp`.
+    3. **Channel selection**: the paper scores every channel; ``top_k`` keeps only the ``top_k``
+       channels with the highest :math:`w_k` (``None`` scores all of them). The other channels get
+       :math:`\alpha_k = 0`.
+    4. **Smooth masks and scores** (eq. 15): :math:`H_k = s(\mathrm{Up}(A_k))`, min-max normalised, and
+       :math:`C_k = f^c(X \circ H_k) - f^c(X_b)` with an all-zero baseline, by
+       :func:`masked_input_scores`. The paper "reduces the input image to the resolution of the
+       activation maps" without fixing the size; here that is ``perturbation_size`` (``None`` keeps
+       the input's resolution).
+    5. **Combination** (eq. 16): the paper combines the score :math:`C_k` with the gradient weight
+       :math:`w_k` but leaves the normalisation open. ``combination`` picks one:
+
+       - ``"softmax_w"`` (default): :math:`\alpha_k = \mathrm{softmax}_k(C_k) \cdot w_k / \max_j w_j`;
+       - ``"softmax"``: :math:`\alpha_k = \mathrm{softmax}_k(C_k)` (Score-CAM on the chosen channels);
+       - ``"relu_w"``: :math:`\alpha_k = \mathrm{ReLU}(C_k) \cdot w_k / \max_j w_j`.
+
+    6. **Map**: :math:`L^c = \mathrm{ReLU}(\sum_k \alpha_k A_k)`, upsampled and normalised by the base.
+
+    With the default combination, over the set :math:`T` of the ``top_k`` channels:
+
+    .. math::
+        w_k = \sum_{i,j} \frac{g^2}{2 g^2 + \sum_{a,b} A_k(a,b)\, g^3}\, \mathrm{ReLU}(g), \qquad
+        C_k = f^c(X \circ H_k) - f^c(X_b), \qquad
+        \alpha_k = \frac{e^{C_k}}{\sum_{j \in T} e^{C_j}} \cdot \frac{w_k}{\max_j w_j}, \qquad
+        L^c = \mathrm{ReLU}\Big(\sum_{k \in T} \alpha_k A_k\Big)
+
+    Cost: one forward and one backward pass, plus ``top_k`` masked forward passes.
+
+    >>> import torch, torchvision
+    >>> from camlib.methods import GradPPScoreCAM
+    >>> model = torchvision.models.resnet18(num_classes=10).eval()
+    >>> GradPPScoreCAM(model, "layer4", top_k=16)(torch.rand(1, 3, 64, 64), targets=[3]).shape
+    (1, 64, 64)
+
+    Args:
+        model: any classifier returning logits.
+        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
+        top_k: number of channels to score, ranked by Grad-CAM++ weight; ``None`` for all.
+        combination: how :math:`C_k` and :math:`w_k` combine into :math:`\alpha_k` (see above).
+        batch_size: masked images per forward pass; bounds the working memory (``None``: camlib
+            chooses, at most 64 on the CPU and 128 on CUDA; see :class:`BatchSizer`).
+        perturbation_size: run the masked passes at this square resolution (``None``: the input's).
+        mixed_precision: run the masked passes in float16 autocast on CUDA (no effect on the CPU).
+        progress: called as ``progress(channels_done, channels_total)`` after each batch of masked passes.
+    """
+
+    key = "gradpp_scorecam"
+    uses_gradients = True
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layer: str | nn.Module,
+        *,
+        top_k: int | None = 16,
+        combination: Combination = "softmax_w",
+        batch_size: int | None = None,
+        perturbation_size: int | None = None,
+        mixed_precision: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        super().__init__(
+            model,
+            target_layer,
+            batch_size=batch_size,
+            perturbation_size=perturbation_size,
+            mixed_precision=mixed_precision,
+            progress=progress,
+        )
+        if top_k is not None and top_k < 1:
+            raise InvalidParameterError("top_k must be at least 1, or None for all channels.")
+        if combination not in ("softmax_w", "softmax", "relu_w"):
+            raise InvalidParameterError(f"combination must be 'softmax_w', 'softmax' or 'relu_w', got {combination!r}.")
+        self.top_k = top_k
+        self.combination = combination
+
+    def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
+        grad = capture.gradients
+        gradient_weights = gradcampp_weights(capture.activations, grad, grad.pow(2), grad.pow(3))
+        channel_count = gradient_weights.shape[1]
+        if self.top_k is not None and self.top_k > channel_count:
+            raise InvalidParameterError(f"top_k={self.top_k} is larger than the layer's {channel_count} channels.")
+        keep = channel_count if self.top_k is None else self.top_k
+        chosen_weights, chosen = gradient_weights.topk(keep, dim=1)
+        scores = self.score_channels(inputs, capture.activations, targets, chosen)
+        alpha = combine_scores(scores, chosen_weights, gradient_weights.amax(dim=1, keepdim=True), self.combination)
+        weights = torch.zeros_like(gradient_weights)
+        return weights.scatter(1, chosen, alpha)
