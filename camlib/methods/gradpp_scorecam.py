@@ -72,10 +72,8 @@ class GradPPScoreCAM(MaskedPassCAM):
         target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
         top_k: number of channels to score, ranked by Grad-CAM++ weight; ``None`` for all.
         combination: how :math:`C_k` and :math:`w_k` combine into :math:`\alpha_k` (see above).
-        batch_size: masked images per forward pass; bounds the working memory (``None``: camlib
-            chooses, at most 64 on the CPU and 128 on CUDA; see :class:`BatchSizer`).
-        perturbation_size: run the masked passes at this square resolution (``None``: the input's).
-        mixed_precision: run the masked passes in float16 autocast on CUDA (no effect on the CPU).
+        batch_size, perturbation_size, mixed_precision: how the masked passes run; see
+            :class:`~camlib.methods.masked_passes.MaskedPassOptions`.
         progress: called as ``progress(channels_done, channels_total)`` after each batch of masked passes.
     """
 

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from camlib.errors import InvalidParameterError
 from camlib.methods.base import LayerCapture, ProgressCallback
+from camlib.methods.maps import varying_channels
 from camlib.methods.masked_passes import MaskedPassCAM, ScoreKind
 from camlib.methods.surrogate import mask_features, surrogate_scores
 
@@ -54,10 +55,8 @@ class ScoreCAM(MaskedPassCAM):
         score: ``"logit"`` (softmax over channels of the logit increase) or ``"probability"``.
         sampled_channels: score this many channels and predict the rest (``None``: score all; exact).
         seed: seed of the draw of the sampled channels.
-        batch_size: masked images per forward pass; bounds the working memory (``None``: camlib
-            chooses, at most 64 on the CPU and 128 on CUDA; see :class:`BatchSizer`).
-        perturbation_size: run the masked passes at this square resolution (``None``: the input's).
-        mixed_precision: run the masked passes in float16 autocast on CUDA (no effect on the CPU).
+        batch_size, perturbation_size, mixed_precision: how the masked passes run; see
+            :class:`~camlib.methods.masked_passes.MaskedPassOptions`.
         progress: called as ``progress(channels_done, channels_total)`` after each batch of masked passes.
     """
 
@@ -112,7 +111,7 @@ class ScoreCAM(MaskedPassCAM):
         channels score 0, as in the exact method (their mask is all zero).
         """
         one = slice(image, image + 1)
-        varies = (activations[image].amax(dim=(1, 2)) - activations[image].amin(dim=(1, 2))) > 0
+        varies = varying_channels(activations[image])
         varying = torch.nonzero(varies).flatten()
         generator = torch.Generator(device="cpu").manual_seed(self.seed)
         order = varying[torch.randperm(len(varying), generator=generator).to(varying.device)]
