@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from camlib.errors import InvalidParameterError
 from camlib.methods.base import LayerCapture, ProgressCallback
-from camlib.methods.masked_passes import MaskedPassCAM
+from camlib.methods.masked_passes import MaskedPassCAM, MaskedPassOptions
 from camlib.methods.weights import gradcampp_weights
 
 Combination = Literal["softmax_w", "softmax", "relu_w"]
@@ -92,14 +92,8 @@ class GradPPScoreCAM(MaskedPassCAM):
         mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
     ) -> None:
-        super().__init__(
-            model,
-            target_layer,
-            batch_size=batch_size,
-            perturbation_size=perturbation_size,
-            mixed_precision=mixed_precision,
-            progress=progress,
-        )
+        options = MaskedPassOptions(batch_size, perturbation_size, mixed_precision)
+        super().__init__(model, target_layer, options, progress=progress)
         if top_k is not None and top_k < 1:
             raise InvalidParameterError("top_k must be at least 1, or None for all channels.")
         if combination not in ("softmax_w", "softmax", "relu_w"):

@@ -219,23 +219,20 @@ class MaskedPasses:
 class MaskedPassCAM(BaseCAM):
     """Base of the methods that score channels on masked inputs (Score-CAM, Grad++ScoreCAM).
 
-    ``batch_size``, ``perturbation_size`` and ``mixed_precision`` are the fields of
-    :class:`MaskedPassOptions`; a subclass overrides :meth:`BaseCAM.channel_weights` and calls
-    :meth:`score_channels`.
+    A subclass overrides :meth:`BaseCAM.channel_weights` and calls :meth:`score_channels`. Its
+    constructor takes ``batch_size``, ``perturbation_size`` and ``mixed_precision`` as keywords (the app
+    reads their defaults from its signature) and passes them on as one :class:`MaskedPassOptions`.
     """
 
     def __init__(
         self,
         model: nn.Module,
         target_layer: str | nn.Module,
+        options: MaskedPassOptions | None = None,
         *,
-        batch_size: int | None = None,
-        perturbation_size: int | None = None,
-        mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
     ) -> None:
         super().__init__(model, target_layer, progress=progress)
-        options = MaskedPassOptions(batch_size, perturbation_size, mixed_precision)
         self.masked_passes = MaskedPasses(model, options, notify=self.notify, progress=self.report_progress)
 
     def score_channels(

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from camlib.errors import InvalidParameterError
 from camlib.methods.base import LayerCapture, ProgressCallback
 from camlib.methods.maps import varying_channels
-from camlib.methods.masked_passes import MaskedPassCAM, ScoreKind
+from camlib.methods.masked_passes import MaskedPassCAM, MaskedPassOptions, ScoreKind
 from camlib.methods.surrogate import mask_features, surrogate_scores
 
 
@@ -76,14 +76,8 @@ class ScoreCAM(MaskedPassCAM):
         mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
     ) -> None:
-        super().__init__(
-            model,
-            target_layer,
-            batch_size=batch_size,
-            perturbation_size=perturbation_size,
-            mixed_precision=mixed_precision,
-            progress=progress,
-        )
+        options = MaskedPassOptions(batch_size, perturbation_size, mixed_precision)
+        super().__init__(model, target_layer, options, progress=progress)
         if score not in ("logit", "probability"):
             raise InvalidParameterError(f"score must be 'logit' or 'probability', got {score!r}.")
         if sampled_channels is not None and sampled_channels < 2:
