@@ -90,13 +90,21 @@ def eval_mode(model: nn.Module):
 class BaseCAM:
     """Base class of the CAM methods. Subclasses override :meth:`channel_weights`.
 
-    Args:
+    Args (every method takes these; a method's docstring lists only its own):
         model: a classifier that maps (N, 3, H, W) images to (N, num_classes) logits.
-        target_layer: the layer whose activations are combined, a module or its dotted name.
-        progress: optional ``progress(done, total)`` callback for long methods.
+        target_layer: the layer whose activations are combined, a module or its dotted name; its
+            output must be a spatial map (N, K, h, w).
+        progress: optional ``progress(done, total)`` callback for long methods (the others ignore it).
 
     Calling the method with images (N, 3, H, W) and one target class per image (or ``None`` for the
-    top-1 prediction) returns float32 maps (N, H, W) in [0, 1] at the input's resolution.
+    top-1 prediction) returns float32 maps (N, H, W) in [0, 1] at the input's resolution. Every method
+    is called the same way:
+
+    >>> import torch, torchvision
+    >>> from camlib.methods import GradCAM, GradCAMpp
+    >>> model = torchvision.models.resnet18(num_classes=10).eval()
+    >>> [method(model, "layer4")(torch.rand(1, 3, 64, 64), targets=[3]).shape for method in (GradCAM, GradCAMpp)]
+    [(1, 64, 64), (1, 64, 64)]
     """
 
     key: ClassVar[str] = ""

@@ -17,18 +17,7 @@ class GradCAM(BaseCAM):
         w_k^c = \frac{1}{Z} \sum_{i,j} \frac{\partial y^c}{\partial A_k(i, j)}, \qquad
         L^c = \mathrm{ReLU}\Big(\sum_k w_k^c A_k\Big)
 
-    One forward and one backward pass.
-
-    >>> import torch, torchvision
-    >>> from camlib.methods import GradCAM
-    >>> model = torchvision.models.resnet18(num_classes=10).eval()
-    >>> GradCAM(model, "layer4")(torch.rand(1, 3, 64, 64), targets=[3]).shape
-    (1, 64, 64)
-
-    Args:
-        model: any classifier returning logits.
-        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
-        progress: unused; accepted so every method takes the same arguments.
+    One forward and one backward pass (examples: :class:`BaseCAM`).
     """
 
     key = "gradcam"

@@ -19,18 +19,7 @@ class GradCAMpp(BaseCAM):
         w_k^c = \sum_{i,j} \alpha_k(i, j)\, \mathrm{ReLU}(g), \qquad
         L^c = \mathrm{ReLU}\Big(\sum_k w_k^c A_k\Big)
 
-    One forward and one backward pass.
-
-    >>> import torch, torchvision
-    >>> from camlib.methods import GradCAMpp
-    >>> model = torchvision.models.resnet18(num_classes=10).eval()
-    >>> GradCAMpp(model, "layer4")(torch.rand(1, 3, 64, 64), targets=[3]).shape
-    (1, 64, 64)
-
-    Args:
-        model: any classifier returning logits.
-        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
-        progress: unused; accepted so every method takes the same arguments.
+    One forward and one backward pass (examples: :class:`BaseCAM`).
     """
 
     key = "gradcampp"

@@ -68,13 +68,10 @@ class GradPPScoreCAM(MaskedPassCAM):
     (1, 64, 64)
 
     Args:
-        model: any classifier returning logits.
-        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
         top_k: number of channels to score, ranked by Grad-CAM++ weight; ``None`` for all.
         combination: how :math:`C_k` and :math:`w_k` combine into :math:`\alpha_k` (see above).
-        batch_size, perturbation_size, mixed_precision: how the masked passes run; see
-            :class:`~camlib.methods.masked_passes.MaskedPassOptions`.
-        progress: called as ``progress(channels_done, channels_total)`` after each batch of masked passes.
+        batch_size, perturbation_size, mixed_precision, progress: see
+            :class:`~camlib.methods.masked_passes.MaskedPassCAM`.
     """
 
     key = "gradpp_scorecam"

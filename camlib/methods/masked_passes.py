@@ -221,7 +221,8 @@ class MaskedPassCAM(BaseCAM):
 
     A subclass overrides :meth:`BaseCAM.channel_weights` and calls :meth:`score_channels`. Its
     constructor takes ``batch_size``, ``perturbation_size`` and ``mixed_precision`` as keywords (the app
-    reads their defaults from its signature) and passes them on as one :class:`MaskedPassOptions`.
+    reads their defaults from its signature) and passes them on as one :class:`MaskedPassOptions`;
+    ``progress`` is called as ``progress(channels_done, channels_total)`` after each batch of passes.
     """
 
     def __init__(

@@ -50,14 +50,11 @@ class ScoreCAM(MaskedPassCAM):
     (1, 32, 32)
 
     Args:
-        model: any classifier returning logits.
-        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
         score: ``"logit"`` (softmax over channels of the logit increase) or ``"probability"``.
         sampled_channels: score this many channels and predict the rest (``None``: score all; exact).
         seed: seed of the draw of the sampled channels.
-        batch_size, perturbation_size, mixed_precision: how the masked passes run; see
-            :class:`~camlib.methods.masked_passes.MaskedPassOptions`.
-        progress: called as ``progress(channels_done, channels_total)`` after each batch of masked passes.
+        batch_size, perturbation_size, mixed_precision, progress: see
+            :class:`~camlib.methods.masked_passes.MaskedPassCAM`.
     """
 
     key = "scorecam"

@@ -34,8 +34,6 @@ class SmoothGradCAMpp(BaseCAM):
     (1, 64, 64)
 
     Args:
-        model: any classifier returning logits.
-        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
         n_samples: number of noisy copies.
         noise_level: noise standard deviation as a fraction of each image's value range.
         seed: seed of the noise generator.
