@@ -54,7 +54,11 @@ def chelsea_inputs(size: int = 224) -> torch.Tensor:
 
 
 class TinyNet(nn.Module):
-    """conv -> ReLU -> conv (``features``) -> ReLU (``act2``) -> GAP -> linear (``fc``), random weights."""
+    """conv -> ReLU -> conv (``features``) -> ReLU (``act2``) -> GAP -> linear (``fc``), random weights.
+
+    Like ``conftest.TinyGapNet``, but a copy on purpose: the saved maps must not move when the test
+    fixtures change.
+    """
 
     def __init__(self, channels: int = 16, classes: int = 5) -> None:
         super().__init__()
