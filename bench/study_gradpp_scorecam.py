@@ -57,8 +57,8 @@ from camlib.backbones import Backbone, load_backbone
 from camlib.dataset import list_images
 from camlib.images import load_image
 from camlib.methods import GradPPScoreCAM, masked_input_scores, normalize_maps
-from camlib.methods.base import gradcampp_weights
 from camlib.methods.score import COMBINATIONS, combine_scores, sampled_channel_scores
+from camlib.methods.weights import gradcampp_weights
 from camlib.metrics import average_drop, average_increase, confidence_pair, deletion_insertion_auc
 
 HALVES = {"tuning": (0, 2), "report": (1, 2), "all": (0, 1)}

@@ -26,8 +26,8 @@ from torch import Tensor, nn
 
 from camlib.errors import (
     InvalidParameterError,
+    UnknownBackboneError,
     UnknownClassError,
-    UnknownMethodError,
     WeightsError,
     WeightsUnavailableError,
 )
@@ -187,7 +187,7 @@ DEFAULT_BACKBONE = "efficientnet_lite0"
 
 def backbone_spec(key: str) -> BackboneSpec:
     if key not in BACKBONES:
-        raise UnknownMethodError(f"Unknown backbone '{key}'. Choose from: {', '.join(BACKBONES)}.")
+        raise UnknownBackboneError(f"Unknown backbone '{key}'. Choose from: {', '.join(BACKBONES)}.")
     return BACKBONES[key]
 
 

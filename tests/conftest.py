@@ -58,6 +58,33 @@ def make_tiny_gap_net(seed: int = 0, channels: int = 8, classes: int = 5) -> Tin
     return TinyGapNet(channels, classes).eval()
 
 
+CHEAP_METHOD_PARAMS: dict[str, dict] = {
+    "smoothgradcampp": {"n_samples": 2},
+    "scorecam": {"batch_size": 3},
+    "gradpp_scorecam": {"top_k": 6, "batch_size": 3},
+}
+"""Settings that keep the slow methods cheap on tiny models (usable as ``explain``'s ``method_params``)."""
+
+
+def make_method(key: str, model: nn.Module, layer: str = "act2", **params):
+    """Method ``key`` on ``model`` at ``layer`` with :data:`CHEAP_METHOD_PARAMS`, which ``params`` override.
+
+    CAM's classifier is ``fc`` (TinyGapNet's) unless ``classifier_layer`` is given.
+    """
+    from camlib.methods import METHODS
+
+    defaults = {"classifier_layer": "fc"} if key == "cam" else CHEAP_METHOD_PARAMS.get(key, {})
+    return METHODS[key].method_class(model, layer, **{**defaults, **params})
+
+
+def make_every_method(model: nn.Module, layer: str = "act2", **params_by_key: dict) -> dict:
+    """One instance of each of the six methods (:func:`make_method`), keyed by method; ``params_by_key``
+    overrides one method's settings, e.g. ``gradpp_scorecam={"top_k": None}``."""
+    from camlib.methods import METHODS
+
+    return {key: make_method(key, model, layer, **params_by_key.get(key, {})) for key in METHODS}
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The shared data folder (``../shared``); tests that need it skip when it is absent."""

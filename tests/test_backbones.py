@@ -17,7 +17,14 @@ import torchvision
 from torch import nn
 
 from camlib.backbones import BACKBONES, backbone_spec, load_backbone
-from camlib.errors import UnknownClassError, UnknownMethodError, WeightsError, WeightsUnavailableError
+from camlib.errors import (
+    UnknownBackboneError,
+    UnknownClassError,
+    UnknownMethodError,
+    UnknownNameError,
+    WeightsError,
+    WeightsUnavailableError,
+)
 
 
 @pytest.fixture
@@ -167,8 +174,9 @@ def test_loaded_backbone_is_frozen_and_in_eval_mode(effnet):
 
 
 def test_unknown_backbone():
-    with pytest.raises(UnknownMethodError, match="resnet50"):
+    with pytest.raises(UnknownBackboneError, match="resnet50") as raised:
         load_backbone("resnet9000")
+    assert isinstance(raised.value, UnknownNameError) and not isinstance(raised.value, UnknownMethodError)
     assert set(BACKBONES) == {"efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "resnet50", "vgg16", "alexnet"}
 
 
