@@ -28,6 +28,13 @@ ScoreKind = Literal["logit", "probability"]
 MIN_PERTURBATION_SIZE = 8
 
 
+def perturbation_shape(height: int, width: int, perturbation_size: int) -> tuple[int, int]:
+    """(height, width) of the masked passes: the shorter side at ``perturbation_size``, the aspect ratio kept
+    (a square input gives the square ``perturbation_size`` × ``perturbation_size``)."""
+    scale = perturbation_size / min(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 @dataclass(frozen=True)
 class MaskedPassOptions:
     """How the masked passes run.
@@ -35,7 +42,7 @@ class MaskedPassOptions:
     Args:
         batch_size: masked images per forward pass; bounds the working memory (``None``: camlib
             chooses, at most 64 on the CPU and 128 on CUDA; see :class:`BatchSizer`).
-        perturbation_size: run the masked passes at this square resolution (``None``: the input's).
+        perturbation_size: run the masked passes with this shorter side, aspect ratio kept (``None``: the input's size).
         mixed_precision: run the masked passes in float16 autocast on CUDA (no effect on the CPU).
     """
 
@@ -208,7 +215,7 @@ class MaskedPasses:
         size = self.options.perturbation_size
         if size is None:
             return inputs
-        return F.interpolate(inputs, size=(size, size), mode="bilinear", align_corners=False)
+        return F.interpolate(inputs, size=perturbation_shape(*inputs.shape[-2:], size), mode="bilinear", align_corners=False)
 
     def _autocast(self, inputs: Tensor):
         if self.options.mixed_precision and inputs.is_cuda:
