@@ -59,12 +59,21 @@ from camlib.images import load_image
 from camlib.methods import GradPPScoreCAM, masked_input_scores, normalize_maps
 from camlib.methods.score import COMBINATIONS, combine_scores, sampled_channel_scores
 from camlib.methods.weights import gradcampp_weights
-from camlib.metrics import average_drop, average_increase, confidence_pair, deletion_insertion_auc
+from camlib.metrics import (
+    FIXED_AREAS,
+    average_drop,
+    average_increase,
+    class_scores,
+    complexity,
+    confidence_pair,
+    deletion_insertion_auc,
+    top_area_masks,
+)
 
 HALVES = {"tuning": (0, 2), "report": (1, 2), "all": (0, 1)}
 FIELDS = [
     "file", "target", "base_score", "masked_score", "average_drop", "average_increase",
-    "insertion_auc", "deletion_auc", "masked_passes", "seconds",
+    "insertion_auc", "deletion_auc", "masked_passes", "seconds", *(f"drop_{p}" for p in FIXED_AREAS), "complexity",
 ]  # fmt: skip
 
 
@@ -112,14 +121,20 @@ def parse_grid(args, input_size: int) -> list[Config]:
 
 
 def image_metrics(backbone: Backbone, inputs: Tensor, maps: Tensor, target: int, steps: int) -> list[dict]:
-    """Per-image metrics of each map (V, H, W) for one image (1, 3, H, W): camlib.metrics' Average Drop /
-    Increase terms and insertion / deletion AUCs. Swap this function to study other metrics."""
+    """Per-image metrics of each map (V, H, W) for one image (1, 3, H, W), from camlib.metrics: the Average
+    Drop / Increase terms, insertion / deletion AUCs, the drops keeping the top 10 / 25 / 50 % of pixels,
+    and Complexity. Coherency and ADCC need each configuration's map recomputed on the masked image, so
+    the shortlist is scored with ``camlib evaluate`` instead (bench/choose_gradpp_defaults.py)."""
     pair = confidence_pair(backbone.model, inputs.expand(len(maps), -1, -1, -1), maps, [target] * len(maps))
     rows = []
     for saliency, base, masked in zip(maps, pair.base, pair.masked):
         insertion, deletion = deletion_insertion_auc(backbone.model, inputs, saliency, target, steps=steps)
+        areas = top_area_masks(saliency).to(device=inputs.device, dtype=inputs.dtype)
+        kept = class_scores(backbone.model, inputs * areas[:, None], target)
         rows.append(
             {
+                **{f"drop_{p}": f"{average_drop([base], [score]):.4f}" for p, score in zip(FIXED_AREAS, kept)},
+                "complexity": f"{complexity(saliency):.6f}",
                 "base_score": f"{base:.6f}",
                 "masked_score": f"{masked:.6f}",
                 "average_drop": f"{average_drop([base], [masked]):.4f}",
@@ -253,7 +268,8 @@ def summary_line(config: Config, path: Path) -> str:
     return (
         f"{config.name}: {len(rows)} images, Avg Drop {column['average_drop'].mean():.1f} %, "
         f"Avg Inc {column['average_increase'].mean():.1f} %, insertion {insertion:.3f}, deletion {deletion:.3f}, "
-        f"ins-del {insertion - deletion:.3f}, {column['masked_passes'].mean():.0f} masked passes, "
+        f"ins-del {insertion - deletion:.3f}, drop@25% {column['drop_25'].mean():.1f}, "
+        f"{column['masked_passes'].mean():.0f} masked passes, "
         f"{column['seconds'].mean():.2f} s/image"
     )
 

