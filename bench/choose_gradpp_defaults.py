@@ -89,8 +89,11 @@ def shortlist(study_dir: Path, keep: int) -> list[dict]:
 def choose(candidates: list[dict], evaluate_dir: Path, pointing_dir: Path) -> dict:
     scored = []
     for item in candidates:
-        summary = summarize(read_rows([evaluate_dir / f"{item['name']}.csv"]))[0]
-        pointing = summarize_pointing(read_pointing_rows([pointing_dir / f"{item['name']}.csv"]))[0]
+        summaries = summarize(read_rows([evaluate_dir / f"{item['name']}.csv"]))
+        pointings = summarize_pointing(read_pointing_rows([pointing_dir / f"{item['name']}.csv"]))
+        if not summaries or not pointings:
+            raise SystemExit(f"{item['name']}: no scored rows in the tuning-half runs; see their logs")
+        summary, pointing = summaries[0], pointings[0]
         scored.append({**item, "adcc": summary.adcc, "suite_insertion_minus_deletion": summary.insertion_minus_deletion,
                        "energy_share": pointing.energy_share})  # fmt: skip
     for metric in ("adcc", "suite_insertion_minus_deletion", "energy_share"):

@@ -29,14 +29,19 @@ python3 -c "import torch, torchvision, timm; print('torch', torch.__version__, '
 log "start: $backbone on $(head -2 "$out/device.txt" | tail -1)"
 
 # A. The study (tuning half) and every report-half run that does not depend on its outcome, in parallel.
-python3 bench/study_gradpp_scorecam.py "$images" --backbone "$backbone" --layer bn2 --half tuning "${limit[@]}" "${study_grid[@]}" \
+if [ -n "${STUDY_DIR:-}" ]; then  # a study already run (same command): reuse its CSVs
+    cp "$STUDY_DIR"/*.csv "$work/study/"; study_cmd=true
+else
+    study_cmd="python3 bench/study_gradpp_scorecam.py"
+fi
+$study_cmd "$images" --backbone "$backbone" --layer bn2 --half tuning "${limit[@]}" "${study_grid[@]}" \
     --sizes full --no-check --max-seconds "${STUDY_SECONDS:-200}" --out-dir "$work/study" > "$work/logs/study.txt" 2>&1 &
 study=$!
 for layer in bn2 conv_head; do
     $cli evaluate "$images" "${common[@]}" --half report "${limit[@]}" --layer $layer --methods $methods --sanity \
         --out "$work/eval/methods_$layer.csv" > "$work/logs/eval_$layer.txt" 2>&1 &
-    $cli pointing-game "$images" "${common[@]}" --half report --grids $grids --layer $layer --methods $methods \
-        --out "$work/point/methods_$layer.csv" > "$work/logs/point_$layer.txt" 2>&1 &
+    [ -n "${SKIP_METHOD_POINTING:-}" ] || $cli pointing-game "$images" "${common[@]}" --half report --grids $grids --layer $layer \
+        --methods $methods --out "$work/point/methods_$layer.csv" > "$work/logs/point_$layer.txt" 2>&1 &
 done
 $cli evaluate "$images" "${common[@]}" --half report "${limit[@]}" --layer bn2 --methods scorecam --speed fast --sanity \
     --out "$work/eval/scorecam_fast_bn2.csv" > "$work/logs/eval_fast.txt" 2>&1 &
@@ -47,14 +52,17 @@ log "study done: $(tail -1 "$work/logs/study.txt")"
 python3 bench/choose_gradpp_defaults.py shortlist "$work/study" --keep 4 > "$work/shortlist.json"
 names=$(python3 -c "import json,sys; print(' '.join(c['name'] for c in json.load(open(sys.argv[1]))))" "$work/shortlist.json")
 log "shortlist: $names"
+tuning_jobs=()
 for name in $names; do
     params=$(python3 -c "import json,sys; print(' '.join('--param '+a for c in json.load(open(sys.argv[1])) if c['name']==sys.argv[2] for a in c['param_arguments']))" "$work/shortlist.json" "$name")
     $cli evaluate "$images" "${common[@]}" --half tuning "${limit[@]}" --layer bn2 --methods gradpp_scorecam $params \
         --out "$work/tune_eval/$name.csv" > "$work/logs/tune_eval_$name.txt" 2>&1 &
+    tuning_jobs+=($!)
     $cli pointing-game "$images" "${common[@]}" --half tuning --grids $grids --layer bn2 --methods gradpp_scorecam $params \
         --out "$work/tune_point/$name.csv" > "$work/logs/tune_point_$name.txt" 2>&1 &
+    tuning_jobs+=($!)
 done
-wait
+wait "${tuning_jobs[@]}"
 python3 bench/choose_gradpp_defaults.py choose --shortlist "$work/shortlist.json" --evaluate-dir "$work/tune_eval" \
     --pointing-dir "$work/tune_point" > "$work/choice.json"
 chosen=$(python3 -c "import json,sys; print(' '.join('--param '+a for a in json.load(open(sys.argv[1]))['chosen']['param_arguments']))" "$work/choice.json")

@@ -101,7 +101,7 @@ class MapSource:
             return baseline_map(self.key, *inputs.shape[-2:])
         if self.method is None:
             raise CamlibError(self.error or f"{self.key} could not be built.")
-        return np.asarray(self.method.compute(inputs, [class_index])[0], dtype=np.float32)
+        return np.asarray(self.method(inputs, [class_index])[0], dtype=np.float32)  # on the CPU, from any device
 
 
 def prepare_sources(
