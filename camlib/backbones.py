@@ -200,6 +200,9 @@ class Backbone:
 
     def to_tensor(self, rgb: np.ndarray) -> Tensor:
         """(H, W, 3) uint8 -> normalised (1, 3, H, W) tensor on the model's device."""
+        if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or 0 in rgb.shape:
+            shape = rgb.shape if isinstance(rgb, np.ndarray) else type(rgb).__name__
+            raise InvalidParameterError(f"to_tensor takes an RGB array of shape (H, W, 3), got {shape}.")
         tensor = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float().div(255.0)
         mean = torch.tensor(self.spec.mean)[:, None, None]
         std = torch.tensor(self.spec.std)[:, None, None]
@@ -210,9 +213,23 @@ class Backbone:
         size = self.spec.input_size
         return np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))
 
+    def check_inputs(self, inputs: Tensor) -> Tensor:
+        """Refuse anything but a non-empty (N, 3, H, W) float tensor, with one clear line."""
+        if not isinstance(inputs, Tensor) or inputs.ndim != 4:
+            shape = tuple(inputs.shape) if isinstance(inputs, Tensor) else type(inputs).__name__
+            raise InvalidParameterError(f"Inputs must be a tensor of shape (N, 3, H, W), got {shape}.")
+        if inputs.shape[0] == 0:
+            raise InvalidParameterError("The input batch is empty.")
+        if inputs.shape[1] != 3:
+            raise InvalidParameterError(f"Inputs must have 3 colour channels (N, 3, H, W), got {inputs.shape[1]} in {tuple(inputs.shape)}.")
+        if not inputs.is_floating_point():
+            raise InvalidParameterError(f"Inputs must be a float tensor (use Backbone.preprocess), got {inputs.dtype}.")
+        return inputs.to(self.device)
+
     def probabilities(self, inputs: Tensor) -> Tensor:
+        inputs = self.check_inputs(inputs)
         with torch.inference_mode():
-            logits = self.model(inputs.to(self.device)).float()
+            logits = self.model(inputs).float()
         if not torch.isfinite(logits).all():
             raise InvalidParameterError(
                 "The model produced non-finite outputs (NaN or inf) for this input; its weights may be corrupt."
@@ -221,33 +238,69 @@ class Backbone:
 
     def top_predictions(self, inputs: Tensor, k: int = 5) -> list[tuple[int, str, float]]:
         """The top-k classes of the first image: (index, name, probability)."""
-        probabilities = self.probabilities(inputs[:1])[0]
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= len(self.class_names):
+            raise InvalidParameterError(f"top_predictions takes k, an integer from 1 to {len(self.class_names)}; got {k!r}.")
+        probabilities = self.probabilities(self.check_inputs(inputs)[:1])[0]
         values, indices = probabilities.topk(k)
         return [(int(i), self.class_names[int(i)], float(v)) for v, i in zip(values, indices)]
 
-    def class_index(self, value: int | str) -> int:
-        """A class index from an index, a numeric string, or a class name (case-insensitive)."""
+    def class_index(self, value) -> int:
+        """A class index from an integer (Python, numpy or a one-element tensor), a numeric string, or a
+        class name. An exact name wins over a case-insensitive match (``cardigan`` is the sweater,
+        ``Cardigan`` the corgi); a name that matches several classes lists them."""
         names = self.class_names
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value.strip())
-        if isinstance(value, int):
-            if 0 <= value < len(names):
-                return value
-            raise UnknownClassError(f"Class index {value} does not exist: {self.spec.display_name} has classes 0 to {len(names) - 1}.")
-        wanted = value.strip().lower()
-        exact = [i for i, name in enumerate(names) if name.lower() == wanted]
-        if exact:
-            return exact[0]
-        partial = [i for i, name in enumerate(names) if wanted and wanted in name.lower()]
-        if len(partial) == 1:
-            return partial[0]
-        if partial:
-            options = ", ".join(f"{names[i]} ({i})" for i in partial[:6])
-            raise UnknownClassError(f"Class name '{value}' is ambiguous: {options}.")
-        raise UnknownClassError(f"No class named '{value}'. Give an index 0-{len(names) - 1} or an ImageNet class name.")
+        index = as_class_index(value)
+        if index is None:
+            if not isinstance(value, str):
+                raise UnknownClassError(
+                    f"A class must be an integer index or a class name, not {type(value).__name__} {value!r}."
+                )
+            text = value.strip()
+            if _INTEGER_TEXT.fullmatch(text):
+                index = int(text)
+        if index is not None:
+            if 0 <= index < len(names):
+                return index
+            raise UnknownClassError(f"Class index {index} does not exist: {self.spec.display_name} has classes 0 to {len(names) - 1}.")
+        return _class_by_name(names, value)
 
     def layer_names(self) -> list[str]:
         return [name for name, _ in self.model.named_modules() if name]
+
+
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+
+
+def as_class_index(value) -> int | None:
+    """``value`` as a Python int if it is an integer (int, numpy integer, integer tensor of one element),
+    else ``None``. Booleans are not class indices."""
+    if isinstance(value, bool | np.bool_):
+        raise UnknownClassError(f"A class must be an integer index or a class name, not the boolean {value}.")
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, np.ndarray | Tensor):
+        if value.ndim != 0 and (value.ndim != 1 or len(value) != 1):
+            raise UnknownClassError(f"A class index must be one integer, not an array of shape {tuple(value.shape)}.")
+        item = value.reshape(-1)[0].item()
+        if isinstance(item, int) and not isinstance(item, bool):
+            return item
+        raise UnknownClassError(f"A class index must be an integer, got {item!r}.")
+    return None
+
+
+def _class_by_name(names: tuple[str, ...], value: str) -> int:
+    text = value.strip()
+    for matches in (
+        [i for i, name in enumerate(names) if name == text],
+        [i for i, name in enumerate(names) if name.lower() == text.lower()],
+        [i for i, name in enumerate(names) if text and text.lower() in name.lower()],
+    ):
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            options = ", ".join(f"{names[i]} ({i})" for i in matches[:6]) + (", ..." if len(matches) > 6 else "")
+            raise UnknownClassError(f"Class name '{value}' is ambiguous: {options}. Give the index or the exact name.")
+    raise UnknownClassError(f"No class named '{value}'. Give an index 0-{len(names) - 1} or an ImageNet class name.")
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
@@ -338,6 +391,27 @@ def _torchvision_state_dict(spec: BackboneSpec, allow_download: bool) -> dict[st
         raise WeightsUnavailableError(f"{advice} The download failed: {type(error).__name__}.") from None
 
 
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``device`` as a torch.device that exists on this machine (default: CUDA when available, else CPU)."""
+    if device is None:
+        return default_device()
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise InvalidParameterError(f"Unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'.") from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise InvalidParameterError(f"Device {device!r} was asked for, but CUDA is not available on this machine; use 'cpu'.")
+        if resolved.index is not None and resolved.index >= count:
+            raise InvalidParameterError(f"Device {device!r} does not exist: this machine has {count} CUDA device(s).")
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise InvalidParameterError(f"Device {device!r} was asked for, but MPS is not available on this machine; use 'cpu'.")
+    elif resolved.type not in ("cpu", "cuda", "mps"):
+        raise InvalidParameterError(f"Device {device!r} is not supported: use 'cpu' or 'cuda'.")
+    return resolved
+
+
 def load_backbone(
     key: str = DEFAULT_BACKBONE,
     *,
@@ -357,6 +431,7 @@ def load_backbone(
         pretrained: ``False`` gives random weights (for tests and timing).
     """
     spec = backbone_spec(key)
+    resolved_device = resolve_device(device)
     model = spec.build()
     if weights_path is not None:
         apply_state_dict(model, read_state_dict(weights_path), architecture=spec.display_name, source=Path(weights_path).name)
@@ -367,7 +442,6 @@ def load_backbone(
             state = _torchvision_state_dict(spec, allow_download)
         apply_state_dict(model, state, architecture=spec.display_name, source=f"the {spec.display_name} weights")
     model.requires_grad_(False)
-    resolved_device = torch.device(device) if device is not None else default_device()
     # Channels-last is the faster layout for convolutions on CPU and GPU alike; results are unchanged.
     model = model.to(resolved_device, memory_format=torch.channels_last).eval()
     return Backbone(spec=spec, model=model, device=resolved_device, class_names=imagenet_class_names())

@@ -13,6 +13,7 @@ from camlib.backbones import Backbone
 from camlib.baselines import BASELINES, baseline_map, is_baseline
 from camlib.errors import CamlibError, MethodNotApplicableError
 from camlib.methods import METHODS, BaseCAM, ProgressCallback, method_info
+from camlib.methods.params import validate_method_params, validate_params_for_methods
 from camlib.render import grid, message_tile, overlay
 
 
@@ -30,6 +31,7 @@ def build_method(
     and raises :class:`MethodNotApplicableError` on backbones without such a head.
     """
     info = method_info(key)
+    params = validate_method_params(key, params)
     spec = backbone.spec
     if key == "cam":
         if not spec.supports_cam:
@@ -130,6 +132,10 @@ def explain(
 
     ``progress(method_key, done, total)`` reports the masked passes of the Score-CAM family.
     """
+    methods = list(methods)
+    for key in methods:
+        method_info(key)
+    method_params = validate_params_for_methods(methods, method_params)
     inputs = backbone.preprocess(image)
     top = backbone.top_predictions(inputs, k=5)
     target_class = top[0][0] if target is None else backbone.class_index(target)

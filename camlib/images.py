@@ -163,6 +163,8 @@ def _read_bytes(source, label: str) -> bytes:
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         try:
+            if path.is_dir():
+                raise ImageLoadError(f"{_printable(os.fspath(source))} is a folder, not an image file.")
             if not path.is_file():
                 raise ImageLoadError(f"No such file: {_printable(os.fspath(source))}")
             size = path.stat().st_size

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from camlib.errors import InvalidParameterError
 from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback, gradcampp_weights
+from camlib.methods.params import check_params
 
 
 class GradCAM(BaseCAM):
@@ -119,10 +119,7 @@ class SmoothGradCAMpp(BaseCAM):
         progress: ProgressCallback | None = None,
     ) -> None:
         super().__init__(model, target_layer, progress=progress)
-        if n_samples < 1:
-            raise InvalidParameterError("n_samples must be at least 1.")
-        if noise_level < 0:
-            raise InvalidParameterError("noise_level must not be negative.")
+        check_params(type(self), {"n_samples": n_samples, "noise_level": noise_level, "seed": seed})
         self.n_samples = n_samples
         self.noise_level = noise_level
         self.seed = seed

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from camlib.errors import InvalidParameterError
 from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback, gradcampp_weights, normalize_channels
+from camlib.methods.params import check_params
 
 ScoreKind = Literal["logit", "probability"]
 
@@ -264,8 +265,7 @@ class MaskedPassCAM(BaseCAM):
         progress: ProgressCallback | None = None,
     ) -> None:
         super().__init__(model, target_layer, progress=progress)
-        if batch_size is not None and batch_size < 1:
-            raise InvalidParameterError("batch_size must be at least 1.")
+        check_params(type(self), {"batch_size": batch_size, "perturbation_size": perturbation_size, "mixed_precision": mixed_precision})
         self.batch_size = batch_size
         self.perturbation_size = perturbation_size
         self.mixed_precision = mixed_precision
@@ -368,10 +368,7 @@ class ScoreCAM(MaskedPassCAM):
             mixed_precision=mixed_precision,
             progress=progress,
         )
-        if score not in ("logit", "probability"):
-            raise InvalidParameterError(f"score must be 'logit' or 'probability', got {score!r}.")
-        if sampled_channels is not None and sampled_channels < 2:
-            raise InvalidParameterError("sampled_channels must be at least 2, or None to score every channel.")
+        check_params(type(self), {"score": score, "sampled_channels": sampled_channels, "seed": seed})
         self.score = score
         self.sampled_channels = sampled_channels
         self.seed = seed
@@ -512,10 +509,7 @@ class GradPPScoreCAM(MaskedPassCAM):
             mixed_precision=mixed_precision,
             progress=progress,
         )
-        if top_k is not None and top_k < 1:
-            raise InvalidParameterError("top_k must be at least 1, or None for all channels.")
-        if combination not in ("softmax_w", "softmax", "relu_w"):
-            raise InvalidParameterError(f"combination must be 'softmax_w', 'softmax' or 'relu_w', got {combination!r}.")
+        check_params(type(self), {"top_k": top_k, "combination": combination})
         self.top_k = top_k
         self.combination = combination
 
