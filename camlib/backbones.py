@@ -7,9 +7,12 @@ weights API; their files download once into the torch hub cache, or can be given
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import re
+import time
+import urllib.request
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +32,16 @@ from camlib.errors import (
     WeightsError,
     WeightsUnavailableError,
 )
+
+MAX_WEIGHTS_BYTES = 1024**3
+"""Largest weights file accepted (1 GiB), by its size on disk and, for the zip archives that torch.save
+writes, by the uncompressed size its central directory declares, both checked before ``torch.load``.
+VGG16's 528 MB are the largest of the backbones."""
+
+DOWNLOAD_TIMEOUT_S = 30
+"""Seconds a weights download may wait to connect, or for the next bytes, before it gives up."""
+DOWNLOAD_DEADLINE_S = 30 * 60
+"""Seconds a whole weights download may take."""
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -310,6 +323,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
         raise WeightsError(f"Weights file not found: {path}")
     if path.stat().st_size == 0:
         raise WeightsError(f"{path.name} is empty (0 bytes): not a PyTorch weights file.")
+    _check_weights_size(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
@@ -338,6 +352,53 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
             "Save model.state_dict() with torch.save and use that file."
         )
     return state
+
+
+def _check_weights_size(path: Path) -> None:
+    """Refuse a weights file larger than :data:`MAX_WEIGHTS_BYTES` on disk or once unpacked (a zip
+    archive's entries can inflate a few megabytes into gigabytes), without unpacking anything."""
+    limit = f"{MAX_WEIGHTS_BYTES / 2**30:.0f} GiB"
+    size = path.stat().st_size
+    if size > MAX_WEIGHTS_BYTES:
+        raise WeightsError(f"{path.name} is {size / 2**30:.1f} GiB, larger than the {limit} camlib accepts for a weights file.")
+    try:
+        if not zipfile.is_zipfile(path):
+            return  # torch's legacy format or not a weights file at all: torch.load says which
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # a damaged archive: torch.load reports it
+    if unpacked > MAX_WEIGHTS_BYTES:
+        raise WeightsError(
+            f"{path.name} would unpack to {unpacked / 2**30:.1f} GiB, more than the {limit} camlib accepts for a weights file."
+        )
+
+
+def download_weights(url: str, destination: Path, *, timeout: float = DOWNLOAD_TIMEOUT_S, deadline: float = DOWNLOAD_DEADLINE_S) -> None:
+    """Download ``url`` to ``destination``, giving up after ``timeout`` seconds without an answer or
+    ``deadline`` seconds in all, and beyond :data:`MAX_WEIGHTS_BYTES`. The SHA-256 prefix in the file
+    name (torchvision's ``name-<hash>.pth``) is checked, and the file appears only when complete."""
+    expected = torch.hub.HASH_REGEX.search(Path(url).name)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".partial")
+    digest = hashlib.sha256()
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as handle:
+            received = 0
+            while chunk := response.read(1 << 20):
+                received += len(chunk)
+                if received > MAX_WEIGHTS_BYTES:
+                    raise WeightsUnavailableError(f"The download of {Path(url).name} exceeds {MAX_WEIGHTS_BYTES / 2**30:.0f} GiB; stopped.")
+                if time.monotonic() - started > deadline:
+                    raise WeightsUnavailableError(f"The download of {Path(url).name} took more than {deadline:.0f} s; stopped.")
+                digest.update(chunk)
+                handle.write(chunk)
+        if expected and not digest.hexdigest().startswith(expected.group(1)):
+            raise WeightsUnavailableError(f"The download of {Path(url).name} is corrupt (its SHA-256 does not match the file name).")
+        os.replace(partial, destination)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def apply_state_dict(model: nn.Module, state: dict[str, Tensor], *, architecture: str, source: str) -> None:
@@ -386,9 +447,13 @@ def _torchvision_state_dict(spec: BackboneSpec, allow_download: bool) -> dict[st
     if not allow_download:
         raise WeightsUnavailableError(advice)
     try:
-        return torch.hub.load_state_dict_from_url(weights.url, progress=False, check_hash=True, weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any network or disk failure ends in the same advice
-        raise WeightsUnavailableError(f"{advice} The download failed: {type(error).__name__}.") from None
+        download_weights(weights.url, path)
+    except WeightsUnavailableError as error:
+        raise WeightsUnavailableError(f"{advice} {error}") from None
+    except OSError as error:  # no network, a timeout (socket.timeout is an OSError), a full disk
+        reason = getattr(error, "reason", None) or error.strerror or error
+        raise WeightsUnavailableError(f"{advice} The download failed: {type(error).__name__}: {reason}.") from None
+    return read_state_dict(path)
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:

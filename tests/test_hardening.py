@@ -452,3 +452,71 @@ def test_evaluate_merge_into_a_closed_pipe_is_quiet(tmp_path):
     _, err = process.communicate(timeout=120)
     assert err == ""
     assert process.returncode == 128 + signal.SIGPIPE
+
+
+# -- weights: size bounded before torch.load, downloads bounded in time --------------------------------------
+
+import socket  # noqa: E402
+import threading  # noqa: E402
+import zipfile  # noqa: E402
+
+import camlib.backbones  # noqa: E402
+from camlib.backbones import MAX_WEIGHTS_BYTES, download_weights, read_state_dict  # noqa: E402
+from camlib.errors import WeightsError, WeightsUnavailableError  # noqa: E402
+
+
+def test_weights_archive_that_inflates_past_the_limit_is_refused_before_loading(tmp_path, monkeypatch):
+    path = tmp_path / "bomb.pth"
+    torch.save({"w": torch.zeros(4)}, path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:  # 5 MB of zeros, deflated
+        archive.writestr("bomb/data/9", b"\0" * 5_000_000)
+    assert path.stat().st_size < 100_000
+    monkeypatch.setattr(camlib.backbones, "MAX_WEIGHTS_BYTES", 4_000_000)
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load ran on an oversized archive"))
+    with pytest.raises(WeightsError, match=r"bomb.pth would unpack to 0.0 GiB, more than"):
+        read_state_dict(path)
+
+
+def test_weights_file_over_the_limit_on_disk_is_refused(tmp_path):
+    path = tmp_path / "huge.pth"
+    with open(path, "wb") as handle:  # sparse
+        handle.truncate(MAX_WEIGHTS_BYTES + 1)
+    with pytest.raises(WeightsError, match="larger than the 1 GiB"):
+        read_state_dict(path)
+
+
+def test_download_from_a_server_that_never_answers_times_out(tmp_path):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)  # accepts connections (the kernel completes the handshake) and never answers
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/resnet50-11ad3fa6.pth"
+    outcome = []
+
+    def attempt():
+        try:
+            download_weights(url, tmp_path / "resnet50-11ad3fa6.pth", timeout=0.5)
+        except (WeightsUnavailableError, OSError) as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(60)
+    server.close()
+    assert not worker.is_alive(), "the download hung"
+    assert outcome and "timed out" in str(outcome[0])
+    assert list(tmp_path.iterdir()) == []  # no partial file left
+
+
+def test_offline_torchvision_download_failure_is_one_line(tmp_path, monkeypatch):
+    from camlib.backbones import load_backbone
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)
+
+    def no_network(url, timeout):
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(camlib.backbones.urllib.request, "urlopen", no_network)
+    with pytest.raises(WeightsUnavailableError, match="The download failed: TimeoutError") as raised:
+        load_backbone("alexnet", allow_download=True, device="cpu")
+    assert "\n" not in str(raised.value)
