@@ -162,3 +162,88 @@ def test_weights_identity_follows_the_content_not_the_name(tmp_path):
     assert weights_identity(first, "x")["sha256"] == weights_identity(copy, "x")["sha256"]
     assert weights_identity(first, "x")["sha256"] != weights_identity(other, "x")["sha256"]
     assert weights_identity(None, "torchvision X") == {"source": "torchvision X"}
+
+
+# -- labels.csv (camlib/dataset.py) --------------------------------------------------------------------------
+
+from pathlib import Path  # noqa: E402
+
+from camlib.dataset import LabelLookup, list_images, read_labels  # noqa: E402
+from camlib.errors import InvalidParameterError  # noqa: E402
+
+
+def labels_folder(tmp_path, content: bytes, names=("a.png", "b.png")) -> Path:
+    folder = tmp_path / "images"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    (folder / "labels.csv").write_bytes(content)
+    return folder
+
+
+def test_labels_with_a_byte_order_mark(tmp_path):
+    folder = labels_folder(tmp_path, b"\xef\xbb\xbffile,class_index\r\na.png,3\r\nb.png,4\r\n")
+    lookup = LabelLookup(folder, None)
+    assert (lookup(folder / "a.png"), lookup(folder / "b.png")) == (3, 4)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"file,class_index\na.png,abc\n", "line 2: class_index must be a whole number from 0, got 'abc'"),
+        (b"file,class_index\na.png,3.5\n", "got '3.5'"),
+        (b"file,class_index\na.png,-1\n", "got '-1'"),
+        (b"file,class_index\na.png\n", "got ''"),
+        (b"file,class_index\n,3\n", "line 2: the 'file' field is empty"),
+        (b"file,class_index\na.png,1\na.png,2\n", "a.png has class 2 here and 1 on line 2"),
+        (b"file,label\na.png,1\n", "needs the columns 'file' and 'class_index'"),
+        (b"", "needs the columns"),
+        (b"file,class_index\na.png,1000\n", "class_index 1000 does not exist"),
+    ],
+)
+def test_damaged_labels_are_one_line(tmp_path, content, message):
+    folder = labels_folder(tmp_path, content)
+    with pytest.raises(InvalidParameterError, match=message) as raised:
+        LabelLookup(folder, None, classes=1000)
+    assert "\n" not in str(raised.value)
+
+
+def test_latin1_labels_match_utf8_and_latin1_names(tmp_path):
+    latin1_name = b"caf\xe9.png".decode("utf-8", "surrogateescape")  # a name stored in Latin-1 on disk
+    folder = labels_folder(tmp_path, "file,class_index\ncafé.png,7\n".encode("latin-1"), names=("café.png", latin1_name))
+    lookup = LabelLookup(folder, None)
+    assert lookup(folder / "café.png") == 7
+    assert lookup(folder / latin1_name) == 7
+
+
+def test_labels_match_relative_paths_and_refuse_ambiguous_base_names(tmp_path):
+    names = ("cats/1.png", "dogs/1.png", "cats/2.png")
+    folder = labels_folder(tmp_path, b"file,class_index\ncats/1.png,281\n./dogs\\1.png,207\n2.png,285\n", names=names)
+    files = list_images(folder)
+    lookup = LabelLookup(folder, None, files=files)
+    assert [lookup(path) for path in files] == [281, 285, 207]
+    ambiguous = labels_folder(tmp_path / "x", b"file,class_index\n1.png,281\n", names=names)
+    with pytest.raises(InvalidParameterError, match=r"names 1.png, but 2 images have that name \(cats/1.png, dogs/1.png\)"):
+        LabelLookup(ambiguous, None, files=list_images(ambiguous))
+    with pytest.raises(InvalidParameterError, match="No ground-truth label for cats/2.png"):
+        LabelLookup(ambiguous, None)(ambiguous / "cats" / "2.png")
+
+
+def test_read_labels_keeps_its_mapping(tmp_path):
+    folder = labels_folder(tmp_path, b"file,class_index,wnid\na.png,3,n01440764\n")
+    assert read_labels(folder / "labels.csv") == {"a.png": 3}
+
+
+def test_missing_labels_file_given_explicitly_is_refused(tmp_path):
+    folder = labels_folder(tmp_path, b"file,class_index\n")
+    with pytest.raises(InvalidParameterError, match="No such labels file"):
+        LabelLookup(folder, tmp_path / "absent.csv")
+
+
+@pytest.mark.parametrize("limit", [-1, 0, 2.5, True])
+def test_list_images_refuses_limits_below_one(tmp_path, limit):
+    folder = labels_folder(tmp_path, b"", names=("a.png", "b.png"))
+    with pytest.raises(InvalidParameterError, match="at least 1"):
+        list_images(folder, limit=limit)
