@@ -360,7 +360,7 @@ def _check_weights_size(path: Path) -> None:
     limit = f"{MAX_WEIGHTS_BYTES / 2**30:.0f} GiB"
     size = path.stat().st_size
     if size > MAX_WEIGHTS_BYTES:
-        raise WeightsError(f"{path.name} is {size / 2**30:.1f} GiB, larger than the {limit} camlib accepts for a weights file.")
+        raise WeightsError(f"{path.name} is {size:,} bytes, larger than the {limit} camlib accepts for a weights file.")
     try:
         if not zipfile.is_zipfile(path):
             return  # torch's legacy format or not a weights file at all: torch.load says which
@@ -374,10 +374,13 @@ def _check_weights_size(path: Path) -> None:
         )
 
 
-def download_weights(url: str, destination: Path, *, timeout: float = DOWNLOAD_TIMEOUT_S, deadline: float = DOWNLOAD_DEADLINE_S) -> None:
-    """Download ``url`` to ``destination``, giving up after ``timeout`` seconds without an answer or
-    ``deadline`` seconds in all, and beyond :data:`MAX_WEIGHTS_BYTES`. The SHA-256 prefix in the file
-    name (torchvision's ``name-<hash>.pth``) is checked, and the file appears only when complete."""
+def download_weights(url: str, destination: Path, *, timeout: float | None = None, deadline: float | None = None) -> None:
+    """Download ``url`` to ``destination``, giving up after ``timeout`` seconds without an answer
+    (default :data:`DOWNLOAD_TIMEOUT_S`), after ``deadline`` seconds in all (:data:`DOWNLOAD_DEADLINE_S`)
+    and beyond :data:`MAX_WEIGHTS_BYTES`. The SHA-256 prefix in the file name (torchvision's
+    ``name-<hash>.pth``) is checked, and the file appears only when complete."""
+    timeout = DOWNLOAD_TIMEOUT_S if timeout is None else timeout
+    deadline = DOWNLOAD_DEADLINE_S if deadline is None else deadline
     expected = torch.hub.HASH_REGEX.search(Path(url).name)
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".partial")

@@ -152,7 +152,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 
 def _too_large(label: str, size: int | None = None) -> ImageLoadError:
-    found = f" ({size / 2**20:.0f} MiB)" if size is not None else ""
+    found = f" ({size:,} bytes)" if size is not None else ""
     return ImageLoadError(
         f"{label} is larger than {MAX_FILE_BYTES // 2**20} MiB{found}, the largest image file camlib reads. "
         "Resize or recompress it and try again."

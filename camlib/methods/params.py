@@ -118,7 +118,8 @@ def parse_param_option(item: str) -> tuple[str, str, str]:
 def _unknown_name_message(key: str, name: object, allowed: Mapping) -> str:
     options = ", ".join(allowed) if allowed else "none"
     if name in SET_BY_CAMLIB or name in ("layer", "backbone", "key"):
-        return f"{key}: '{name}' is set by camlib, not a method parameter (use --layer / layer=... for the layer). Parameters of {key}: {options}."
+        hint = " (choose the layer with --layer, or layer=...)" if name in ("target_layer", "layer") else ""
+        return f"{key}: '{name}' is set by camlib, not a method parameter{hint}. Parameters of {key}: {options}."
     return f"{key} has no parameter '{name}'. Parameters of {key}: {options}."
 
 
