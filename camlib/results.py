@@ -149,10 +149,7 @@ def read_results_file(path: str | os.PathLike) -> ResultsFile:
         raise ResultsError(f"No such results file: {_printable(path)}")
     data = path.read_bytes()
     end = len(data) if not data or data.endswith(b"\n") else data.rfind(b"\n") + 1
-    try:
-        text = data[:end].decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ResultsError(f"{_printable(path)} is not a camlib results CSV: byte {error.start} is not UTF-8.") from None
+    text = data[:end].decode("utf-8", "surrogateescape")  # image names that are not UTF-8 stay byte for byte
     lines = io.StringIO(text, newline="")
     config = None
     first = lines.readline()
@@ -241,7 +238,7 @@ class ResultsWriter:
         self.path = path
         self.fields = list(fields)
         self.done = done
-        self._handle = open(path, "a", newline="", encoding="utf-8")
+        self._handle = open(path, "a", newline="", encoding="utf-8", errors="surrogateescape")
         self._writer = csv.DictWriter(self._handle, fieldnames=self.fields, extrasaction="raise")
 
     def write(self, row: Mapping) -> None:
@@ -300,7 +297,7 @@ def _rewrite(out: Path, config: Mapping | None, fields: Sequence[str], rows: lis
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(f".{out.name}.tmp")
     try:
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+        with open(temporary, "w", newline="", encoding="utf-8", errors="surrogateescape") as handle:
             if config is not None:
                 handle.write(CONFIG_PREFIX + json.dumps(config, sort_keys=True, ensure_ascii=True) + "\n")
             writer = csv.DictWriter(handle, fieldnames=list(fields))

@@ -247,3 +247,11 @@ def test_list_images_refuses_limits_below_one(tmp_path, limit):
     folder = labels_folder(tmp_path, b"", names=("a.png", "b.png"))
     with pytest.raises(InvalidParameterError, match="at least 1"):
         list_images(folder, limit=limit)
+
+
+def test_image_names_that_are_not_utf8_round_trip(tmp_path):
+    name = b"caf\xe9.png".decode("utf-8", "surrogateescape")
+    out = written(tmp_path / "r.csv", [row(name)], config())
+    assert b"caf\xe9.png" in out.read_bytes()
+    assert completed_rows(out) == {(name, "gradcam")}
+    assert read_rows([out])[0]["file"] == name
