@@ -282,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")  # file names that are not UTF-8 stay printable
     parser = build_parser()
+    TerminalProgress.line_open = False
     try:
         try:
             args = parser.parse_args(argv)
