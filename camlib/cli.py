@@ -65,14 +65,18 @@ def check_output_path(path: str | os.PathLike, option: str, suffixes: dict | set
 
 
 def write_file(path: Path, data: bytes, option: str) -> None:
-    """Write ``data`` to ``path`` (encoded beforehand, so a failure leaves no half-written file)."""
+    """Write ``data`` to a temporary file beside ``path`` and move it into place: a full disk or a
+    vanished folder leaves neither a half-written file nor a damaged earlier one."""
+    temporary = path.with_name(f".{path.name}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as handle:
+        with open(temporary, "wb") as handle:
             handle.write(data)
+        os.replace(temporary, path)
     except OSError as error:
-        path.unlink(missing_ok=True) if path.is_file() else None
         raise CamlibError(f"Could not write {option} {shown(path)}: {error.strerror or error}.") from None
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _same_file(a: Path, b: Path) -> bool:
