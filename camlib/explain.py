@@ -12,7 +12,7 @@ from PIL import Image
 from camlib.backbones import Backbone
 from camlib.baselines import BASELINES, baseline_map, is_baseline
 from camlib.errors import CamlibError, MethodNotApplicableError
-from camlib.methods import METHODS, BaseCAM, ProgressCallback, method_info
+from camlib.methods import METHODS, BaseCAM, ProgressCallback, method_info, parse_method_list
 from camlib.methods.params import validate_method_params, validate_params_for_methods
 from camlib.render import grid, message_tile, overlay
 
@@ -132,7 +132,7 @@ def explain(
 
     ``progress(method_key, done, total)`` reports the masked passes of the Score-CAM family.
     """
-    methods = list(methods)
+    methods = parse_method_list(methods) if isinstance(methods, str) else list(methods)
     for key in methods:
         method_info(key)
     method_params = validate_params_for_methods(methods, method_params)

@@ -85,7 +85,7 @@ def test_non_utf8_file_name_in_messages(tmp_path):
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from camlib.errors import InvalidParameterError, UnknownClassError, UnknownLayerError  # noqa: E402
+from camlib.errors import InvalidParameterError, UnknownClassError, UnknownLayerError, UnknownMethodError  # noqa: E402
 from camlib.explain import build_method, explain  # noqa: E402
 from camlib.methods import GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp  # noqa: E402
 from camlib.methods.params import PARAM_BOUNDS, method_parameters, validate_method_params, validate_params_for_methods  # noqa: E402
@@ -150,10 +150,13 @@ def test_every_bound_names_a_real_parameter():
 
 def test_parameters_for_a_method_that_does_not_run_are_refused(chelsea_image):
     with pytest.raises(InvalidParameterError, match="scorecam, which is not among the methods run"):
-        validate_params_for_methods(["gradcam"], {"scorecam": {"batch_size": 8}})
+        validate_params_for_methods(["gradcam"], {"scorecam": {"batch_size": 8}}, refuse_idle=True)
+    assert validate_params_for_methods(["gradcam"], {"scorecam": {"batch_size": 8}}) == {}  # a shared dict is fine
     backbone = tiny_backbone()
-    with pytest.raises(InvalidParameterError, match="not among the methods"):
-        explain(backbone, chelsea_image, methods=["gradcam"], method_params={"scorecam": {"batch_size": 8}})
+    with pytest.raises(UnknownMethodError, match="scorecamm"):  # but a misspelt method is not silently ignored
+        explain(backbone, chelsea_image, methods=["gradcam"], method_params={"scorecamm": {"batch_size": 8}})
+    with pytest.raises(InvalidParameterError, match="batch_size"):  # nor a bad value for a method not running
+        explain(backbone, chelsea_image, methods=["gradcam"], method_params={"scorecam": {"batch_size": 0}})
     with pytest.raises(InvalidParameterError, match="has no parameter"):  # through build_method, as the app does
         build_method("gradcam", backbone, top_k=3)
 

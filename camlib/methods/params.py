@@ -87,20 +87,32 @@ def check_params(method_class: type, params: Mapping[str, object] | None, *, key
     return checked
 
 
-def validate_params_for_methods(methods: list[str], params: Mapping[str, Mapping] | None) -> dict[str, dict]:
-    """Check ``{method: {name: value}}`` for a run of ``methods``: a method that does not run must not
-    be given parameters (they would be silently ignored)."""
+def validate_params_for_methods(
+    methods: list[str], params: Mapping[str, Mapping] | None, *, refuse_idle: bool = False
+) -> dict[str, dict]:
+    """Check ``{method: {name: value}}`` for a run of ``methods`` and return the parameters of those methods.
+
+    Every key must be a known method and every value pass :func:`validate_method_params`. With
+    ``refuse_idle`` (the CLI, where the user typed them) parameters for a method that does not run are
+    refused rather than ignored; a library caller may pass one dict for all methods and run a few.
+    """
+    from camlib.methods.registry import method_info
+
     if params is None:
         return {}
     if not isinstance(params, Mapping):
         raise InvalidParameterError(f"Method parameters must be a mapping {{method: {{name: value}}}}, not a {type(params).__name__}.")
-    idle = [key for key, values in params.items() if values and key not in methods]
-    if idle:
+    checked = {}
+    for key, values in params.items():
+        method_info(key)
+        checked[key] = validate_method_params(key, values)
+    idle = [key for key, values in checked.items() if values and key not in methods]
+    if idle and refuse_idle:
         raise InvalidParameterError(
-            f"Parameters were given for {', '.join(map(str, idle))}, which is not among the methods run "
+            f"Parameters were given for {', '.join(idle)}, which is not among the methods run "
             f"({', '.join(methods)}); add it to the methods or drop its parameters."
         )
-    return {key: validate_method_params(key, values) for key, values in params.items() if key in methods}
+    return {key: values for key, values in checked.items() if key in methods}
 
 
 def parse_param_option(item: str) -> tuple[str, str, str]:
