@@ -26,6 +26,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Self
 
 from camlib.errors import InvalidParameterError
 
@@ -238,7 +239,7 @@ class ResultsWriter:
         self.path = path
         self.fields = list(fields)
         self.done = done
-        self._handle = open(path, "a", newline="", encoding="utf-8", errors="surrogateescape")
+        self._handle = open(path, "a", newline="", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115 - closed by close()
         self._writer = csv.DictWriter(self._handle, fieldnames=self.fields, extrasaction="raise")
 
     def write(self, row: Mapping) -> None:
@@ -250,7 +251,7 @@ class ResultsWriter:
     def close(self) -> None:
         self._handle.close()
 
-    def __enter__(self) -> ResultsWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info) -> None:

