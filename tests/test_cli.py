@@ -19,10 +19,12 @@ from PIL import Image
 import camlib
 from camlib.methods import GradCAM
 from camlib.render import grid_size
+from conftest import REPO_ROOT
 
 
 def run_cli(*args: str, cwd, torch_home) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CAMLIB_OFFLINE": "1", "TORCH_HOME": str(torch_home)}
+    # PYTHONPATH: the camlib of this checkout, not an installed one
+    env = {**os.environ, "CAMLIB_OFFLINE": "1", "TORCH_HOME": str(torch_home), "PYTHONPATH": str(REPO_ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "camlib", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
