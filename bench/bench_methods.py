@@ -169,8 +169,8 @@ def main() -> int:
     device_name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({platform.processor() or platform.machine()})"
     print(f"device: {device_name}; torch {torch.__version__}; threads {torch.get_num_threads()}; repeats {repeats}; image 224²\n")
 
-    from skimage import data
     from PIL import Image
+    from skimage import data
 
     image = Image.fromarray(data.chelsea())
     rows = []

@@ -14,9 +14,9 @@ import argparse
 import sys
 
 import torch
+from bench_methods import measure
 from PIL import Image
 
-from bench_methods import measure
 from camlib.backbones import load_backbone
 from camlib.methods import ScoreCAM
 

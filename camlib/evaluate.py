@@ -1,15 +1,19 @@
-"""Faithfulness evaluation over a folder of images: the paper's Table 1, reproducible on any folder.
+"""Faithfulness evaluation over a folder of images: the paper's Table 1 and more, reproducible on any folder.
 
-For each image and method it records Y and O (see :mod:`camlib.metrics`), the insertion and deletion
-AUCs, and the seconds the map took. Rows go to a CSV as soon as each image is done, so an interrupted
-run loses nothing and :func:`evaluate_folder` with ``resume=True`` skips what the CSV already holds.
-``shard=(i, n)`` keeps every n-th image starting at i of the sorted list, so n independent jobs (a
-Slurm array, say) cover the folder exactly once; :func:`merge_results` joins their CSVs.
+For each image and map (a method's, or a baseline's that knows nothing of the model) it records Y and O
+(see :mod:`camlib.metrics`), the insertion and deletion AUCs, the scores with only the top 10 / 25 / 50 %
+of the map's pixels kept, Complexity, Coherency, ADCC, sparseness, and the seconds the map took. Rows go
+to a CSV as soon as each image is done, so an interrupted run loses nothing and :func:`evaluate_folder`
+with ``resume=True`` skips what the CSV already holds. ``shard=(i, n)`` keeps every n-th image starting
+at i of the sorted list, so n independent jobs (a Slurm array, say) cover the folder exactly once;
+:func:`merge_results` joins their CSVs. :func:`evaluate_images` is the one loop that the CLI and the
+app's Faithfulness page both run.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -17,21 +21,121 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
+from PIL import Image
 
 from camlib.backbones import Backbone
+from camlib.baselines import BASELINES, baseline_map, is_baseline
 from camlib.dataset import IMAGE_SUFFIXES, LabelLookup, list_images, parse_shard, read_labels  # noqa: F401
-from camlib.errors import CamlibError, InvalidParameterError
-from camlib.explain import build_method
+from camlib.errors import CamlibError, InvalidParameterError, UnknownMethodError
+from camlib.explain import build_method, display_name
 from camlib.images import load_image
-from camlib.methods import method_info
-from camlib.metrics import average_drop, average_increase, confidence_pair, deletion_insertion_auc
+from camlib.methods import METHODS, BaseCAM
+from camlib.metrics import (
+    FIXED_AREAS,
+    adcc,
+    average_drop,
+    average_increase,
+    class_scores,
+    coherency,
+    complexity,
+    deletion_insertion_auc,
+    image_drop,
+    sparseness,
+    top_area_masks,
+)
 from camlib.results import completed_rows, read_rows, rows_on_common_images
+from camlib.sanity import SANITY_FIELDS, RandomisationCheck, summarize_sanity
 
-CSV_FIELDS = ["file", "target", "method", "base_score", "masked_score", "insertion_auc", "deletion_auc", "seconds", "error"]
+METRIC_SETS = ("basic", "all")
+"""``basic``: the metrics of camlib 0.x (Average Drop / Increase, insertion / deletion); ``all``: every metric."""
+
+AREA_COLUMNS = [f"masked_score_{percent}" for percent in FIXED_AREAS]
+CSV_FIELDS = [
+    "file", "target", "method", "base_score", "masked_score", "insertion_auc", "deletion_auc", "seconds", "error",
+    "kind", "complexity", "coherency", "adcc", "sparseness", *AREA_COLUMNS, *SANITY_FIELDS,
+]  # fmt: skip
+DEFAULT_SELECTION = "all,baselines"
+
+
+def parse_evaluation_list(text: str) -> list[str]:
+    """Methods and baselines to evaluate: comma-separated keys, ``all`` (the six methods) and
+    ``baselines`` (``center``, ``uniform``, ``random``), e.g. ``all,baselines`` or ``gradcam,center``.
+    Methods come first in the order given, then baselines; duplicates are dropped."""
+    keys: list[str] = []
+    for part in (item.strip().lower() for item in text.split(",")):
+        if not part:
+            continue
+        if part == "all":
+            keys.extend(METHODS)
+        elif part == "baselines":
+            keys.extend(BASELINES)
+        elif part in METHODS or part in BASELINES:
+            keys.append(part)
+        else:
+            raise UnknownMethodError(
+                f"Unknown method or baseline '{part}'. Choose from: all, baselines, {', '.join(METHODS)}, {', '.join(BASELINES)}."
+            )
+    if not keys:
+        raise UnknownMethodError("No method given. Choose from: all, baselines, " + ", ".join([*METHODS, *BASELINES]) + ".")
+    unique = list(dict.fromkeys(keys))
+    return [key for key in unique if not is_baseline(key)] + [key for key in unique if is_baseline(key)]
+
+
+def kind_of(key: str) -> str:
+    return "baseline" if is_baseline(key) else "method"
+
+
+@dataclass
+class MapSource:
+    """One method or baseline, ready to make maps; ``error`` says why a method could not be built."""
+
+    key: str
+    method: BaseCAM | None = None
+    error: str | None = None
+    layer: str | None = None
+    params: dict | None = None
+
+    def __call__(self, inputs: torch.Tensor, class_index: int) -> np.ndarray:
+        if is_baseline(self.key):
+            return baseline_map(self.key, *inputs.shape[-2:])
+        if self.method is None:
+            raise CamlibError(self.error or f"{self.key} could not be built.")
+        return np.asarray(self.method.compute(inputs, [class_index])[0], dtype=np.float32)
+
+
+def prepare_sources(
+    backbone: Backbone,
+    keys: Sequence[str],
+    *,
+    layer: str | None = None,
+    method_params: dict[str, dict] | None = None,
+    strict: bool = True,
+) -> dict[str, MapSource]:
+    """Build each method once. With ``strict`` a method that cannot be built raises; otherwise its
+    rows carry the reason as their error."""
+    sources = {}
+    for key in keys:
+        if is_baseline(key):
+            sources[key] = MapSource(key)
+            continue
+        try:
+            params = dict((method_params or {}).get(key, {}))
+            sources[key] = MapSource(key, build_method(key, backbone, layer=layer, **params), layer=layer, params=params)
+        except CamlibError as error:
+            if strict:
+                raise
+            sources[key] = MapSource(key, error=str(error))
+    return sources
 
 
 @dataclass
 class MethodSummary:
+    """One method's or baseline's means over its images (field names as in ``camlib evaluate``'s table).
+
+    ``average_drop_10`` etc. are Average Drop % with only the top 10 / 25 / 50 % of pixels kept;
+    ``coherency`` and ``adcc`` average the images where they are defined (NaN when none is)."""
+
     method: str
     images: int
     average_drop: float
@@ -39,52 +143,186 @@ class MethodSummary:
     insertion_auc: float
     deletion_auc: float
     seconds_per_image: float
+    kind: str = "method"
+    insertion_minus_deletion: float = math.nan
+    average_drop_10: float = math.nan
+    average_drop_25: float = math.nan
+    average_drop_50: float = math.nan
+    complexity: float = math.nan
+    coherency: float = math.nan
+    adcc: float = math.nan
+    sparseness: float = math.nan
+    sanity_spearman: float = math.nan  # mean Spearman at the last randomisation stage run
+    sanity_ssim: float = math.nan
+    sanity_passes: bool | None = None  # None: the sanity check was not run
 
 
 def summarize(rows: Iterable[dict]) -> list[MethodSummary]:
     """One summary per method, in the order the methods first appear, over the rows without errors."""
+    rows = list(rows)
     grouped: dict[str, list[dict]] = {}
     for row in rows:
         if not row.get("error"):
             grouped.setdefault(row["method"], []).append(row)
+    sanity = summarize_sanity(rows)
     summaries = []
     for method, items in grouped.items():
         base = [float(r["base_score"]) for r in items]
         masked = [float(r["masked_score"]) for r in items]
+        insertion = float(np.mean([float(r["insertion_auc"]) for r in items]))
+        deletion = float(np.mean([float(r["deletion_auc"]) for r in items]))
+        area_drops = {f"average_drop_{percent}": _area_drop(items, base, f"masked_score_{percent}") for percent in FIXED_AREAS}
         summaries.append(
             MethodSummary(
                 method=method,
                 images=len(items),
                 average_drop=average_drop(base, masked),
                 average_increase=average_increase(base, masked),
-                insertion_auc=float(np.mean([float(r["insertion_auc"]) for r in items])),
-                deletion_auc=float(np.mean([float(r["deletion_auc"]) for r in items])),
+                insertion_auc=insertion,
+                deletion_auc=deletion,
                 seconds_per_image=float(np.mean([float(r["seconds"]) for r in items])),
+                kind=items[0].get("kind") or kind_of(method),
+                insertion_minus_deletion=insertion - deletion,
+                complexity=_mean_of(items, "complexity"),
+                coherency=_mean_of(items, "coherency"),
+                adcc=_mean_of(items, "adcc"),
+                sparseness=_mean_of(items, "sparseness"),
+                **area_drops,
+                **_sanity_summary(sanity.get(method)),
             )
         )
     return summaries
 
 
+def _sanity_summary(values: dict | None) -> dict:
+    if not values:
+        return {}
+    last = values["last_stage"]
+    return {
+        "sanity_spearman": values[f"rand_spearman_{last}"],
+        "sanity_ssim": values.get(f"rand_ssim_{last}", math.nan),
+        "sanity_passes": values["passes"],
+    }
+
+
+def _number(text: str | None) -> float:
+    try:
+        return float(text) if text not in (None, "") else math.nan
+    except ValueError:
+        return math.nan
+
+
+def _mean_of(items: list[dict], column: str) -> float:
+    values = [value for value in (_number(row.get(column)) for row in items) if math.isfinite(value)]
+    return float(np.mean(values)) if values else math.nan
+
+
+def _area_drop(items: list[dict], base: list[float], column: str) -> float:
+    pairs = [(y, _number(row.get(column))) for y, row in zip(base, items)]
+    pairs = [(y, o) for y, o in pairs if math.isfinite(o)]
+    if not pairs:
+        return math.nan
+    return average_drop([y for y, _ in pairs], [o for _, o in pairs])
+
+
+@dataclass(frozen=True)
+class TableRow:
+    label: str
+    field: str
+    digits: int
+    higher_is_better: bool | None  # None: not a quality (time, counts)
+    optional: bool = False  # shown only when some summary has a value
+
+
+TABLE_ROWS = [
+    TableRow("Average Drop %", "average_drop", 2, False),
+    TableRow("Average Increase %", "average_increase", 2, True),
+    TableRow("Insertion AUC", "insertion_auc", 3, True),
+    TableRow("Deletion AUC", "deletion_auc", 3, False),
+    TableRow("Insertion − deletion", "insertion_minus_deletion", 3, True),
+    *(TableRow(f"Average Drop % keeping the top {p} %", f"average_drop_{p}", 2, False, True) for p in FIXED_AREAS),
+    TableRow("Complexity (mean map value)", "complexity", 3, False, True),
+    TableRow("Coherency", "coherency", 3, True, True),
+    TableRow("ADCC", "adcc", 3, True, True),
+    TableRow("Sparseness (Gini)", "sparseness", 3, True, True),
+    TableRow("Spearman after model randomisation", "sanity_spearman", 3, False, True),
+    TableRow("SSIM after model randomisation", "sanity_ssim", 3, False, True),
+]
+CHECKED_AGAINST_CENTER = ["insertion_minus_deletion", *(f"average_drop_{p}" for p in FIXED_AREAS)]
+NOT_BEATING_CENTER = "✗"
+
+
+def beats(value: float, reference: float, higher_is_better: bool) -> bool:
+    return value > reference if higher_is_better else value < reference
+
+
+def fails_against_center(summaries: Sequence[MethodSummary]) -> dict[str, list[str]]:
+    """For each method (not baseline), the fields of :data:`CHECKED_AGAINST_CENTER` on which it does not
+    beat the ``center`` baseline; empty when ``center`` was not evaluated."""
+    center = next((s for s in summaries if s.method == "center"), None)
+    if center is None:
+        return {}
+    directions = {row.field: row.higher_is_better for row in TABLE_ROWS}
+    failures = {}
+    for summary in summaries:
+        if summary.kind == "baseline":
+            continue
+        failed = [
+            name
+            for name in CHECKED_AGAINST_CENTER
+            if math.isfinite(getattr(center, name))
+            and not (math.isfinite(getattr(summary, name)) and beats(getattr(summary, name), getattr(center, name), directions[name]))
+        ]
+        failures[summary.method] = failed
+    return failures
+
+
+def _format(value: float, digits: int) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(value) else "—"
+
+
 def markdown_table(summaries: Sequence[MethodSummary]) -> str:
-    """Table 1's layout: methods as columns, metrics as rows."""
-    names = [method_info(s.method).display_name if s.method in _known_methods() else s.method for s in summaries]
-    lines = [
-        "| metric | " + " | ".join(names) + " |",
-        "|---|" + "---|" * len(summaries),
-        "| Average Drop % (lower is better) | " + " | ".join(f"{s.average_drop:.2f}" for s in summaries) + " |",
-        "| Average Increase % (higher is better) | " + " | ".join(f"{s.average_increase:.2f}" for s in summaries) + " |",
-        "| Insertion AUC (higher is better) | " + " | ".join(f"{s.insertion_auc:.3f}" for s in summaries) + " |",
-        "| Deletion AUC (lower is better) | " + " | ".join(f"{s.deletion_auc:.3f}" for s in summaries) + " |",
-        "| seconds per image | " + " | ".join(f"{s.seconds_per_image:.2f}" for s in summaries) + " |",
-        "| images | " + " | ".join(str(s.images) for s in summaries) + " |",
-    ]
-    return "\n".join(lines)
+    """Table 1's layout: methods and baselines as columns, metrics as rows with their direction.
+
+    Baselines are marked in a ``kind`` row; a method's cell gets ✗ where it does not beat the
+    ``center`` baseline on insertion − deletion or on an Average Drop at a fixed area."""
+    names = [display_name(s.method) if s.method in METHODS or is_baseline(s.method) else s.method for s in summaries]
+    failures = fails_against_center(summaries)
+    lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(summaries)]
+    if any(s.kind == "baseline" for s in summaries):
+        lines.append("| kind | " + " | ".join(s.kind for s in summaries) + " |")
+    for row in TABLE_ROWS:
+        values = [getattr(s, row.field) for s in summaries]
+        if row.optional and not any(math.isfinite(value) for value in values):
+            continue
+        direction = "higher is better" if row.higher_is_better else "lower is better"
+        cells = [
+            _format(value, row.digits) + (f" {NOT_BEATING_CENTER}" if row.field in failures.get(s.method, []) else "")
+            for s, value in zip(summaries, values)
+        ]
+        lines.append(f"| {row.label} ({direction}) | " + " | ".join(cells) + " |")
+    if any(s.sanity_passes is not None for s in summaries):
+        verdicts = {True: "passes", False: "**fails**", None: "—"}
+        lines.append("| sanity check (Spearman < 0.5 after randomisation) | " + " | ".join(verdicts[s.sanity_passes] for s in summaries) + " |")
+    lines.append("| seconds per image | " + " | ".join(f"{s.seconds_per_image:.2f}" for s in summaries) + " |")
+    lines.append("| images | " + " | ".join(str(s.images) for s in summaries) + " |")
+    notes = _table_notes(summaries, failures)
+    return "\n".join(lines + ([""] + notes if notes else []))
 
 
-def _known_methods() -> set[str]:
-    from camlib.methods import METHODS
-
-    return set(METHODS)
+def _table_notes(summaries: Sequence[MethodSummary], failures: dict[str, list[str]]) -> list[str]:
+    notes = []
+    if failures:
+        notes.append(f"{NOT_BEATING_CENTER}: does not beat the centre blob (a map that knows nothing of the model) on this metric.")
+        losers = [display_name(method) for method, failed in failures.items() if failed and method in METHODS]
+        if losers:
+            notes.append("Does not beat the centre blob on at least one checked metric: " + ", ".join(losers) + ".")
+    failing = [display_name(s.method) for s in summaries if s.kind != "baseline" and s.sanity_passes is False and s.method in METHODS]
+    if failing:
+        notes.append("Fails the model randomisation sanity check (its map barely changes when the model is destroyed): " + ", ".join(failing) + ".")
+    if any(s.kind == "baseline" for s in summaries) and any(math.isfinite(s.coherency) for s in summaries):
+        notes.append("Baselines ignore the image, so their Coherency is 1 by construction (undefined, —, for the constant uniform map).")
+    return notes
 
 
 def merge_results(
@@ -101,6 +339,58 @@ def merge_results(
     return summarize(rows_on_common_images(rows) if common_images else rows)
 
 
+ImageSource = str | os.PathLike | Image.Image
+
+
+def evaluate_images(
+    backbone: Backbone,
+    images: Sequence[tuple[str, ImageSource]],
+    sources: dict[str, MapSource],
+    *,
+    target_of: Callable[[str, ImageSource], int] | None = None,
+    done: set[tuple[str, str]] | frozenset = frozenset(),
+    metrics: str = "all",
+    insertion_steps: int = 16,
+    on_rows: Callable[[list[dict]], None] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    on_map: Callable[[str, str], None] | None = None,
+    sanity: RandomisationCheck | None = None,
+) -> None:
+    """The evaluation loop shared by :func:`evaluate_folder` and the app: for each ``(name, image)``
+    (a path or a PIL image), each map of ``sources`` not in ``done`` is made and scored.
+
+    Args:
+        target_of: ``target_of(name, image)`` gives the class to explain; default the model's top-1.
+        metrics: ``"basic"`` (Average Drop / Increase, insertion / deletion) or ``"all"``.
+        on_rows: called with each image's rows (dicts of :data:`CSV_FIELDS`) once it is done.
+        progress: ``progress(done, total, name)`` after each image.
+        on_map: ``on_map(name, key)`` before each map is made.
+        sanity: a :class:`camlib.sanity.RandomisationCheck` to run on each map (its columns stay empty
+            without one).
+    """
+    if metrics not in METRIC_SETS:
+        raise InvalidParameterError(f"--metrics must be one of {', '.join(METRIC_SETS)}, got '{metrics}'.")
+    for number, (name, image) in enumerate(images, start=1):
+        pending = [key for key in sources if (name, key) not in done]
+        if pending:
+            loaded = image if isinstance(image, Image.Image) else load_image(image)
+            inputs = backbone.preprocess(loaded)
+            probabilities = backbone.probabilities(inputs)[0]
+            class_index = target_of(name, image) if target_of else int(probabilities.argmax())
+            base_score = float(probabilities[class_index])
+            rows = []
+            for key in pending:
+                if on_map is not None:
+                    on_map(name, key)
+                rows.append(
+                    _evaluate_one(backbone, sources[key], key, name, inputs, class_index, base_score, metrics, insertion_steps, sanity)
+                )
+            if on_rows is not None:
+                on_rows(rows)
+        if progress is not None:
+            progress(number, len(images), name)
+
+
 def evaluate_folder(
     backbone: Backbone,
     folder: str | os.PathLike,
@@ -110,67 +400,140 @@ def evaluate_folder(
     layer: str | None = None,
     limit: int | None = None,
     shard: tuple[int, int] = (0, 1),
+    half: str | None = None,
     target: str = "predicted",
     labels: str | os.PathLike | None = None,
     resume: bool = False,
     method_params: dict[str, dict] | None = None,
     insertion_steps: int = 16,
+    metrics: str = "all",
+    sanity: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> list[MethodSummary]:
-    """Evaluate ``methods`` on the images of ``folder``, appending one CSV row per image and method.
+    """Evaluate ``methods`` (method and baseline keys) on the images of ``folder``, appending one CSV
+    row per image and map.
 
     Args:
+        half: ``"tuning"`` (even 0-based indices of the name-sorted list), ``"report"`` (odd) or None,
+            applied before ``limit`` and ``shard``.
         target: ``"predicted"`` (the model's top-1) or ``"label"`` (see :class:`LabelLookup`).
         resume: keep the rows already in ``out`` and compute only the missing ones.
+        metrics: ``"basic"`` or ``"all"`` (see :func:`evaluate_images`).
+        sanity: also run the model randomisation check (:mod:`camlib.sanity`; 3 more maps per image and map).
         progress: called as ``progress(done, total, file_name)`` after each image.
     """
     if target not in ("predicted", "label"):
         raise InvalidParameterError(f"--target must be 'predicted' or 'label', got '{target}'.")
+    if metrics not in METRIC_SETS:
+        raise InvalidParameterError(f"--metrics must be one of {', '.join(METRIC_SETS)}, got '{metrics}'.")
     folder = Path(folder)
-    files = list_images(folder, limit=limit, shard=shard)
+    files = list_images(folder, limit=limit, shard=shard, half=half)
     if not files:
         raise InvalidParameterError(f"No images (.jpg, .png, .webp, .bmp) in {folder} for this shard.")
     label_of = LabelLookup(folder, labels) if target == "label" else None
     out = Path(out)
+    if resume and out.is_file():
+        _check_columns(out)
     done = completed_rows(out) if resume else set()
     if not resume or not out.is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "w", newline="") as handle:
             csv.DictWriter(handle, fieldnames=CSV_FIELDS).writeheader()
-    built = {key: build_method(key, backbone, layer=layer, **(method_params or {}).get(key, {})) for key in methods}
+    sources = prepare_sources(backbone, methods, layer=layer, method_params=method_params)
 
     with open(out, "a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
-        for number, path in enumerate(files, start=1):
-            name = str(path.relative_to(folder))
-            pending = [key for key in methods if (name, key) not in done]
-            if pending:
-                inputs = backbone.preprocess(load_image(path))
-                class_index = label_of(path) if label_of else int(backbone.probabilities(inputs).argmax(dim=1)[0])
-                for key in pending:
-                    writer.writerow(_evaluate_one(backbone, built[key], key, name, inputs, class_index, insertion_steps))
-                handle.flush()
-            if progress is not None:
-                progress(number, len(files), name)
+
+        def write(rows: list[dict]) -> None:
+            writer.writerows(rows)
+            handle.flush()
+
+        evaluate_images(
+            backbone,
+            [(str(path.relative_to(folder)), path) for path in files],
+            sources,
+            target_of=(lambda name, path: label_of(path)) if label_of else None,
+            done=done,
+            metrics=metrics,
+            insertion_steps=insertion_steps,
+            on_rows=write,
+            progress=progress,
+            sanity=RandomisationCheck(backbone) if sanity else None,
+        )
     return summarize(read_rows([out]))
 
 
-def _evaluate_one(backbone: Backbone, method, key: str, name: str, inputs, class_index: int, insertion_steps: int) -> dict:
-    row = {"file": name, "target": class_index, "method": key}
+def _check_columns(path: Path) -> None:
+    """Refuse to append to a CSV whose columns are not this version's (rows would land under the wrong names)."""
+    with open(path, newline="") as handle:
+        header = next((line for line in handle if line.strip() and not line.startswith("#")), "")
+    columns = next(csv.reader([header]), [])
+    if columns != CSV_FIELDS:
+        raise InvalidParameterError(
+            f"{path} has other columns than this camlib writes (an older version?): resume into a new --out "
+            "and combine the two with evaluate-merge."
+        )
+
+
+def _evaluate_one(
+    backbone: Backbone,
+    source: MapSource,
+    key: str,
+    name: str,
+    inputs: torch.Tensor,
+    class_index: int,
+    base_score: float,
+    metrics: str,
+    insertion_steps: int,
+    sanity: RandomisationCheck | None = None,
+) -> dict:
+    """One row: the map of ``source`` for this image and its scores (see :data:`CSV_FIELDS`)."""
+    row = {"file": name, "target": class_index, "method": key, "kind": kind_of(key)}
     start = time.perf_counter()
     try:
-        saliency = method.compute(inputs, [class_index])
+        saliency = source(inputs, class_index)
+        seconds = time.perf_counter() - start
+        scores = _score_map(backbone, source, inputs, saliency, class_index, base_score, metrics, insertion_steps)
+        if sanity is not None:
+            checked = sanity.scores(key, saliency, inputs, class_index, layer=source.layer, params=source.params)
+            scores.update({column: _cell(value) for column, value in checked.items()})
+        return {**row, **scores, "seconds": f"{seconds:.4f}", "error": ""}
     except CamlibError as error:
         return {**row, "error": str(error)}
-    seconds = time.perf_counter() - start
-    pair = confidence_pair(backbone.model, inputs, saliency, [class_index])
-    insertion, deletion = deletion_insertion_auc(backbone.model, inputs, saliency, class_index, steps=insertion_steps)
-    return {
-        **row,
-        "base_score": f"{pair.base[0]:.6f}",
-        "masked_score": f"{pair.masked[0]:.6f}",
+
+
+def _score_map(backbone, source, inputs, saliency, class_index, base_score, metrics, insertion_steps) -> dict:
+    """All the scores of one map. The masked inputs (image × map, then the fixed areas) go through the
+    model in one batch; the base score Y was computed once for the image."""
+    model = backbone.model
+    device = inputs.device
+    mapped = torch.as_tensor(saliency, dtype=inputs.dtype, device=device)
+    masks = [mapped[None]]
+    if metrics == "all":
+        masks.append(top_area_masks(saliency).to(device=device, dtype=inputs.dtype))
+    masked_inputs = inputs * torch.cat(masks)[:, None]
+    scores = class_scores(model, masked_inputs, class_index)
+    insertion, deletion = deletion_insertion_auc(model, inputs, saliency, class_index, steps=insertion_steps)
+    values = {
+        "base_score": f"{base_score:.6f}",
+        "masked_score": f"{scores[0]:.6f}",
         "insertion_auc": f"{insertion:.6f}",
         "deletion_auc": f"{deletion:.6f}",
-        "seconds": f"{seconds:.4f}",
-        "error": "",
     }
+    if metrics == "all":
+        values.update({column: f"{score:.6f}" for column, score in zip(AREA_COLUMNS, scores[1:])})
+        on_masked = source(masked_inputs[:1], class_index)
+        coherent, simple = coherency(saliency, on_masked), complexity(saliency)
+        values.update(
+            {
+                "complexity": f"{simple:.6f}",
+                "coherency": _cell(coherent),
+                "adcc": _cell(adcc(coherent, simple, image_drop(base_score, float(scores[0])))),
+                "sparseness": f"{sparseness(saliency):.6f}",
+            }
+        )
+    return values
+
+
+def _cell(value: float) -> str:
+    return f"{value:.6f}" if math.isfinite(value) else ""

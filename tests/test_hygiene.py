@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
+from conftest import make_method
 from torch import nn
 
 from camlib.explain import explain
-from camlib.methods import CAM, GradCAM, GradCAMpp, GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp
+from camlib.methods import METHODS as METHOD_REGISTRY
+from camlib.methods import ScoreCAM
 
-METHODS = {
-    "cam": lambda model, **kw: CAM(model, "act2", classifier_layer="fc", **kw),
-    "gradcam": lambda model, **kw: GradCAM(model, "act2", **kw),
-    "gradcampp": lambda model, **kw: GradCAMpp(model, "act2", **kw),
-    "smoothgradcampp": lambda model, **kw: SmoothGradCAMpp(model, "act2", n_samples=2, **kw),
-    "scorecam": lambda model, **kw: ScoreCAM(model, "act2", batch_size=3, **kw),
-    "gradpp_scorecam": lambda model, **kw: GradPPScoreCAM(model, "act2", top_k=6, batch_size=3, **kw),
-}
+METHODS = {key: partial(make_method, key) for key in METHOD_REGISTRY}  # (model, **params) -> method at act2
 PROGRESS_METHODS = ["smoothgradcampp", "scorecam", "gradpp_scorecam"]
 
 

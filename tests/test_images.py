@@ -9,12 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
-import camlib.images
-from camlib.errors import ImageLoadError
-from camlib.explain import explain
-from camlib.images import LoadedImage, load_image, load_image_with_notes
 from image_samples import (
     BLUE,
     BOMBS,
@@ -28,6 +22,12 @@ from image_samples import (
     two_frames,
     valid_files,
 )
+from PIL import Image
+
+import camlib.images
+from camlib.errors import ImageLoadError
+from camlib.explain import explain
+from camlib.images import LoadedImage, load_image, load_image_with_notes
 
 
 def test_rgb_png_from_path_bytes_and_file_object(tmp_path):

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from image_samples import valid_files
 
 from camlib.errors import ImageLoadError
 from camlib.images import load_image
-from image_samples import valid_files
 
 # Pillow warns (UserWarning) about the broken TIFF metadata the mutations make; the loader lets its
 # warnings through rather than change the process-wide warning filters.

@@ -19,14 +19,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import timm
-import torch
-import torchvision
-from PIL import Image
-
 import test_cli_fuzz
 import test_images_fuzz
 import test_soak
+import timm
+import torch
+import torchvision
+from conftest import REPO_ROOT
+from image_samples import (
+    BOMBS,
+    RED,
+    encode,
+    exif_rotated_jpeg,
+    many_page_tiff,
+    noise,
+    palette_with_transparency,
+    sixteen_bit_png,
+    two_frames,
+)
+from PIL import Image
+
 from camlib.backbones import DOWNLOAD_TIMEOUT_S, MAX_WEIGHTS_BYTES, Backbone, backbone_spec, load_backbone
 from camlib.errors import (
     CamlibError,
@@ -41,18 +53,6 @@ from camlib.errors import (
 )
 from camlib.explain import build_method, explain
 from camlib.images import MAX_FILE_BYTES, MAX_MEGAPIXELS, load_image_with_notes
-from conftest import REPO_ROOT
-from image_samples import (
-    BOMBS,
-    RED,
-    encode,
-    exif_rotated_jpeg,
-    many_page_tiff,
-    noise,
-    palette_with_transparency,
-    sixteen_bit_png,
-    two_frames,
-)
 
 DOCS_FILE = REPO_ROOT / "docs" / "inputs.md"
 REGENERATE = "CAMLIB_WRITE_DOCS=1 python -m pytest -q tests/test_inputs_table.py"

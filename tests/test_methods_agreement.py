@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from conftest import pearson
 from pytorch_grad_cam import GradCAM as PeerGradCAM
 from pytorch_grad_cam import GradCAMPlusPlus as PeerGradCAMPlusPlus
 from pytorch_grad_cam import ScoreCAM as PeerScoreCAM
@@ -36,7 +37,6 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
 from camlib.methods import GradCAM, GradCAMpp, ScoreCAM
-from conftest import pearson
 
 THRESHOLD = 0.99
 CAT_CLASS = 285  # Egyptian cat, EfficientNet-Lite0's top-1 on chelsea

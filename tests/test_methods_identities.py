@@ -7,18 +7,20 @@ written out one channel at a time.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
+from conftest import make_every_method, make_method, make_tiny_gap_net, pearson
 from torch import nn
 
 from camlib.backbones import load_backbone
 from camlib.errors import InvalidParameterError, MethodNotApplicableError, UnknownClassError, UnknownLayerError
 from camlib.explain import build_method
-from camlib.methods import CAM, GradCAM, GradCAMpp, GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp
-from conftest import make_tiny_gap_net, pearson
+from camlib.methods import CAM, METHODS, GradCAM, GradCAMpp, GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp
 
 GENERATOR_SEED = 7
 
@@ -27,16 +29,9 @@ def random_inputs(*shape: int, seed: int = GENERATOR_SEED) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
 
-def all_methods(model: nn.Module, layer: str, classifier: str = "fc") -> dict[str, object]:
-    """One instance of each of the six methods, with cheap settings."""
-    return {
-        "cam": CAM(model, layer, classifier_layer=classifier),
-        "gradcam": GradCAM(model, layer),
-        "gradcampp": GradCAMpp(model, layer),
-        "smoothgradcampp": SmoothGradCAMpp(model, layer, n_samples=2),
-        "scorecam": ScoreCAM(model, layer, batch_size=4),
-        "gradpp_scorecam": GradPPScoreCAM(model, layer, top_k=None, batch_size=4),
-    }
+def all_methods(model: nn.Module, layer: str) -> dict[str, object]:
+    """One instance of each of the six methods, with cheap settings; Grad++ScoreCAM scores every channel."""
+    return make_every_method(model, layer, gradpp_scorecam={"top_k": None})
 
 
 def layer_output(model: nn.Module, layer: str, inputs: torch.Tensor) -> torch.Tensor:
@@ -335,14 +330,7 @@ def test_methods_work_inside_no_grad_and_inference_mode(context):
 # -- errors --------------------------------------------------------------------------------------------
 
 
-METHOD_FACTORIES = {
-    "cam": lambda model, layer: CAM(model, layer, classifier_layer="fc"),
-    "gradcam": GradCAM,
-    "gradcampp": GradCAMpp,
-    "smoothgradcampp": lambda model, layer: SmoothGradCAMpp(model, layer, n_samples=1),
-    "scorecam": ScoreCAM,
-    "gradpp_scorecam": lambda model, layer: GradPPScoreCAM(model, layer, top_k=2),
-}
+METHOD_FACTORIES = {key: partial(make_method, key) for key in METHODS}  # (model, layer) -> method
 
 
 @pytest.mark.parametrize("key", METHOD_FACTORIES)

@@ -9,7 +9,19 @@ import torch
 from torch import nn
 
 from camlib.errors import InvalidParameterError
-from camlib.metrics import average_drop, average_increase, confidence_pair, deletion_insertion_auc
+from camlib.metrics import (
+    adcc,
+    average_drop,
+    average_increase,
+    class_scores,
+    coherency,
+    complexity,
+    confidence_pair,
+    deletion_insertion_auc,
+    image_drop,
+    sparseness,
+    top_area_masks,
+)
 
 
 def sigmoid(value: float) -> float:
@@ -70,6 +82,73 @@ def test_deletion_and_insertion_auc_by_hand():
     assert 0.0 <= insertion <= 1.0
 
 
+def test_complexity_is_the_mean_map_value_by_hand():
+    assert complexity(np.array([[1.0, 0.5], [0.0, 0.5]])) == pytest.approx(0.5)
+    assert complexity(np.ones((3, 4))) == 1.0 and complexity(torch.zeros(1, 2, 2)) == 0.0
+    with pytest.raises(InvalidParameterError):
+        complexity(np.ones(5))
+
+
+def test_coherency_by_hand_and_undefined_for_a_constant_map():
+    first = np.array([[0.0, 1.0], [2.0, 3.0]])
+    second = np.array([[0.0, 1.0], [3.0, 2.0]])
+    # deviations (-1.5, -0.5, 0.5, 1.5) and (-1.5, -0.5, 1.5, 0.5): products sum to 4, squares to 5 -> rho 0.8
+    assert coherency(first, second) == pytest.approx((0.8 + 1) / 2)
+    assert coherency(first, first) == pytest.approx(1.0)
+    assert coherency(first, 3.0 - first) == pytest.approx(0.0)
+    assert np.isnan(coherency(np.ones((2, 2)), first))
+    assert np.isnan(coherency(first, np.zeros((2, 2))))
+    generator = np.random.default_rng(0)
+    a, b = generator.random((7, 9)), generator.random((7, 9))
+    assert coherency(a, b) == pytest.approx((np.corrcoef(a.ravel(), b.ravel())[0, 1] + 1) / 2)
+
+
+def test_adcc_is_the_harmonic_mean_by_hand():
+    # 3 / (1/0.9 + 1/(1 - 0.25) + 1/(1 - 0.5)) = 3 / (10/9 + 4/3 + 2) = 3 / (40/9) = 0.675
+    assert adcc(0.9, 0.25, 0.5) == pytest.approx(0.675)
+    assert adcc(1.0, 0.0, 0.0) == pytest.approx(1.0)
+    assert adcc(float("nan"), 1.0, 0.0) == 0.0  # the uniform map: complexity 1 gives 0 whatever the coherency
+    assert adcc(0.8, 0.3, 1.0) == 0.0
+    assert np.isnan(adcc(float("nan"), 0.3, 0.2))
+    assert image_drop(0.5, 0.25) == pytest.approx(0.5) and image_drop(0.5, 0.9) == 0.0
+    with pytest.raises(InvalidParameterError):
+        image_drop(0.0, 0.1)
+
+
+def test_sparseness_is_the_gini_index_by_hand():
+    # sorted ascending (0, 0, 0, 1), weights 2i - n - 1 = (-3, -1, 1, 3): 3 / (4 * 1)
+    assert sparseness(np.array([[0.0, 1.0], [0.0, 0.0]])) == pytest.approx(0.75)
+    # (1, 2, 3, 4): (-3 - 2 + 3 + 12) / (4 * 10)
+    assert sparseness(np.array([[4.0, 2.0], [1.0, 3.0]])) == pytest.approx(0.25)
+    assert sparseness(np.full((3, 3), 0.7)) == pytest.approx(0.0)
+    assert sparseness(np.zeros((3, 3))) == 0.0
+
+
+def test_top_area_masks_keep_exactly_k_pixels_with_raster_order_ties():
+    saliency = np.array([[0.1, 0.9, 0.3, 0.3, 0.0], [0.5, 0.2, 0.8, 0.3, 0.4]])
+    ten, quarter, half = top_area_masks(saliency, (10, 25, 50)).numpy()
+    assert ten.sum() == 1 and ten[0, 1] == 1
+    # 25 % of 10 pixels is 2.5 -> 3 kept (half up): 0.9, 0.8, 0.5
+    assert quarter.sum() == 3 and quarter[0, 1] == quarter[1, 2] == quarter[1, 0] == 1
+    # 0.9, 0.8, 0.5, 0.4, then the first of the three 0.3 ties in raster order
+    expected = np.zeros((2, 5))
+    expected[0, 1] = expected[1, 2] = expected[1, 0] = expected[1, 4] = expected[0, 2] = 1
+    np.testing.assert_array_equal(half, expected)
+    uniform = top_area_masks(np.ones((4, 10)), (25,))[0].numpy()
+    assert uniform.sum() == 10 and uniform[0].all() and not uniform[1:].any()  # the top rows, not the image
+    with pytest.raises(InvalidParameterError):
+        top_area_masks(saliency, (0,))
+
+
+def test_fixed_area_scores_on_a_tiny_model_by_hand():
+    model = pixel_sum_model(4)
+    inputs = torch.tensor([[[[3.0, 1.0], [2.0, 0.5]]]])
+    saliency = torch.tensor([[0.9, 0.1], [0.5, 0.0]])
+    masks = top_area_masks(saliency, (25, 50, 100))
+    scores = class_scores(model, inputs * masks[:, None], 0)
+    np.testing.assert_allclose(scores, [sigmoid(3.0), sigmoid(5.0), sigmoid(6.5)], atol=1e-6)
+
+
 class FixedMapExtractor:
     """Gives torchcam's metrics exactly the maps camlib computed, so both score the same maps."""
 
@@ -89,8 +168,8 @@ class FixedMapExtractor:
 
 @pytest.fixture(scope="module")
 def real_batch(effnet):
-    from skimage import data
     from PIL import Image
+    from skimage import data
 
     photos = [data.chelsea(), data.coffee(), data.astronaut(), data.rocket()]
     inputs = torch.cat([effnet.preprocess(Image.fromarray(photo)) for photo in photos])

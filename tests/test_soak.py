@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import CHEAP_METHOD_PARAMS, make_tiny_gap_net
 from PIL import Image
 
 from camlib.backbones import Backbone, BackboneSpec
 from camlib.explain import explain
 from camlib.methods import METHODS
-from conftest import make_tiny_gap_net
 
 THREADS = 4
 EXPLANATIONS_PER_THREAD = 25
@@ -34,11 +34,7 @@ masked batch, gradient and map is new), so a leak of any per-explanation object 
 
 IMAGE_SIZE = 48
 CLASSES = 5
-METHOD_PARAMS = {
-    "smoothgradcampp": {"n_samples": 3},
-    "scorecam": {"batch_size": 4},
-    "gradpp_scorecam": {"top_k": 6, "batch_size": 4},
-}
+METHOD_PARAMS = CHEAP_METHOD_PARAMS
 
 
 def tiny_backbone() -> Backbone:

@@ -9,7 +9,7 @@ from conftest import make_tiny_gap_net, pearson
 from torch import nn
 
 from camlib.cli import _method_params
-from camlib.errors import InvalidParameterError, UnknownMethodError
+from camlib.errors import InvalidParameterError, UnknownMethodError, UnknownSpeedSettingError
 from camlib.methods import GradPPScoreCAM, ScoreCAM, speed_params
 from camlib.methods.score import (
     CPU_BATCH_CANDIDATES,
@@ -99,7 +99,7 @@ def test_speed_settings_by_name():
     assert speed_params("scorecam", "lowres") == {"perturbation_size": 112, "mixed_precision": True}
     assert speed_params("gradpp_scorecam", "lowres")["perturbation_size"] == 112
     assert speed_params("gradcam", "fast") == {}
-    with pytest.raises(UnknownMethodError):
+    with pytest.raises(UnknownSpeedSettingError, match="ludicrous"):
         speed_params("scorecam", "ludicrous")
     with pytest.raises(UnknownMethodError):
         speed_params("gradcam++", "fast")

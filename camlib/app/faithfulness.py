@@ -1,38 +1,86 @@
-"""Average Drop and Average Increase per method, in the form of the paper's Table 1, from :mod:`camlib.metrics`."""
+"""The Faithfulness page's computation: :func:`camlib.evaluate.evaluate_images` (the loop ``camlib evaluate``
+runs) on the app's images, and the tables and chart made from its rows.
+
+The rows are those of ``camlib evaluate``'s CSV (:data:`camlib.evaluate.CSV_FIELDS`) and the summaries
+its :class:`~camlib.evaluate.MethodSummary`, so the page and the command line cannot disagree.
+"""
 
 from __future__ import annotations
 
+import csv
+import logging
+import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
-import streamlit as st
-from PIL import Image
 
-from camlib import metrics
 from camlib.app.inputs import ImageInput
-from camlib.app.maps import MAX_CACHED_MAPS, MapRequest, compute_map_safely, map_request, ordered_methods
-from camlib.app.models import shared_model, top_predictions
+from camlib.app.maps import ordered_methods
+from camlib.app.models import shared_model
 from camlib.app.settings import Params
-from camlib.methods import method_info
+from camlib.baselines import BASELINES
+from camlib.errors import CamlibError
+from camlib.evaluate import MethodSummary, evaluate_images, fails_against_center, prepare_sources, summarize
+from camlib.explain import display_name
 
-AVERAGE_DROP = "Average Drop (%) ↓"
-AVERAGE_INCREASE = "Average Increase (%) ↑"
-SECONDS = "Seconds per image"
+logger = logging.getLogger(__name__)
+
+PAPER_DIR = Path(__file__).resolve().parents[3] / "shared" / "paper"  # ../shared/paper beside the repository
+BASELINE_COLOR = "#adb5bd"
+METHOD_COLOR = "#1c7ed6"
 
 
 @dataclass(frozen=True)
-class FaithfulnessRow:
-    image: str
-    method_key: str
-    target_class: int
-    base: float | None  # Y: the class score on the image
-    masked: float | None  # O: the class score on the image times its map
-    seconds: float
-    error: str | None = None
+class Metric:
+    label: str  # the table's row label, with the direction
+    field: str  # the MethodSummary field
+    higher_is_better: bool | None
+    guide: str  # one line: how to read it
+
+
+METRICS: list[Metric] = [
+    Metric("Average Drop (%) ↓", "average_drop", False,
+           "How much the class score falls on the image times the map (Grad-CAM++ paper). A map of all ones scores 0: read it with Complexity."),
+    Metric("Average Increase (%) ↑", "average_increase", True,
+           "Share of images whose class score rises on the image times the map. Also rewards broad maps."),
+    Metric("Insertion AUC ↑", "insertion_auc", True,
+           "Score while the most salient pixels are put back onto a blurred image (RISE): high if the map finds the evidence first."),
+    Metric("Deletion AUC ↓", "deletion_auc", False,
+           "Score while the most salient pixels are removed (RISE): low if removing what the map shows kills the prediction."),
+    Metric("Insertion − deletion ↑", "insertion_minus_deletion", True,
+           "Both curves in one number; a method should beat the centre blob here."),
+    *(
+        Metric(f"Average Drop, top {p} % kept (%) ↓", f"average_drop_{p}", False,
+               f"Average Drop when only the map's top {p} % of pixels are kept: every map gets the same area, so breadth cannot win.")
+        for p in (10, 25, 50)
+    ),
+    Metric("Complexity ↓", "complexity", False,
+           "Mean map value (Poppi et al. 2021): how much of the image the map lights up; 1 for the uniform map."),
+    Metric("Coherency ↑", "coherency", True,
+           "Does the map stay the same when the input is reduced to what it shows? 1 for the baselines by construction; — when undefined."),
+    Metric("ADCC ↑", "adcc", True,
+           "Harmonic mean of Coherency, 1 − Complexity and 1 − Average Drop (Poppi et al. 2021): one number that a broad map cannot game."),
+    Metric("Sparseness (Gini) ↑", "sparseness", True,
+           "Gini index of the map (Chalasani et al. 2020, as in Quantus): 0 for a uniform map, near 1 when a few pixels hold the mass."),
+]
+SECONDS = "Seconds per image"
+AVERAGE_DROP, AVERAGE_INCREASE = METRICS[0].label, METRICS[1].label
+CHART_DEFAULT = "ADCC ↑"
+
+
+def insertion_steps_for(speed: str) -> int:
+    """Insertion / deletion steps: 16 as ``camlib evaluate``; 4 under the app's quick test preset."""
+    return 4 if speed == "test" else 16
+
+
+def evaluated_keys(methods: Sequence[str], baselines: bool) -> list[str]:
+    """The methods, cheapest first, then the baselines when asked for."""
+    return ordered_methods(methods) + (list(BASELINES) if baselines else [])
 
 
 def evaluate_faithfulness(
@@ -42,80 +90,168 @@ def evaluate_faithfulness(
     layer: str,
     methods: Sequence[str],
     params_for: Callable[[str], Params],
+    *,
+    baselines: bool = True,
+    insertion_steps: int = 16,
     progress: Callable[[float, str], None] | None = None,
-) -> list[FaithfulnessRow]:
-    """Each method's map for each image's top-1 class, and the class score with and without the map.
+) -> list[dict]:
+    """``camlib evaluate``'s rows for each image's top-1 class: every metric, for ``methods`` and
+    (with ``baselines``) the three maps that know nothing of the model. A method that cannot run
+    on this model gets rows with its reason as the error."""
+    keys = evaluated_keys(methods, baselines)
+    steps = max(1, len(images) * len(keys))
+    done = {"maps": 0}
 
-    The score pair feeds :func:`camlib.metrics.average_drop` and :func:`camlib.metrics.average_increase`.
-    """
-    rows: list[FaithfulnessRow] = []
-    methods = ordered_methods(methods)
-    steps = max(1, len(images) * len(methods))
-    for image_number, image in enumerate(images):
-        target = top_predictions(image.digest, backbone_key, weights_path, image.image)[0][0]
-        for method_number, method_key in enumerate(methods):
-            step = image_number * len(methods) + method_number
-            if progress is not None:
-                progress(step / steps, f"{image.name}: {method_info(method_key).display_name} ({step + 1} of {steps})")
-            request = map_request(image, backbone_key, weights_path, layer, target, method_key, params_for(method_key))
-            result = compute_map_safely(request, image)
-            if result.saliency is None:
-                rows.append(FaithfulnessRow(image.name, method_key, target, None, None, result.seconds, result.error))
-                continue
-            base, masked = _confidence(request, image.image, result.saliency)
-            rows.append(FaithfulnessRow(image.name, method_key, target, base, masked, result.seconds))
+    def on_map(name: str, key: str) -> None:
+        if progress is not None:
+            progress(done["maps"] / steps, f"{name}: {display_name(key)} ({done['maps'] + 1} of {steps})")
+        done["maps"] += 1
+
+    rows: list[dict] = []
+    model = shared_model(backbone_key, weights_path)
+    with model.lock:
+        sources = prepare_sources(
+            model.backbone, keys, layer=layer, method_params={key: dict(params_for(key)) for key in methods}, strict=False
+        )
+        evaluate_images(
+            model.backbone, [(image.name, image.image) for image in images], sources,
+            metrics="all", insertion_steps=insertion_steps, on_rows=rows.extend, on_map=on_map,
+        )  # fmt: skip
     if progress is not None:
-        progress(1.0, f"Done: {len(images)} image(s), {len(methods)} method(s)")
+        progress(1.0, f"Done: {len(images)} image(s), {len(keys)} map(s) each")
     return rows
 
 
-@st.cache_data(max_entries=MAX_CACHED_MAPS, show_spinner=False)
-def _confidence(request: MapRequest, _image: Image.Image, _saliency: np.ndarray) -> tuple[float, float]:
-    """Y and O for one map (the map is determined by the request, so it is not hashed)."""
-    model = shared_model(request.backbone_key, request.weights_path)
-    with model.lock:
-        inputs = model.backbone.preprocess(_image)
-        pair = metrics.confidence_pair(model.backbone.model, inputs, _saliency[None], [request.target_class])
-    return float(pair.base[0]), float(pair.masked[0])
+def evaluate_safely(*args, **kwargs) -> tuple[list[dict], str | None]:
+    """:func:`evaluate_faithfulness`, with a failure as a message instead of a traceback on the page."""
+    try:
+        return evaluate_faithfulness(*args, **kwargs), None
+    except CamlibError as error:
+        return [], str(error)
+    except Exception as error:  # a method failing on an unusual model must not break the page
+        logger.exception("The faithfulness evaluation failed")
+        return [], f"The evaluation failed with {type(error).__name__}: {error}"
 
 
-def table_1(rows: Sequence[FaithfulnessRow], methods: Sequence[str]) -> pd.DataFrame:
-    """The paper's Table 1 layout: metrics as rows, methods as columns (NaN where a method can't run)."""
+def summaries_by_key(rows: Sequence[dict]) -> dict[str, MethodSummary]:
+    return {summary.method: summary for summary in summarize(rows)}
+
+
+def table_1(rows: Sequence[dict], keys: Sequence[str]) -> pd.DataFrame:
+    """Metrics as rows (with their direction), methods then baselines as columns; NaN where a map
+    could not be scored (a method that cannot run on this model, an undefined Coherency)."""
+    summaries = summaries_by_key(rows)
     columns = {}
-    for method_key in ordered_methods(methods):
-        scored = [row for row in rows if row.method_key == method_key and row.base is not None]
-        timed = [row.seconds for row in rows if row.method_key == method_key]
-        if scored:
-            base = [row.base for row in scored]
-            masked = [row.masked for row in scored]
-            values = [metrics.average_drop(base, masked), metrics.average_increase(base, masked), float(np.mean(timed))]
-        else:
-            values = [np.nan, np.nan, float(np.mean(timed)) if timed else np.nan]
-        columns[method_info(method_key).display_name] = values
-    return pd.DataFrame(columns, index=[AVERAGE_DROP, AVERAGE_INCREASE, SECONDS])
+    for key in keys:
+        summary = summaries.get(key)
+        values = [getattr(summary, metric.field) if summary else math.nan for metric in METRICS]
+        columns[display_name(key)] = [*values, summary.seconds_per_image if summary else math.nan]
+    return pd.DataFrame(columns, index=[metric.label for metric in METRICS] + [SECONDS])
 
 
-def per_image_table(rows: Sequence[FaithfulnessRow], class_names: Sequence[str]) -> pd.DataFrame:
+def not_beating_center(rows: Sequence[dict]) -> dict[str, list[str]]:
+    """Display name -> labels of the metrics on which that method does not beat the centre blob."""
+    labels = {metric.field: metric.label for metric in METRICS}
+    failures = fails_against_center(summarize(rows))
+    return {display_name(key): [labels[field] for field in failed] for key, failed in failures.items() if failed}
+
+
+def per_image_table(rows: Sequence[dict], class_names: Sequence[str]) -> pd.DataFrame:
+    def number(row: dict, column: str) -> float | None:
+        return float(row[column]) if row.get(column) not in (None, "") else None
+
     return pd.DataFrame(
         [
             {
-                "image": row.image,
-                "method": method_info(row.method_key).display_name,
-                "class": f"{class_names[row.target_class]} ({row.target_class})",
-                "Y (score on image)": row.base,
-                "O (score on image × map)": row.masked,
-                "drop (%)": None if row.base is None else 100.0 * max(0.0, row.base - row.masked) / row.base,
-                "seconds": row.seconds,
-                "note": row.error or "",
+                "image": row["file"],
+                "map": display_name(row["method"]),
+                "kind": row["kind"],
+                "class": f"{class_names[int(row['target'])]} ({row['target']})",
+                "Y (score on image)": number(row, "base_score"),
+                "O (score on image × map)": number(row, "masked_score"),
+                "O, top 25 % kept": number(row, "masked_score_25"),
+                "insertion": number(row, "insertion_auc"),
+                "deletion": number(row, "deletion_auc"),
+                "complexity": number(row, "complexity"),
+                "coherency": number(row, "coherency"),
+                "ADCC": number(row, "adcc"),
+                "seconds": number(row, "seconds"),
+                "note": row.get("error") or "",
             }
             for row in rows
         ]
     )
 
 
-def faithfulness_figure(table: pd.DataFrame) -> go.Figure:
-    long = table.loc[[AVERAGE_DROP, AVERAGE_INCREASE]].reset_index(names="metric").melt(id_vars="metric", var_name="method", value_name="percent")
-    figure = px.bar(long, x="method", y="percent", color="metric", barmode="group", text_auto=".1f",
-                    color_discrete_map={AVERAGE_DROP: "#d9480f", AVERAGE_INCREASE: "#1c7ed6"})
-    figure.update_layout(yaxis={"title": "%", "range": [0, 100]}, margin={"l": 0, "r": 0, "t": 10, "b": 0}, height=360, legend_title_text="")
+def metric_figure(table: pd.DataFrame, label: str, keys: Sequence[str]) -> go.Figure:
+    """One metric per bar: methods in blue, baselines grey and hatched, the centre blob as a dashed line."""
+    names = [display_name(key) for key in keys]
+    values = [table.loc[label, name] for name in names]
+    is_baseline = [key in BASELINES for key in keys]
+    figure = go.Figure(
+        go.Bar(
+            x=names,
+            y=values,
+            marker={"color": [BASELINE_COLOR if b else METHOD_COLOR for b in is_baseline],
+                    "pattern": {"shape": ["/" if b else "" for b in is_baseline]}},
+            text=["—" if not np.isfinite(v) else f"{v:.3g}" for v in values],
+            textposition="auto",
+            hovertemplate="%{x}: %{y:.4g}<extra></extra>",
+        )
+    )
+    center = display_name("center")
+    if center in table.columns and np.isfinite(table.loc[label, center]):
+        figure.add_hline(y=table.loc[label, center], line_dash="dash", line_color="#495057",
+                         annotation_text="centre blob (no model)", annotation_position="top left")
+    figure.update_layout(yaxis={"title": label}, margin={"l": 0, "r": 0, "t": 10, "b": 0}, height=360, showlegend=False)
     return figure
+
+
+# -- the paper's Table 1 ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaperTable:
+    values: pd.DataFrame | None  # metrics as rows, camlib method keys as columns
+    reference: str  # the citation, or why the table is absent
+
+
+def paper_table_1(folder: Path = PAPER_DIR) -> PaperTable:
+    """``table1.csv`` and the reference line of ``README.md`` from ``../shared/paper``, when present."""
+    table_path, readme = folder / "table1.csv", folder / "README.md"
+    if not table_path.is_file():
+        return PaperTable(None, f"The paper's Table 1 is not on this machine (looked for {table_path}).")
+    with open(table_path, newline="") as handle:
+        records = list(csv.DictReader(handle))
+    values = pd.DataFrame({row["metric"]: {k: float(v) for k, v in row.items() if k != "metric"} for row in records}).T
+    reference = "The Grad++ScoreCAM paper (reference not found beside table1.csv)."
+    if readme.is_file():
+        match = re.search(r"Reference:\s*(.+?)(?:\n\s*\n|\n- )", readme.read_text(), flags=re.DOTALL)
+        if match:
+            reference = " ".join(match.group(1).split())
+    return PaperTable(values, reference)
+
+
+def paper_comparison(rows: Sequence[dict], paper: PaperTable) -> pd.DataFrame | None:
+    """The paper's Average Drop / Increase beside camlib's on these images, per method of the paper."""
+    if paper.values is None:
+        return None
+    summaries = summaries_by_key(rows)
+    records = {}
+    for key in paper.values.columns:
+        ours = summaries.get(key)
+        records[display_name(key)] = {
+            "paper: Average Drop (%) ↓": paper.values.loc["average_drop_percent", key],
+            "camlib: Average Drop (%) ↓": ours.average_drop if ours else math.nan,
+            "paper: Average Increase (%) ↑": paper.values.loc["average_increase_percent", key],
+            "camlib: Average Increase (%) ↑": ours.average_increase if ours else math.nan,
+        }
+    return pd.DataFrame(records).T
+
+
+def what_differs(backbone_name: str, layer: str, image_count: int) -> str:
+    return (
+        f"What differs: the paper uses VGG16 on 1,000 random ILSVRC2012 validation images and does not name its layer "
+        f"or its target rule; here it is {backbone_name} at `{layer}` on {image_count} image(s), explaining the top-1 "
+        "class, with softmax scores. Read the two side by side, not as a reproduction."
+    )

@@ -25,11 +25,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from camlib.errors import InvalidParameterError, UnknownClassError, UnknownLayerError
+from camlib.methods.maps import normalize_maps
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while a long method runs."""
-
-_EPS = 1e-7
 
 
 @dataclass
@@ -80,35 +79,13 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def normalize_maps(maps: Tensor) -> Tensor:
-    """Min-max normalise each map of (N, H, W) to [0, 1]; a constant map becomes all zeros."""
-    flat = maps.flatten(1)
-    low = flat.min(dim=1).values[:, None, None]
-    span = flat.max(dim=1).values[:, None, None] - low
-    safe_span = torch.where(span > _EPS, span, torch.ones_like(span))
-    return torch.where(span > _EPS, (maps - low) / safe_span, torch.zeros_like(maps))
-
-
-def normalize_channels(activations: Tensor) -> Tensor:
-    """Min-max normalise each channel of (N, K, H, W) to [0, 1]; constant channels become zeros."""
-    flat = activations.flatten(2)
-    low = flat.min(dim=2).values[..., None, None]
-    span = flat.max(dim=2).values[..., None, None] - low
-    safe_span = torch.where(span > _EPS, span, torch.ones_like(span))
-    return torch.where(span > _EPS, (activations - low) / safe_span, torch.zeros_like(activations))
-
-
-def gradcampp_weights(activations: Tensor, grad: Tensor, grad_2: Tensor, grad_3: Tensor) -> Tensor:
-    """Grad-CAM++ channel weights from the first three powers of the gradient (N, K, h, w) -> (N, K).
-
-    alpha = g² / (2 g² + Σ_ij A · g³), the closed form for an exponential output, and
-    w_k = Σ_ij alpha · ReLU(g). SmoothGrad-CAM++ passes gradient powers averaged over noisy inputs.
-    """
-    activation_sums = activations.sum(dim=(2, 3), keepdim=True)
-    denominator = 2 * grad_2 + activation_sums * grad_3
-    safe_denominator = torch.where(denominator != 0, denominator, torch.ones_like(denominator))
-    alpha = torch.where(grad != 0, grad_2 / safe_denominator, torch.zeros_like(grad))
-    return (alpha * F.relu(grad)).sum(dim=(2, 3))
+def check_logits(logits) -> Tensor:
+    """The model's output, if it is finite logits (N, num_classes); otherwise a clear error."""
+    if not isinstance(logits, Tensor) or logits.ndim != 2:
+        raise InvalidParameterError("The model must return logits of shape (N, num_classes).")
+    if not torch.isfinite(logits).all():
+        raise InvalidParameterError("The model produced non-finite outputs (NaN or inf) for this input.")
+    return logits
 
 
 @contextmanager
@@ -132,13 +109,21 @@ def eval_mode(model: nn.Module):
 class BaseCAM:
     """Base class of the CAM methods. Subclasses override :meth:`channel_weights`.
 
-    Args:
+    Args (every method takes these; a method's docstring lists only its own):
         model: a classifier that maps (N, 3, H, W) images to (N, num_classes) logits.
-        target_layer: the layer whose activations are combined, a module or its dotted name.
-        progress: optional ``progress(done, total)`` callback for long methods.
+        target_layer: the layer whose activations are combined, a module or its dotted name; its
+            output must be a spatial map (N, K, h, w).
+        progress: optional ``progress(done, total)`` callback for long methods (the others ignore it).
 
     Calling the method with images (N, 3, H, W) and one target class per image (or ``None`` for the
-    top-1 prediction) returns float32 maps (N, H, W) in [0, 1] at the input's resolution.
+    top-1 prediction) returns float32 maps (N, H, W) in [0, 1] at the input's resolution. Every method
+    is called the same way:
+
+    >>> import torch, torchvision
+    >>> from camlib.methods import GradCAM, GradCAMpp
+    >>> model = torchvision.models.resnet18(num_classes=10).eval()
+    >>> [method(model, "layer4")(torch.rand(1, 3, 64, 64), targets=[3]).shape for method in (GradCAM, GradCAMpp)]
+    [(1, 64, 64), (1, 64, 64)]
     """
 
     key: ClassVar[str] = ""
@@ -197,7 +182,7 @@ class BaseCAM:
         if not with_gradients:
             with torch.inference_mode(), self._hooked() as recorded:
                 logits = self.model(inputs)
-            return LayerCapture(self._recorded_activation(recorded), self._check_logits(logits))
+            return LayerCapture(self._recorded_activation(recorded), check_logits(logits))
 
         # Autograd must be on even when the caller is inside torch.no_grad() or torch.inference_mode();
         # the clones make inputs and targets created in inference mode normal tensors that autograd can use.
@@ -205,21 +190,13 @@ class BaseCAM:
             with self._hooked(as_leaf=True) as recorded:
                 logits = self.model(inputs.clone())
             activations = self._recorded_activation(recorded)
-            logits = self._check_logits(logits)
+            logits = check_logits(logits)
             target_tensor = self._resolve_targets(targets, logits.detach()).clone()
             if not logits.requires_grad:
                 raise UnknownLayerError("The target layer's output does not reach the model's output, so it has no gradient.")
             selected = logits.gather(1, target_tensor[:, None]).sum()
             (gradients,) = torch.autograd.grad(selected, activations)
         return LayerCapture(activations.detach(), logits.detach(), gradients.detach())
-
-    def target_scores(self, inputs: Tensor, targets: Tensor, kind: str = "logit") -> Tensor:
-        """Forward pass without hooks: each row's target logit, or its softmax probability, (N,)."""
-        with torch.inference_mode():
-            logits = self._check_logits(self.model(inputs))
-            if kind == "probability":
-                logits = logits.softmax(dim=1)
-            return logits.gather(1, targets[:, None])[:, 0]
 
     def notify(self, message: str) -> None:
         """Record something the user should be told about the last call (read ``notices``)."""
@@ -270,14 +247,6 @@ class BaseCAM:
             raise UnknownLayerError("The target layer was not used by the model's forward pass.")
         # A layer that runs twice in one pass keeps its last output, the one closest to the classifier.
         return recorded[-1]
-
-    @staticmethod
-    def _check_logits(logits) -> Tensor:
-        if not isinstance(logits, Tensor) or logits.ndim != 2:
-            raise InvalidParameterError("The model must return logits of shape (N, num_classes).")
-        if not torch.isfinite(logits).all():
-            raise InvalidParameterError("The model produced non-finite outputs (NaN or inf) for this input.")
-        return logits
 
     def _check_inputs(self, inputs: Tensor) -> Tensor:
         if not isinstance(inputs, Tensor) or inputs.ndim != 4:

@@ -31,6 +31,7 @@ PARAM_BOUNDS: dict[str, tuple[float, float]] = {
     "sampled_channels": (2, 65536),
     "n_samples": (1, 1000),
     "noise_level": (0.0, 10.0),
+    "linear_weight": (0.0, 1.0),
     "seed": (0, 2**63 - 1),
 }
 """Inclusive ranges of the numeric parameters, whatever the method. ``perturbation_size`` stops at

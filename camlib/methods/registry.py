@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from camlib.errors import UnknownMethodError
-from camlib.methods.activation import CAM
+from camlib.errors import UnknownMethodError, UnknownSpeedSettingError
 from camlib.methods.base import BaseCAM
-from camlib.methods.gradient import GradCAM, GradCAMpp, SmoothGradCAMpp
-from camlib.methods.score import GradPPScoreCAM, ScoreCAM
+from camlib.methods.cam import CAM
+from camlib.methods.gradcam import GradCAM
+from camlib.methods.gradcampp import GradCAMpp
+from camlib.methods.gradpp_scorecam import GradPPScoreCAM
+from camlib.methods.scorecam import ScoreCAM
+from camlib.methods.smoothgradcampp import SmoothGradCAMpp
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ The other methods are the same under every setting.
 def speed_params(key: str, speed: str) -> dict:
     """The parameters that the named speed setting gives method ``key`` (none for most methods)."""
     if speed not in SPEED_SETTINGS:
-        raise UnknownMethodError(f"Unknown speed setting '{speed}'. Choose from: {', '.join(SPEED_SETTINGS)}.")
+        raise UnknownSpeedSettingError(f"Unknown speed setting '{speed}'. Choose from: {', '.join(SPEED_SETTINGS)}.")
     method_info(key)
     return dict(SPEED_SETTINGS[speed].get(key, {}))
 

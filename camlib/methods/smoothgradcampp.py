@@ -1,76 +1,14 @@
-"""Gradient-weighted methods: Grad-CAM, Grad-CAM++ and SmoothGrad-CAM++."""
+"""SmoothGrad-CAM++: Grad-CAM++ with gradient powers averaged over noisy inputs (Omeiza et al., 2019)."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
-from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback, gradcampp_weights
+from camlib.errors import InvalidParameterError
+from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback
 from camlib.methods.params import check_params
-
-
-class GradCAM(BaseCAM):
-    r"""Grad-CAM, from `Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization
-    <https://arxiv.org/abs/1610.02391>`_ (Selvaraju et al., ICCV 2017).
-
-    Each channel is weighted by the spatial mean of the gradient of the class logit :math:`y^c`:
-
-    .. math::
-        w_k^c = \frac{1}{Z} \sum_{i,j} \frac{\partial y^c}{\partial A_k(i, j)}, \qquad
-        L^c = \mathrm{ReLU}\Big(\sum_k w_k^c A_k\Big)
-
-    One forward and one backward pass.
-
-    >>> import torch, torchvision
-    >>> from camlib.methods import GradCAM
-    >>> model = torchvision.models.resnet18(num_classes=10).eval()
-    >>> GradCAM(model, "layer4")(torch.rand(1, 3, 64, 64), targets=[3]).shape
-    (1, 64, 64)
-
-    Args:
-        model: any classifier returning logits.
-        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
-        progress: unused; accepted so every method takes the same arguments.
-    """
-
-    key = "gradcam"
-    uses_gradients = True
-
-    def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
-        return capture.gradients.mean(dim=(2, 3))
-
-
-class GradCAMpp(BaseCAM):
-    r"""Grad-CAM++, from `Grad-CAM++: Improved Visual Explanations for Deep Convolutional Networks
-    <https://arxiv.org/abs/1710.11063>`_ (Chattopadhay et al., WACV 2018).
-
-    With :math:`g = \partial y^c / \partial A_k(i, j)` and the closed form for an exponential output,
-
-    .. math::
-        \alpha_k(i, j) = \frac{g^2}{2 g^2 + \sum_{a,b} A_k(a, b)\, g^3}, \qquad
-        w_k^c = \sum_{i,j} \alpha_k(i, j)\, \mathrm{ReLU}(g), \qquad
-        L^c = \mathrm{ReLU}\Big(\sum_k w_k^c A_k\Big)
-
-    One forward and one backward pass.
-
-    >>> import torch, torchvision
-    >>> from camlib.methods import GradCAMpp
-    >>> model = torchvision.models.resnet18(num_classes=10).eval()
-    >>> GradCAMpp(model, "layer4")(torch.rand(1, 3, 64, 64), targets=[3]).shape
-    (1, 64, 64)
-
-    Args:
-        model: any classifier returning logits.
-        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
-        progress: unused; accepted so every method takes the same arguments.
-    """
-
-    key = "gradcampp"
-    uses_gradients = True
-
-    def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
-        grad = capture.gradients
-        return gradcampp_weights(capture.activations, grad, grad.pow(2), grad.pow(3))
+from camlib.methods.weights import gradcampp_weights
 
 
 class SmoothGradCAMpp(BaseCAM):
@@ -97,8 +35,6 @@ class SmoothGradCAMpp(BaseCAM):
     (1, 64, 64)
 
     Args:
-        model: any classifier returning logits.
-        target_layer: a layer with a spatial output (N, K, h, w), or its dotted name.
         n_samples: number of noisy copies.
         noise_level: noise standard deviation as a fraction of each image's value range.
         seed: seed of the noise generator.
@@ -118,8 +54,12 @@ class SmoothGradCAMpp(BaseCAM):
         seed: int = 0,
         progress: ProgressCallback | None = None,
     ) -> None:
-        super().__init__(model, target_layer, progress=progress)
         check_params(type(self), {"n_samples": n_samples, "noise_level": noise_level, "seed": seed})
+        super().__init__(model, target_layer, progress=progress)
+        if n_samples < 1:
+            raise InvalidParameterError("n_samples must be at least 1.")
+        if noise_level < 0:
+            raise InvalidParameterError("noise_level must not be negative.")
         self.n_samples = n_samples
         self.noise_level = noise_level
         self.seed = seed

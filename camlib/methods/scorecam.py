@@ -1,0 +1,107 @@
+"""Score-CAM: channels weighted by the softmax of their masked inputs' scores (Wang et al., 2020)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from camlib.errors import InvalidParameterError
+from camlib.methods.base import LayerCapture, ProgressCallback
+from camlib.methods.masked_passes import MaskedPassCAM, MaskedPassOptions, ScoreKind
+from camlib.methods.params import check_params
+from camlib.methods.sampled_scores import sampled_channel_scores
+
+
+class ScoreCAM(MaskedPassCAM):
+    r"""Score-CAM, from `Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural Networks
+    <https://arxiv.org/abs/1910.01279>`_ (Wang et al., CVPR Workshops 2020).
+
+    Each channel :math:`A_k` gives a smooth mask :math:`H_k = s(\mathrm{Up}(A_k))` (upsampled, min-max
+    normalised). Its score is the increase of the class logit when the input is masked, relative to the
+    baseline :math:`X_b` (all zeros):
+
+    .. math::
+        C_k = f^c(X \circ H_k) - f^c(X_b), \qquad
+        \alpha_k = \mathrm{softmax}_k(C_k), \qquad
+        L^c = \mathrm{ReLU}\Big(\sum_k \alpha_k A_k\Big)
+
+    This is the paper's Algorithm 1 with the softmax over channels, and the form pytorch-grad-cam
+    computes (the baseline term cancels inside the softmax). ``score="probability"`` follows the
+    authors' released code instead: :math:`\alpha_k = \mathrm{softmax}(f(X \circ H_k))_c`, the class
+    probability of each masked input, with no softmax across channels. A softmax across channels is
+    never applied to probabilities: it flattens the weights to almost uniform.
+
+    Cost: one forward pass, plus one for each non-constant channel, run ``batch_size`` at a time.
+
+    ``sampled_channels=m`` (the ``fast`` setting) measures only ``m`` channels and predicts the others'
+    scores :math:`C_k` with a ridge regression of the measured scores on each channel's normalised map
+    pooled to at most 7 × 7 (:func:`~camlib.methods.sampled_scores.sampled_channel_scores`). Three quarters of the
+    ``m`` are drawn at random among the non-constant channels; the last quarter are the channels that a
+    first fit predicts to score highest. The score is a smooth function of the mask, so the fit is
+    good where the softmax over channels is flat and every channel counts a little (EfficientNet-Lite0's
+    ``conv_head``), and the measured top channels carry it where a few channels dominate (``bn2``).
+    With ``m = 128`` of 1280 channels the maps correlate 0.987 (``conv_head``) and 0.995 (``bn2``) on
+    average with exact Score-CAM over 20 ImageNet samples, at 7.4× and 3.7× less time (README, Performance).
+
+    >>> import torch, torchvision
+    >>> from camlib.methods import ScoreCAM
+    >>> model = torchvision.models.resnet18(num_classes=10).eval()
+    >>> ScoreCAM(model, "layer4", batch_size=64)(torch.rand(1, 3, 32, 32), targets=[3]).shape
+    (1, 32, 32)
+
+    Args:
+        score: ``"logit"`` (softmax over channels of the logit increase) or ``"probability"``.
+        sampled_channels: score this many channels and predict the rest (``None``: score all; exact).
+        seed: seed of the draw of the sampled channels.
+        batch_size, perturbation_size, mixed_precision, progress: see
+            :class:`~camlib.methods.masked_passes.MaskedPassCAM`.
+    """
+
+    key = "scorecam"
+    uses_gradients = False
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layer: str | nn.Module,
+        *,
+        score: ScoreKind = "logit",
+        sampled_channels: int | None = None,
+        seed: int = 0,
+        batch_size: int | None = None,
+        perturbation_size: int | None = None,
+        mixed_precision: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        check_params(
+            type(self),
+            {"score": score, "sampled_channels": sampled_channels, "seed": seed, "batch_size": batch_size,
+             "perturbation_size": perturbation_size, "mixed_precision": mixed_precision},
+        )
+        options = MaskedPassOptions(batch_size, perturbation_size, mixed_precision)
+        super().__init__(model, target_layer, options, progress=progress)
+        if score not in ("logit", "probability"):
+            raise InvalidParameterError(f"score must be 'logit' or 'probability', got {score!r}.")
+        if sampled_channels is not None and sampled_channels < 2:
+            raise InvalidParameterError("sampled_channels must be at least 2, or None to score every channel.")
+        self.score = score
+        self.sampled_channels = sampled_channels
+        self.seed = seed
+
+    def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
+        activations = capture.activations
+        batch, channel_count = activations.shape[:2]
+        if self.sampled_channels is None or self.sampled_channels >= channel_count:
+            every_channel = torch.arange(channel_count, device=inputs.device).expand(batch, channel_count)
+            scores = self.score_channels(inputs, activations, targets, every_channel, self.score)
+        else:
+            every_channel = torch.arange(channel_count, device=inputs.device)
+            scores = torch.stack(
+                [
+                    sampled_channel_scores(
+                        self, inputs, activations, targets, image, every_channel, self.sampled_channels, self.seed, self.score
+                    )
+                    for image in range(batch)
+                ]
+            )
+        return scores.softmax(dim=1) if self.score == "logit" else scores

@@ -1,0 +1,49 @@
+"""camlib.methods keeps its layers: each module imports only the camlib modules below it.
+
+The table is the README's "Architecture" section for camlib/methods. A method module may use the shared
+machinery but never another method, the registry, or anything of camlib outside ``camlib.errors``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+METHODS_DIR = Path(__file__).resolve().parents[1] / "camlib" / "methods"
+SHARED = {"errors", "base", "maps", "weights", "batch_sizing", "surrogate", "masked_passes", "sampled_scores"}
+METHOD_MODULES = {"cam", "gradcam", "gradcampp", "smoothgradcampp", "scorecam", "gradpp_scorecam"}
+ALLOWED: dict[str, set[str]] = {
+    "maps": set(),
+    "weights": set(),
+    "batch_sizing": set(),
+    "base": {"errors", "maps"},
+    "surrogate": {"maps"},
+    "masked_passes": {"errors", "base", "batch_sizing", "maps"},
+    "sampled_scores": {"maps", "masked_passes", "surrogate"},
+    **{name: SHARED for name in METHOD_MODULES},
+    "registry": {"errors", "base", *METHOD_MODULES},
+    "score": {"batch_sizing", "masked_passes", "surrogate", "sampled_scores", "scorecam", "gradpp_scorecam"},  # re-exports only
+    "__init__": {"base", "maps", "weights", "masked_passes", "registry", *METHOD_MODULES},
+}
+
+
+def camlib_imports(path: Path) -> set[str]:
+    """The camlib modules a file imports, by their last name (``camlib.methods.base`` -> ``base``)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        modules = [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        for module in modules:
+            if module.startswith("camlib."):
+                assert module.startswith(("camlib.methods.", "camlib.errors")), f"{path.name} imports {module}"
+                names.add(module.rsplit(".", 1)[1])
+    return names
+
+
+@pytest.mark.parametrize("path", sorted(METHODS_DIR.glob("*.py")), ids=lambda path: path.stem)
+def test_module_imports_only_the_layers_below_it(path):
+    assert path.stem in ALLOWED, f"new module {path.name}: add it to ALLOWED and to the README's Architecture section"
+    assert camlib_imports(path) <= ALLOWED[path.stem]
