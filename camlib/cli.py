@@ -20,7 +20,8 @@ from camlib.errors import CamlibError, InvalidParameterError
 from camlib.explain import explain
 from camlib.images import load_image_with_notes
 from camlib.methods import METHODS, SPEED_SETTINGS, method_info, parse_method_list, speed_params
-from camlib.methods.params import parse_param_option, validate_method_params
+from camlib.methods.params import parse_param_option
+from camlib.methods.registry import validate_method_params
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C

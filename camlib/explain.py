@@ -13,7 +13,7 @@ from camlib.backbones import Backbone
 from camlib.baselines import BASELINES, baseline_map, is_baseline
 from camlib.errors import CamlibError, MethodNotApplicableError
 from camlib.methods import METHODS, BaseCAM, ProgressCallback, method_info, parse_method_list
-from camlib.methods.params import validate_method_params, validate_params_for_methods
+from camlib.methods.registry import validate_method_params, validate_params_for_methods
 from camlib.render import grid, message_tile, overlay
 
 

@@ -35,7 +35,8 @@ from camlib.errors import (
 from camlib.explain import build_method, explain
 from camlib.images import MAX_FILE_BYTES, MAX_PAGES_COUNTED, load_image, load_image_with_notes
 from camlib.methods import GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp
-from camlib.methods.params import PARAM_BOUNDS, method_parameters, validate_method_params, validate_params_for_methods
+from camlib.methods.params import PARAM_BOUNDS, method_parameters
+from camlib.methods.registry import validate_method_params, validate_params_for_methods
 
 # -- sizes bounded before work ---------------------------------------------------------------------------
 

@@ -21,6 +21,9 @@ import numpy as np
 
 from camlib.errors import InvalidParameterError
 
+# validate_method_params(key, ...) and validate_params_for_methods live in camlib.methods.registry, which
+# knows the keys; this module sits below the methods and checks a method class's parameters.
+
 SET_BY_CAMLIB = ("model", "target_layer", "progress", "classifier_layer")
 """Constructor arguments that camlib fills in itself; they cannot be given as parameters."""
 
@@ -54,21 +57,6 @@ def method_parameters(method_class: type) -> dict[str, tuple[object, object]]:
     }
 
 
-def validate_method_params(key: str, params: Mapping[str, object] | None, *, from_text: bool = False) -> dict[str, object]:
-    """Check ``params`` for method ``key`` and return them as the constructor takes them.
-
-    With ``from_text`` the values are strings as typed on a command line (``"128"``, ``"none"``,
-    ``"true"``, ``"probability"``) and are converted by the parameter's annotation.
-
-    Raises:
-        InvalidParameterError: an unknown name, a name camlib sets itself, a value of the wrong type, a
-            non-finite number or a number outside :data:`PARAM_BOUNDS`.
-    """
-    from camlib.methods.registry import method_info
-
-    return check_params(method_info(key).method_class, params, key=key, from_text=from_text)
-
-
 def check_params(method_class: type, params: Mapping[str, object] | None, *, key: str | None = None, from_text: bool = False) -> dict[str, object]:
     """:func:`validate_method_params` for a method class; its constructors call this too, so a method
     built directly gets the same checks."""
@@ -86,34 +74,6 @@ def check_params(method_class: type, params: Mapping[str, object] | None, *, key
         value = _from_text(key, name, annotation, value) if from_text else _check_type(key, name, annotation, value)
         checked[name] = _check_bounds(key, name, value)
     return checked
-
-
-def validate_params_for_methods(
-    methods: list[str], params: Mapping[str, Mapping] | None, *, refuse_idle: bool = False
-) -> dict[str, dict]:
-    """Check ``{method: {name: value}}`` for a run of ``methods`` and return the parameters of those methods.
-
-    Every key must be a known method and every value pass :func:`validate_method_params`. With
-    ``refuse_idle`` (the CLI, where the user typed them) parameters for a method that does not run are
-    refused rather than ignored; a library caller may pass one dict for all methods and run a few.
-    """
-    from camlib.methods.registry import method_info
-
-    if params is None:
-        return {}
-    if not isinstance(params, Mapping):
-        raise InvalidParameterError(f"Method parameters must be a mapping {{method: {{name: value}}}}, not a {type(params).__name__}.")
-    checked = {}
-    for key, values in params.items():
-        method_info(key)
-        checked[key] = validate_method_params(key, values)
-    idle = [key for key, values in checked.items() if values and key not in methods]
-    if idle and refuse_idle:
-        raise InvalidParameterError(
-            f"Parameters were given for {', '.join(idle)}, which is not among the methods run "
-            f"({', '.join(methods)}); add it to the methods or drop its parameters."
-        )
-    return {key: values for key, values in checked.items() if key in methods}
 
 
 def parse_param_option(item: str) -> tuple[str, str, str]:
