@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from camlib.errors import InvalidParameterError, UnknownMethodError, UnknownSpeedSettingError
 from camlib.methods.base import BaseCAM
-from camlib.methods.params import check_params
 from camlib.methods.cam import CAM
 from camlib.methods.gradcam import GradCAM
 from camlib.methods.gradcampp import GradCAMpp
 from camlib.methods.gradpp_scorecam import GradPPScoreCAM
+from camlib.methods.params import check_params
 from camlib.methods.scorecam import ScoreCAM
 from camlib.methods.smoothgradcampp import SmoothGradCAMpp
 
