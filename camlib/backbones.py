@@ -8,10 +8,13 @@ weights API; their files download once into the torch hub cache, or can be given
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import pickle
 import re
+import time
+import urllib.request
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +34,16 @@ from camlib.errors import (
     WeightsError,
     WeightsUnavailableError,
 )
+
+MAX_WEIGHTS_BYTES = 1024**3
+"""Largest weights file accepted (1 GiB), by its size on disk and, for the zip archives that torch.save
+writes, by the uncompressed size its central directory declares, both checked before ``torch.load``.
+VGG16's 528 MB are the largest of the backbones."""
+
+DOWNLOAD_TIMEOUT_S = 30
+"""Seconds a weights download may wait to connect, or for the next bytes, before it gives up."""
+DOWNLOAD_DEADLINE_S = 30 * 60
+"""Seconds a whole weights download may take."""
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -254,6 +267,9 @@ class Backbone:
 
     def to_tensor(self, rgb: np.ndarray) -> Tensor:
         """(H, W, 3) uint8 -> normalised (1, 3, H, W) tensor on the model's device."""
+        if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or 0 in rgb.shape:
+            shape = rgb.shape if isinstance(rgb, np.ndarray) else type(rgb).__name__
+            raise InvalidParameterError(f"to_tensor takes an RGB array of shape (H, W, 3), got {shape}.")
         tensor = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float().div(255.0)
         mean = torch.tensor(self.spec.mean)[:, None, None]
         std = torch.tensor(self.spec.std)[:, None, None]
@@ -265,9 +281,23 @@ class Backbone:
         size = model_input_size(rgb.width, rgb.height, resolution or self.spec.input_size)
         return np.asarray(rgb.resize(size, Image.Resampling.BILINEAR))
 
+    def check_inputs(self, inputs: Tensor) -> Tensor:
+        """Refuse anything but a non-empty (N, 3, H, W) float tensor, with one clear line."""
+        if not isinstance(inputs, Tensor) or inputs.ndim != 4:
+            shape = tuple(inputs.shape) if isinstance(inputs, Tensor) else type(inputs).__name__
+            raise InvalidParameterError(f"Inputs must be a tensor of shape (N, 3, H, W), got {shape}.")
+        if inputs.shape[0] == 0:
+            raise InvalidParameterError("The input batch is empty.")
+        if inputs.shape[1] != 3:
+            raise InvalidParameterError(f"Inputs must have 3 colour channels (N, 3, H, W), got {inputs.shape[1]} in {tuple(inputs.shape)}.")
+        if not inputs.is_floating_point():
+            raise InvalidParameterError(f"Inputs must be a float tensor (use Backbone.preprocess), got {inputs.dtype}.")
+        return inputs.to(self.device)
+
     def probabilities(self, inputs: Tensor) -> Tensor:
+        inputs = self.check_inputs(inputs)
         with torch.inference_mode():
-            logits = self.model(inputs.to(self.device)).float()
+            logits = self.model(inputs).float()
         if not torch.isfinite(logits).all():
             raise InvalidParameterError(
                 "The model produced non-finite outputs (NaN or inf) for this input; its weights may be corrupt."
@@ -276,33 +306,69 @@ class Backbone:
 
     def top_predictions(self, inputs: Tensor, k: int = 5) -> list[tuple[int, str, float]]:
         """The top-k classes of the first image: (index, name, probability)."""
-        probabilities = self.probabilities(inputs[:1])[0]
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= len(self.class_names):
+            raise InvalidParameterError(f"top_predictions takes k, an integer from 1 to {len(self.class_names)}; got {k!r}.")
+        probabilities = self.probabilities(self.check_inputs(inputs)[:1])[0]
         values, indices = probabilities.topk(k)
         return [(int(i), self.class_names[int(i)], float(v)) for v, i in zip(values, indices)]
 
-    def class_index(self, value: int | str) -> int:
-        """A class index from an index, a numeric string, or a class name (case-insensitive)."""
+    def class_index(self, value) -> int:
+        """A class index from an integer (Python, numpy or a one-element tensor), a numeric string, or a
+        class name. An exact name wins over a case-insensitive match (``cardigan`` is the sweater,
+        ``Cardigan`` the corgi); a name that matches several classes lists them."""
         names = self.class_names
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value.strip())
-        if isinstance(value, int):
-            if 0 <= value < len(names):
-                return value
-            raise UnknownClassError(f"Class index {value} does not exist: {self.spec.display_name} has classes 0 to {len(names) - 1}.")
-        wanted = value.strip().lower()
-        exact = [i for i, name in enumerate(names) if name.lower() == wanted]
-        if exact:
-            return exact[0]
-        partial = [i for i, name in enumerate(names) if wanted and wanted in name.lower()]
-        if len(partial) == 1:
-            return partial[0]
-        if partial:
-            options = ", ".join(f"{names[i]} ({i})" for i in partial[:6])
-            raise UnknownClassError(f"Class name '{value}' is ambiguous: {options}.")
-        raise UnknownClassError(f"No class named '{value}'. Give an index 0-{len(names) - 1} or an ImageNet class name.")
+        index = as_class_index(value)
+        if index is None:
+            if not isinstance(value, str):
+                raise UnknownClassError(
+                    f"A class must be an integer index or a class name, not {type(value).__name__} {value!r}."
+                )
+            text = value.strip()
+            if _INTEGER_TEXT.fullmatch(text):
+                index = int(text)
+        if index is not None:
+            if 0 <= index < len(names):
+                return index
+            raise UnknownClassError(f"Class index {index} does not exist: {self.spec.display_name} has classes 0 to {len(names) - 1}.")
+        return _class_by_name(names, value)
 
     def layer_names(self) -> list[str]:
         return [name for name, _ in self.model.named_modules() if name]
+
+
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+
+
+def as_class_index(value) -> int | None:
+    """``value`` as a Python int if it is an integer (int, numpy integer, integer tensor of one element),
+    else ``None``. Booleans are not class indices."""
+    if isinstance(value, bool | np.bool_):
+        raise UnknownClassError(f"A class must be an integer index or a class name, not the boolean {value}.")
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, np.ndarray | Tensor):
+        if value.ndim != 0 and (value.ndim != 1 or len(value) != 1):
+            raise UnknownClassError(f"A class index must be one integer, not an array of shape {tuple(value.shape)}.")
+        item = value.reshape(-1)[0].item()
+        if isinstance(item, int) and not isinstance(item, bool):
+            return item
+        raise UnknownClassError(f"A class index must be an integer, got {item!r}.")
+    return None
+
+
+def _class_by_name(names: tuple[str, ...], value: str) -> int:
+    text = value.strip()
+    for matches in (
+        [i for i, name in enumerate(names) if name == text],
+        [i for i, name in enumerate(names) if name.lower() == text.lower()],
+        [i for i, name in enumerate(names) if text and text.lower() in name.lower()],
+    ):
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            options = ", ".join(f"{names[i]} ({i})" for i in matches[:6]) + (", ..." if len(matches) > 6 else "")
+            raise UnknownClassError(f"Class name '{value}' is ambiguous: {options}. Give the index or the exact name.")
+    raise UnknownClassError(f"No class named '{value}'. Give an index 0-{len(names) - 1} or an ImageNet class name.")
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
@@ -312,6 +378,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
         raise WeightsError(f"Weights file not found: {path}")
     if path.stat().st_size == 0:
         raise WeightsError(f"{path.name} is empty (0 bytes): not a PyTorch weights file.")
+    _check_weights_size(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
@@ -340,6 +407,56 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
             "Save model.state_dict() with torch.save and use that file."
         )
     return state
+
+
+def _check_weights_size(path: Path) -> None:
+    """Refuse a weights file larger than :data:`MAX_WEIGHTS_BYTES` on disk or once unpacked (a zip
+    archive's entries can inflate a few megabytes into gigabytes), without unpacking anything."""
+    limit = f"{MAX_WEIGHTS_BYTES / 2**30:.0f} GiB"
+    size = path.stat().st_size
+    if size > MAX_WEIGHTS_BYTES:
+        raise WeightsError(f"{path.name} is {size:,} bytes, larger than the {limit} camlib accepts for a weights file.")
+    try:
+        if not zipfile.is_zipfile(path):
+            return  # torch's legacy format or not a weights file at all: torch.load says which
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # a damaged archive: torch.load reports it
+    if unpacked > MAX_WEIGHTS_BYTES:
+        raise WeightsError(
+            f"{path.name} would unpack to {unpacked / 2**30:.1f} GiB, more than the {limit} camlib accepts for a weights file."
+        )
+
+
+def download_weights(url: str, destination: Path, *, timeout: float | None = None, deadline: float | None = None) -> None:
+    """Download ``url`` to ``destination``, giving up after ``timeout`` seconds without an answer
+    (default :data:`DOWNLOAD_TIMEOUT_S`), after ``deadline`` seconds in all (:data:`DOWNLOAD_DEADLINE_S`)
+    and beyond :data:`MAX_WEIGHTS_BYTES`. The SHA-256 prefix in the file name (torchvision's
+    ``name-<hash>.pth``) is checked, and the file appears only when complete."""
+    timeout = DOWNLOAD_TIMEOUT_S if timeout is None else timeout
+    deadline = DOWNLOAD_DEADLINE_S if deadline is None else deadline
+    expected = torch.hub.HASH_REGEX.search(Path(url).name)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".partial")
+    digest = hashlib.sha256()
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as handle:
+            received = 0
+            while chunk := response.read(1 << 20):
+                received += len(chunk)
+                if received > MAX_WEIGHTS_BYTES:
+                    raise WeightsUnavailableError(f"The download of {Path(url).name} exceeds {MAX_WEIGHTS_BYTES / 2**30:.0f} GiB; stopped.")
+                if time.monotonic() - started > deadline:
+                    raise WeightsUnavailableError(f"The download of {Path(url).name} took more than {deadline:.0f} s; stopped.")
+                digest.update(chunk)
+                handle.write(chunk)
+        if expected and not digest.hexdigest().startswith(expected.group(1)):
+            raise WeightsUnavailableError(f"The download of {Path(url).name} is corrupt (its SHA-256 does not match the file name).")
+        os.replace(partial, destination)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def apply_state_dict(model: nn.Module, state: dict[str, Tensor], *, architecture: str, source: str) -> None:
@@ -407,9 +524,34 @@ def _torchvision_state_dict(spec: BackboneSpec, allow_download: bool) -> dict[st
     if not allow_download:
         raise WeightsUnavailableError(advice)
     try:
-        return torch.hub.load_state_dict_from_url(weights.url, progress=False, check_hash=True, weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any network or disk failure ends in the same advice
-        raise WeightsUnavailableError(f"{advice} The download failed: {type(error).__name__}.") from None
+        download_weights(weights.url, path)
+    except WeightsUnavailableError as error:
+        raise WeightsUnavailableError(f"{advice} {error}") from None
+    except OSError as error:  # no network, a timeout (socket.timeout is an OSError), a full disk
+        reason = getattr(error, "reason", None) or error.strerror or error
+        raise WeightsUnavailableError(f"{advice} The download failed: {type(error).__name__}: {reason}.") from None
+    return read_state_dict(path)
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``device`` as a torch.device that exists on this machine (default: CUDA when available, else CPU)."""
+    if device is None:
+        return default_device()
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise InvalidParameterError(f"Unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'.") from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise InvalidParameterError(f"Device {device!r} was asked for, but CUDA is not available on this machine; use 'cpu'.")
+        if resolved.index is not None and resolved.index >= count:
+            raise InvalidParameterError(f"Device {device!r} does not exist: this machine has {count} CUDA device(s).")
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise InvalidParameterError(f"Device {device!r} was asked for, but MPS is not available on this machine; use 'cpu'.")
+    elif resolved.type not in ("cpu", "cuda", "mps"):
+        raise InvalidParameterError(f"Device {device!r} is not supported: use 'cpu' or 'cuda'.")
+    return resolved
 
 
 def load_backbone(
@@ -431,6 +573,7 @@ def load_backbone(
         pretrained: ``False`` gives random weights (for tests and timing).
     """
     spec = backbone_spec(key)
+    resolved_device = resolve_device(device)
     model = spec.build()
     if weights_path is not None:
         apply_state_dict(model, read_state_dict(weights_path), architecture=spec.display_name, source=Path(weights_path).name)
@@ -441,7 +584,6 @@ def load_backbone(
             state = _torchvision_state_dict(spec, allow_download)
         apply_state_dict(model, state, architecture=spec.display_name, source=f"the {spec.display_name} weights")
     model.requires_grad_(False)
-    resolved_device = torch.device(device) if device is not None else default_device()
     # Channels-last is the faster layout for convolutions on CPU and GPU alike; results are unchanged.
     model = model.to(resolved_device, memory_format=torch.channels_last).eval()
     return Backbone(spec=spec, model=model, device=resolved_device, class_names=imagenet_class_names())

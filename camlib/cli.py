@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
+import signal
 import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
+from PIL import Image
 
 from camlib import __version__
 from camlib.backbones import BACKBONES, DEFAULT_BACKBONE, load_backbone
-from camlib.errors import CamlibError
+from camlib.dataset import IMAGE_SUFFIXES
+from camlib.errors import CamlibError, InvalidParameterError
 from camlib.explain import explain
 from camlib.images import load_image_with_notes
-from camlib.methods import METHODS, SPEED_SETTINGS, parse_method_list, speed_params
+from camlib.methods import METHODS, SPEED_SETTINGS, method_info, parse_method_list, speed_params
+from camlib.methods.params import parse_param_option
+from camlib.methods.registry import validate_method_params
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+GRID_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
 SPEED_HELP = (
     "Score-CAM family: exact (every channel, full resolution, float32); fast (Score-CAM measures 128 channels "
     "and predicts the rest, float16 on CUDA); lowres (masked passes at 112², float16 on CUDA)"
@@ -29,8 +37,66 @@ def _downloads_allowed(args: argparse.Namespace) -> bool:
     return not args.offline and os.environ.get("CAMLIB_OFFLINE", "") not in ("1", "true", "yes")
 
 
+def shown(path: str | os.PathLike) -> str:
+    """A path as it can be printed: bytes that are not UTF-8 become ``\\xNN``."""
+    return os.fspath(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def check_output_path(path: str | os.PathLike, option: str, suffixes: dict | set | None = None) -> Path:
+    """Refuse, before any work, an output path that cannot be written: a directory, a wrong or missing
+    extension, a parent that is a file, or a folder without write permission."""
+    out = Path(path)
+    if os.fspath(path) == "" or out.is_dir() or os.fspath(path).endswith(os.sep):
+        raise InvalidParameterError(f"{option} {shown(path)} is a directory; give a file name.")
+    if suffixes is not None and out.suffix.lower() not in suffixes:
+        raise InvalidParameterError(
+            f"{option} {shown(path)} must end in {', '.join(sorted(suffixes))} (the file format follows the extension)."
+        )
+    if out.exists() and not out.is_file():
+        raise InvalidParameterError(f"{option} {shown(path)} exists and is not a regular file.")
+    ancestor = out.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InvalidParameterError(f"{option} {shown(path)} cannot be written: {shown(ancestor)} is a file, not a folder.")
+    writable = os.access(out, os.W_OK) if out.exists() else os.access(ancestor, os.W_OK | os.X_OK)
+    if not writable:
+        raise InvalidParameterError(f"{option} {shown(path)} cannot be written: permission denied.")
+    return out
+
+
+def write_file(path: Path, data: bytes, option: str) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and move it into place: a full disk or a
+    vanished folder leaves neither a half-written file nor a damaged earlier one."""
+    temporary = path.with_name(f".{path.name}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except OSError as error:
+        raise CamlibError(f"Could not write {option} {shown(path)}: {error.strerror or error}.") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def run_explain(args: argparse.Namespace) -> int:
     methods = parse_method_list(args.methods)
+    out = check_output_path(args.out, "--out", GRID_FORMATS)
+    maps_out = check_output_path(args.save_maps, "--save-maps", {".npz"}) if args.save_maps else None
+    for written, option in ((out, "--out"), (maps_out, "--save-maps")):
+        if written is not None and (_same_file(written, Path(args.image)) or written.resolve() == Path(args.image).resolve()):
+            raise InvalidParameterError(f"{option} {shown(written)} is the input image; choose another file name.")
+    if maps_out is not None and maps_out.resolve() == out.resolve():
+        raise InvalidParameterError("--out and --save-maps name the same file.")
+    params = _method_params(args, methods)
     loaded = load_image_with_notes(args.image)
     for note in loaded.notes:
         print(f"Note: {note}")
@@ -41,8 +107,7 @@ def run_explain(args: argparse.Namespace) -> int:
 
         resolve_layer(backbone.model, args.layer)
     explanation = explain(
-        backbone, image, methods=methods, target=args.class_, layer=args.layer, method_params=_method_params(args, methods),
-        resolution=args.resolution,
+        backbone, image, methods=methods, target=args.class_, layer=args.layer, method_params=params, resolution=args.resolution
     )
 
     print(f"Top-5 predictions ({backbone.spec.display_name}):")
@@ -58,22 +123,25 @@ def run_explain(args: argparse.Namespace) -> int:
         if result.error is not None:
             failures.append(result)
 
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    picture = explanation.grid()
-    if not cv2.imwrite(str(out), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)):
-        raise CamlibError(f"Could not write {out}.")
-    print(f"Wrote {out} ({picture.shape[1]}×{picture.shape[0]})")
-    if args.save_maps:
-        np.savez_compressed(args.save_maps, **explanation.maps())
-        print(f"Wrote {args.save_maps}")
     if failures and len(failures) == len(explanation.results):
-        raise CamlibError(failures[0].error)
+        raise CamlibError(failures[0].error)  # nothing to show: write nothing
+    picture = explanation.grid()
+    encoded = io.BytesIO()
+    Image.fromarray(picture).save(encoded, format=GRID_FORMATS[out.suffix.lower()])
+    write_file(out, encoded.getvalue(), "--out")
+    print(f"Wrote {shown(out)} ({picture.shape[1]}×{picture.shape[0]})")
+    if maps_out is not None:
+        archive = io.BytesIO()
+        np.savez_compressed(archive, **explanation.maps())
+        write_file(maps_out, archive.getvalue(), "--save-maps")
+        print(f"Wrote {shown(maps_out)}")
     return 0
 
 
 class TerminalProgress:
     """A one-line progress bar on stderr; the library only reports counts through a callback."""
+
+    line_open = False  # a bar is drawn and its line not yet ended: an error message starts a new line
 
     def __init__(self, label: str, width: int = 30) -> None:
         self.label = label
@@ -86,6 +154,7 @@ class TerminalProgress:
         remaining = elapsed / done * (total - done) if done else 0.0
         bar = "#" * filled + "-" * (self.width - filled)
         sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} {elapsed:5.0f}s elapsed, ~{remaining:4.0f}s left {item[:30]:<30s}")
+        TerminalProgress.line_open = done < total
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -96,12 +165,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     keys = parse_evaluation_list(args.methods)
     shard = parse_shard(args.shard, shards=args.shards)
+    out = check_output_path(args.out, "--out")
+    _refuse_overwriting_images(out, Path(args.images_dir))
+    params = _method_params(args, [key for key in keys if key in METHODS])
     backbone = load_backbone(args.backbone, weights_path=args.weights, allow_download=_downloads_allowed(args))
     if args.layer:
         from camlib.methods import resolve_layer
 
         resolve_layer(backbone.model, args.layer)
-    params = _method_params(args, [key for key in keys if key in METHODS])
     summaries = evaluate_folder(
         backbone,
         args.images_dir,
@@ -120,14 +191,23 @@ def run_evaluate(args: argparse.Namespace) -> int:
         progress=TerminalProgress("evaluate"),
     )
     layer = args.layer or backbone.spec.default_layer
-    print(f"\n{backbone.spec.display_name}, layer {layer}, target {args.target}; per-image rows in {args.out}\n")
+    print(f"\n{backbone.spec.display_name}, layer {layer}, target {args.target}; per-image rows in {shown(out)}\n")
     print(markdown_table(summaries))
     return 0
+
+
+def _refuse_overwriting_images(out: Path, folder: Path) -> None:
+    """``evaluate --out`` must not be an input image, nor a file with an image suffix inside the folder."""
+    inside = folder.is_dir() and (out.resolve().is_relative_to(folder.resolve()))
+    if inside and out.suffix.lower() in IMAGE_SUFFIXES:
+        raise InvalidParameterError(f"--out {shown(out)} would overwrite an image in {shown(folder)}; write the results elsewhere (e.g. results.csv).")
 
 
 def run_evaluate_merge(args: argparse.Namespace) -> int:
     from camlib.evaluate import markdown_table, merge_results
 
+    if args.out is not None:
+        check_output_path(args.out, "--out")
     print(markdown_table(merge_results(args.csv_files, out=args.out, common_images=args.common_images)))
     return 0
 
@@ -184,30 +264,37 @@ def _pointing_keys(text: str) -> list[str]:
 
 def _method_params(args: argparse.Namespace, methods: list[str]) -> dict[str, dict]:
     """The ``--speed`` setting's parameters, overridden by each ``--param METHOD.NAME=VALUE``
-    (``--param gradpp_scorecam.top_k=128`` -> {"gradpp_scorecam": {"top_k": 128}})."""
+    (``--param gradpp_scorecam.top_k=128`` -> {"gradpp_scorecam": {"top_k": 128}}), each checked
+    against the method's signature (:mod:`camlib.methods.params`)."""
     params: dict[str, dict] = {key: speed_params(key, args.speed) for key in methods}
     for item in args.param or []:
-        key, _, value = item.partition("=")
-        method, _, name = key.partition(".")
-        if not name or not value:
-            raise CamlibError(f"--param takes METHOD.NAME=VALUE, got '{item}'.")
-        params.setdefault(method, {})[name] = _parse_value(value)
+        method, name, value = parse_param_option(item)
+        method_info(method)
+        if method not in methods:
+            raise InvalidParameterError(
+                f"--param {shown(item)} is for {method}, which is not among the methods run ({', '.join(methods)})."
+            )
+        params[method].update(validate_method_params(method, {name: value}, from_text=True))
     return params
 
 
-def _parse_value(text: str):
-    if text.lower() == "none":
-        return None
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return text
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    if not text.strip().isascii() or not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got '{shown(text)}'")
+    return int(text)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit code 2), like every other camlib error."""
+
+    def error(self, message: str):
+        sys.stderr.write(f"camlib: error: {shown(self.prog)}: {shown(message)} (see {shown(self.prog)} --help)\n")
+        sys.exit(EXIT_USAGE)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="camlib", description="Class activation maps for image classifiers.")
+    parser = OneLineParser(prog="camlib", description="Class activation maps for image classifiers.")
     parser.add_argument("--version", action="version", version=f"camlib {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -218,8 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain_parser.add_argument("--class", dest="class_", default=None, help="class index or name (default: top-1)")
     explain_parser.add_argument("--layer", default=None, help="target layer, a dotted module name (default: the backbone's)")
     explain_parser.add_argument("--weights", default=None, help="state-dict file to load instead of the default weights")
-    explain_parser.add_argument("--out", default="grid.png", help="where to write the PNG grid")
-    explain_parser.add_argument("--save-maps", default=None, help="write the raw maps to this .npz file")
+    explain_parser.add_argument("--out", default="grid.png", help="where to write the grid (.png, .jpg, .webp, .bmp or .tif)")
+    explain_parser.add_argument("--save-maps", default=None, help="write the raw maps to this .npz file (must end in .npz)")
     explain_parser.add_argument("--offline", action="store_true", help="never download weights (also CAMLIB_OFFLINE=1)")
     explain_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. scorecam.score=probability")
     explain_parser.add_argument("--speed", default="exact", choices=list(SPEED_SETTINGS), help=SPEED_HELP)
@@ -247,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate_parser.add_argument("--half", default=None, choices=["tuning", "report"],
                                  help="only the even (tuning) or odd (report) 0-based indices of the name-sorted images, before --limit and --shard")
-    evaluate_parser.add_argument("--limit", type=int, default=None, help="only the first N images (name order)")
+    evaluate_parser.add_argument("--limit", type=positive_int, default=None, help="only the first N images (name order, N >= 1)")
     evaluate_parser.add_argument("--labels", default=None, help="labels.csv with file,class_index (default: IMAGES_DIR/labels.csv)")
     evaluate_parser.add_argument("--target", default="predicted", choices=["predicted", "label"])
     evaluate_parser.add_argument("--out", default="results.csv", help="per-image rows, written as the run goes")
@@ -256,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--shard", default="0/1",
         help="i/n: evaluate every n-th image starting at i; auto: i and n from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with --shards",
     )
-    evaluate_parser.add_argument("--shards", type=int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
+    evaluate_parser.add_argument("--shards", type=positive_int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
     evaluate_parser.add_argument("--weights", default=None)
     evaluate_parser.add_argument("--offline", action="store_true")
     evaluate_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. gradpp_scorecam.top_k=128")
@@ -271,8 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pointing_parser = commands.add_parser("pointing-game", help="grid pointing game: 2×2 grids of four classes, energy share per cell")
     pointing_parser.add_argument("images_dir")
-    pointing_parser.add_argument("--grids", type=int, default=50, help="how many 2×2 grids to compose (default 50)")
-    pointing_parser.add_argument("--size", type=int, default=448, help="grid side in pixels; each image gets a size/2 cell")
+    pointing_parser.add_argument("--grids", type=positive_int, default=50, help="how many 2×2 grids to compose (default 50)")
+    pointing_parser.add_argument("--size", type=positive_int, default=448, help="grid side in pixels; each image gets a size/2 cell")
     pointing_parser.add_argument("--seed", type=int, default=0, help="seed of the grid composition")
     pointing_parser.add_argument("--methods", default="all,baselines", help="methods and baselines, e.g. all,baselines or gradcam,center")
     pointing_parser.add_argument("--layer", default=None)
@@ -290,13 +377,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns 0, 2 on any error (one line on stderr), 130 on Ctrl-C."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")  # file names that are not UTF-8 stay printable
     parser = build_parser()
-    args = parser.parse_args(argv)
+    TerminalProgress.line_open = False
     try:
-        return args.handler(args)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as stop:  # --help, --version, or a usage error already printed on one line
+            return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+        code = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at interpreter exit
+        return code
     except CamlibError as error:
-        print(f"camlib: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return _fail("interrupted (Ctrl-C); rows already written are kept, --resume continues.", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        return _stdout_closed()
+    except OSError as error:  # a full disk or a vanished folder, met after the checks at the start
+        where = f" ({shown(error.filename)})" if getattr(error, "filename", None) else ""
+        return _fail(f"{error.strerror or error}{where}.")
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        pass  # stdout is gone; the message still goes to stderr
+    if TerminalProgress.line_open:
+        sys.stderr.write("\n")
+        TerminalProgress.line_open = False
+    print(f"camlib: error: {shown(message)}", file=sys.stderr)
+    return code
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (``camlib evaluate-merge ... | head``): stop quietly, as Unix tools do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout must not fail again
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ from PIL import Image
 from camlib.backbones import Backbone
 from camlib.baselines import BASELINES, baseline_map, is_baseline
 from camlib.errors import CamlibError, MethodNotApplicableError
-from camlib.methods import METHODS, BaseCAM, ProgressCallback, method_info
+from camlib.methods import METHODS, BaseCAM, ProgressCallback, method_info, parse_method_list
+from camlib.methods.registry import validate_method_params, validate_params_for_methods
 from camlib.render import grid, message_tile, overlay
 
 
@@ -30,6 +31,7 @@ def build_method(
     and raises :class:`MethodNotApplicableError` on backbones without such a head.
     """
     info = method_info(key)
+    params = validate_method_params(key, params)
     spec = backbone.spec
     if key == "cam":
         if not spec.supports_cam:
@@ -133,6 +135,10 @@ def explain(
     ``resolution`` is the shorter side of the model input (default: the backbone's, 224); the aspect
     ratio is kept (see :func:`camlib.backbones.model_input_size`), and so are the maps' proportions.
     """
+    methods = parse_method_list(methods) if isinstance(methods, str) else list(methods)
+    for key in methods:
+        method_info(key)
+    method_params = validate_params_for_methods(methods, method_params)
     inputs = backbone.preprocess(image, resolution)
     top = backbone.top_predictions(inputs, k=5)
     target_class = top[0][0] if target is None else backbone.class_index(target)

@@ -30,6 +30,18 @@ and refuses above twice that; camlib's limit is lower and is checked first, from
 image that camlib accepts never reaches Pillow's guard and nothing global is changed to silence it.
 """
 
+MAX_FILE_BYTES = 256 * 1024 * 1024
+"""Largest image file accepted, in bytes (256 MiB), checked from the file's size before it is read.
+
+An uncompressed 50-megapixel RGB BMP is 150 MB; anything larger than this limit cannot hold an image
+that camlib accepts, except as waste, so it is refused without being read into memory.
+"""
+
+MAX_PAGES_COUNTED = 1000
+"""Multi-page files (TIFF) are counted up to this many pages for the note saying that only the first is
+used; beyond it the note says "more than 1000". Pillow's full count grows faster than linearly with the
+number of pages (160,000 pages took minutes)."""
+
 SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 """The formats the loader tries to open. Multi-picture JPEGs (Pillow's ``MPO``) are JPEGs."""
 
@@ -83,14 +95,14 @@ def load_image(source: str | os.PathLike | bytes | io.IOBase, *, name: str | Non
 
     Raises:
         ImageLoadError: the file is missing, empty, not an image, corrupt or truncated, in an unsupported
-            format, or larger than :data:`MAX_MEGAPIXELS`.
+            format, larger than :data:`MAX_FILE_BYTES` or than :data:`MAX_MEGAPIXELS`.
     """
     return load_image_with_notes(source, name=name).image
 
 
 def load_image_with_notes(source: str | os.PathLike | bytes | io.IOBase, *, name: str | None = None) -> LoadedImage:
     """Like :func:`load_image`, but also says what was done to the image (see :class:`LoadedImage`)."""
-    label = name or (Path(source).name if isinstance(source, str | os.PathLike) else "The file")
+    label = name or (_printable(Path(source).name) if isinstance(source, str | os.PathLike) else "The file")
     data = _read_bytes(source, label)
     try:
         with _open(data, label) as opened:
@@ -110,7 +122,8 @@ def load_image_with_notes(source: str | os.PathLike | bytes | io.IOBase, *, name
                     file_format, f"an animated {file_format}"
                 )
                 unit = {"TIFF": "pages", "MPO": "pictures"}.get(file_format, "frames")
-                notes.append(f"It is {kind} ({frames} {unit}): only the first is used.")
+                count = f"more than {MAX_PAGES_COUNTED}" if frames > MAX_PAGES_COUNTED else str(frames)
+                notes.append(f"It is {kind} ({count} {unit}): only the first is used.")
             opened.seek(0)
             opened.load()
             orientation = _orientation(opened)
@@ -138,19 +151,35 @@ def to_rgb(image: Image.Image) -> Image.Image:
 # -- helpers -------------------------------------------------------------------------------------------
 
 
+def _too_large(label: str, size: int | None = None) -> ImageLoadError:
+    found = f" ({size:,} bytes)" if size is not None else ""
+    return ImageLoadError(
+        f"{label} is larger than {MAX_FILE_BYTES // 2**20} MiB{found}, the largest image file camlib reads. "
+        "Resize or recompress it and try again."
+    )
+
+
 def _read_bytes(source, label: str) -> bytes:
     if isinstance(source, str | os.PathLike):
         path = Path(source)
-        if not path.is_file():
-            raise ImageLoadError(f"No such file: {source}")
         try:
-            data = path.read_bytes()
+            if path.is_dir():
+                raise ImageLoadError(f"{_printable(os.fspath(source))} is a folder, not an image file.")
+            if not path.is_file():
+                raise ImageLoadError(f"No such file: {_printable(os.fspath(source))}")
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise _too_large(label, size)
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)  # bounded, should the file grow meanwhile
         except OSError as error:
             raise ImageLoadError(f"{label} could not be read: {error.strerror or error}.") from None
     elif isinstance(source, bytes | bytearray | memoryview):
+        if len(source) > MAX_FILE_BYTES:
+            raise _too_large(label, len(source))
         data = bytes(source)
     elif hasattr(source, "read"):
-        data = source.read()
+        data = source.read(MAX_FILE_BYTES + 1)
         if not isinstance(data, bytes | bytearray):
             raise ImageLoadError(f"{label} must be opened in binary mode ('rb'), not as text.")
         data = bytes(data)
@@ -158,7 +187,14 @@ def _read_bytes(source, label: str) -> bytes:
         raise ImageLoadError(f"Cannot read an image from a {type(source).__name__}; give a path, bytes or a binary file.")
     if not data:
         raise ImageLoadError(f"{label} is empty (0 bytes).")
+    if len(data) > MAX_FILE_BYTES:
+        raise _too_large(label)
     return data
+
+
+def _printable(text: str) -> str:
+    """A file name as it can be printed: bytes that are not UTF-8 become ``\\xNN``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _open(data: bytes, label: str) -> Image.Image:
@@ -234,9 +270,23 @@ def _frame_count(opened: Image.Image) -> int:
     except _DECODE_ERRORS:
         return 1
     try:
+        if opened.format == "TIFF":  # Pillow's n_frames walks every page, in time quadratic in their number
+            return _count_pages(opened, MAX_PAGES_COUNTED + 1)
         return max(2, int(getattr(opened, "n_frames", 2)))
     except _DECODE_ERRORS:
         return 2
+
+
+def _count_pages(opened: Image.Image, stop: int) -> int:
+    """The number of pages, counted by seeking one at a time, but not beyond ``stop``."""
+    count = 1
+    while count < stop:
+        try:
+            opened.seek(count)
+        except EOFError:
+            break
+        count += 1
+    return max(2, count)
 
 
 def _orientation(image: Image.Image) -> int | None:

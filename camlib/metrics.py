@@ -110,6 +110,8 @@ def deletion_insertion_curves(
     probability after 0, 1, …, ``steps`` steps, as two arrays of ``steps + 1`` values."""
     if steps < 1:
         raise InvalidParameterError("steps must be at least 1.")
+    if isinstance(target, bool) or not isinstance(target, int | np.integer) or target < 0:
+        raise InvalidParameterError(f"target must be a class index, an integer from 0; got {target!r}.")
     device = next(model.parameters()).device
     image = inputs[:1].to(device)
     height, width = image.shape[-2:]

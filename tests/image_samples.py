@@ -155,3 +155,31 @@ BOMBS = {
     "TIFF 60000×60000": tiff_bomb,
     "WebP 16384×16384": webp_bomb,
 }
+
+
+def many_page_tiff(pages: int) -> bytes:
+    """A little-endian TIFF of ``pages`` 1×1 grayscale pages that share one pixel, built directly (Pillow
+    takes minutes to save thousands of pages)."""
+    entry_count = 8
+    ifd_size = 2 + 12 * entry_count + 4
+    pixel_at = 8
+    first_ifd = pixel_at + 2  # one pixel byte, padded to an even offset
+    out = bytearray(struct.pack("<2sHI", b"II", 42, first_ifd))
+    out += b"\x80\x00"
+    for page in range(pages):
+        next_ifd = first_ifd + (page + 1) * ifd_size if page + 1 < pages else 0
+        entries = [
+            (256, 3, 1, 1),  # width
+            (257, 3, 1, 1),  # height
+            (258, 3, 1, 8),  # bits per sample
+            (259, 3, 1, 1),  # no compression
+            (262, 3, 1, 1),  # black is zero
+            (273, 4, 1, pixel_at),  # strip offset
+            (278, 3, 1, 1),  # rows per strip
+            (279, 4, 1, 1),  # strip byte count
+        ]
+        out += struct.pack("<H", entry_count)
+        for tag, kind, count, value in entries:
+            out += struct.pack("<HHII", tag, kind, count, value)
+        out += struct.pack("<I", next_ifd)
+    return bytes(out)

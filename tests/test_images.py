@@ -236,7 +236,7 @@ def test_sources_that_cannot_be_read(tmp_path):
         load_image(io.StringIO("text"))
     with pytest.raises(ImageLoadError, match="Cannot read an image from a int"):
         load_image(42)
-    with pytest.raises(ImageLoadError, match="No such file"):
+    with pytest.raises(ImageLoadError, match="is a folder, not an image file"):
         load_image(tmp_path)  # a folder
     with pytest.raises(ImageLoadError, match="^The file is empty"):
         load_image(b"")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import test_cli_fuzz
 import test_images_fuzz
 import test_soak
 import timm
@@ -30,6 +31,7 @@ from image_samples import (
     RED,
     encode,
     exif_rotated_jpeg,
+    many_page_tiff,
     noise,
     palette_with_transparency,
     sixteen_bit_png,
@@ -37,7 +39,7 @@ from image_samples import (
 )
 from PIL import Image
 
-from camlib.backbones import Backbone, backbone_spec, load_backbone
+from camlib.backbones import DOWNLOAD_TIMEOUT_S, MAX_WEIGHTS_BYTES, Backbone, backbone_spec, load_backbone
 from camlib.errors import (
     CamlibError,
     ImageLoadError,
@@ -50,7 +52,7 @@ from camlib.errors import (
     WeightsUnavailableError,
 )
 from camlib.explain import build_method, explain
-from camlib.images import MAX_MEGAPIXELS, load_image_with_notes
+from camlib.images import MAX_FILE_BYTES, MAX_MEGAPIXELS, load_image_with_notes
 
 DOCS_FILE = REPO_ROOT / "docs" / "inputs.md"
 REGENERATE = "CAMLIB_WRITE_DOCS=1 python -m pytest -q tests/test_inputs_table.py"
@@ -77,7 +79,8 @@ class Env:
 class Case:
     group: str
     name: str
-    run: Callable[[Env], str]  # returns what happened when it works; raises CamlibError when refused
+    run: Callable[[Env], str | tuple[str, str]]  # what happened when it works, or (exit status, output) for the
+    # command line; raises CamlibError when refused
     refused_with: type[CamlibError] | None  # None: the input must work
     expect: str  # text that the outcome or the error message must contain
 
@@ -426,7 +429,331 @@ PARAMETER_CASES = [
     Case("Parameter", "CAM on VGG16 (no global-average-pooling head)", cam_on_vgg16, MethodNotApplicableError, "Grad-CAM"),
 ]
 
-CASES = IMAGE_CASES + WEIGHTS_CASES + PARAMETER_CASES
+
+
+# -- second hardening round (issue 13) ------------------------------------------------------------------------
+
+
+def sparse_file(name: str, size: int) -> Callable[[Env], Path]:
+    def make(env: Env) -> Path:
+        path = env.folder / name
+        with open(path, "wb") as handle:
+            handle.truncate(size)
+        return path
+
+    return make
+
+
+def load_sparse_image(env: Env) -> str:
+    from camlib.images import MAX_FILE_BYTES
+
+    return describe(load_image_with_notes(sparse_file("huge.png", MAX_FILE_BYTES + 1)(env)))
+
+
+def non_utf8_name(env: Env) -> str:
+    path = env.folder / b"caf\xe9.png".decode("utf-8", "surrogateescape")
+    path.write_bytes(encode(PHOTO))
+    return describe(load_image_with_notes(path))
+
+
+HARDENING_IMAGE_CASES = [
+    Case("Image", "File of 256 MiB + 1 byte (sparse), refused from its size before reading", load_sparse_image, ImageLoadError, "larger than 256 MiB"),
+    image_case("Multi-page TIFF of 3000 pages (pages counted up to 1000)", "pages.tif", lambda: many_page_tiff(3000), False, "more than 1000 pages"),
+    Case("Image", "A folder given as the image", lambda env: describe(load_image_with_notes(env.folder)), ImageLoadError, "is a folder"),
+    Case("Image", "File name with a byte that is not UTF-8", non_utf8_name, None, "64×48 RGB"),
+]
+
+
+def inflating_weights(env: Env, path: Path) -> None:
+    """A torch.save archive whose central directory declares an entry of 4 GiB (the file stays small)."""
+    torch.save({"w": torch.zeros(2)}, path)
+    data = bytearray(path.read_bytes())
+    entry = data.index(b"PK\x01\x02")  # the first central-directory entry
+    data[entry + 24 : entry + 28] = (0xFFFFFFF0).to_bytes(4, "little")  # its uncompressed size
+    path.write_bytes(bytes(data))
+
+
+def sparse_weights(env: Env, path: Path) -> None:
+    from camlib.backbones import MAX_WEIGHTS_BYTES
+
+    with open(path, "wb") as handle:
+        handle.truncate(MAX_WEIGHTS_BYTES + 1)
+
+
+def download_without_answer(env: Env) -> str:
+    import socket
+    from types import SimpleNamespace
+    from unittest import mock
+
+    import camlib.backbones
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)  # accepts the connection, never answers
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/resnet50-11ad3fa6.pth"
+    previous = os.environ.get("TORCH_HOME")
+    os.environ["TORCH_HOME"] = str(env.torch_home)
+    try:
+        with mock.patch.object(camlib.backbones, "DOWNLOAD_TIMEOUT_S", 0.5), mock.patch.object(
+            camlib.backbones, "_torchvision_weights_enum", lambda spec: SimpleNamespace(url=url)
+        ):
+            load_backbone("resnet50", allow_download=True, device="cpu")
+    except WeightsUnavailableError as error:
+        raise WeightsUnavailableError(str(error).replace(url, "a server that never answers")) from None
+    finally:
+        server.close()
+        if previous is None:
+            del os.environ["TORCH_HOME"]
+        else:
+            os.environ["TORCH_HOME"] = previous
+    return "Loaded."
+
+
+HARDENING_WEIGHTS_CASES = [
+    weights_case("Archive whose entries would unpack to 4 GiB (checked before torch.load)", inflating_weights, WeightsError, "would unpack to 4.0 GiB"),
+    weights_case("File of 1 GiB + 1 byte (sparse)", sparse_weights, WeightsError, "larger than the 1 GiB"),
+    Case("Weights file", "Download from a server that accepts the connection and never answers", download_without_answer, WeightsUnavailableError, "timed out"),
+]
+
+
+def explain_call(key: str = "gradcam", *, methods=None, target=None, **params) -> Callable[[Env], str]:
+    def run(env: Env) -> str:
+        chosen = methods or [key]
+        explanation = explain(env.effnet, Image.new("RGB", (32, 32), RED), methods=chosen, target=target, method_params={key: params})
+        return f"Class {explanation.target_class}."
+
+    return run
+
+
+def inputs_call(channels: int) -> Callable[[Env], str]:
+    def run(env: Env) -> str:
+        maps = build_method("gradcam", env.effnet)(torch.zeros(1, channels, 32, 32), [1])
+        return f"A {maps.shape[2]}×{maps.shape[1]} map."
+
+    return run
+
+
+def auc_target(target) -> Callable[[Env], str]:
+    def run(env: Env) -> str:
+        from camlib.metrics import deletion_insertion_auc
+
+        inputs = env.effnet.preprocess(Image.new("RGB", (32, 32), RED))
+        insertion, _ = deletion_insertion_auc(env.effnet.model, inputs, np.ones((224, 224)), target, steps=2)
+        return f"Insertion AUC {insertion:.2f}."
+
+    return run
+
+
+def top_k_call(k) -> Callable[[Env], str]:
+    return lambda env: str(env.effnet.top_predictions(env.effnet.preprocess(Image.new("RGB", (32, 32), RED)), k=k)[0][0])
+
+
+HARDENING_PARAMETER_CASES = [
+    Case("Parameter", "Class name 'cardigan' (exact match wins over 'Cardigan', the corgi)", class_lookup("cardigan"), None, "Class 474."),
+    Case("Parameter", "Class name 'CARDIGAN' (two case-insensitive matches)", class_lookup("CARDIGAN"), UnknownClassError, "Cardigan (264), cardigan (474)"),
+    Case("Parameter", "Class '²' (a digit that is not 0-9)", class_lookup("²"), UnknownClassError, "No class named"),
+    Case("Parameter", "Class index as numpy.int64(281)", class_lookup(np.int64(281)), None, "Class 281."),
+    Case("Parameter", "Class index as a 0-d tensor", class_lookup(torch.tensor(281)), None, "Class 281."),
+    Case("Parameter", "Class index 2.5", class_lookup(2.5), UnknownClassError, "integer index or a class name"),
+    Case("Parameter", "Class index numpy.int64 given to explain(target=...)", explain_call(target=np.int64(281)), None, "Class 281."),
+    Case("Parameter", "Target classes [2.5] given to a method", method_call("gradcam", target=2.5), UnknownClassError, "must be integers"),
+    Case("Parameter", "Grad++ScoreCAM top_k=2.5", method_call("gradpp_scorecam", top_k=2.5), InvalidParameterError, "top_k must be an integer or none"),
+    Case("Parameter", "Grad++ScoreCAM top_k=1e3 (a float)", method_call("gradpp_scorecam", top_k=1e3), InvalidParameterError, "top_k must be an integer"),
+    Case("Parameter", "Grad++ScoreCAM top_k='abc'", method_call("gradpp_scorecam", top_k="abc"), InvalidParameterError, "top_k must be an integer"),
+    Case("Parameter", "SmoothGrad-CAM++ noise_level=nan", method_call("smoothgradcampp", noise_level=float("nan")), InvalidParameterError, "finite"),
+    Case("Parameter", "Score-CAM perturbation_size=100000", method_call("scorecam", perturbation_size=100_000), InvalidParameterError, "at most 1024"),
+    Case("Parameter", "Unknown parameter name (Grad-CAM top_k=3)", method_call("gradcam", top_k=3), InvalidParameterError, "has no parameter 'top_k'"),
+    Case("Parameter", "Parameter that clashes with the method's own argument (model)", method_call("scorecam", model=None), InvalidParameterError, "set by camlib"),
+    Case(
+        "Parameter",
+        "Parameters for a misspelt method ('scorecamm') given to explain()",
+        explain_call("scorecamm", methods=["gradcam"], batch_size=8),
+        UnknownMethodError,
+        "Unknown method 'scorecamm'",
+    ),
+    Case("Parameter", "Layer whose output is 1×1 ('global_pool.pool')", method_call("gradcam", layer="global_pool.pool"), UnknownLayerError, "1×1"),
+    Case("Parameter", "Input tensor with 4 channels", inputs_call(4), InvalidParameterError, "4 channels"),
+    Case("Parameter", "Unknown device 'gpu'", lambda env: load_backbone("efficientnet_lite0", device="gpu") and "Loaded.", InvalidParameterError, "Unknown device"),
+    Case("Parameter", "top_predictions(k=2.5)", top_k_call(2.5), InvalidParameterError, "integer from 1"),
+    Case("Parameter", "deletion_insertion_auc(target=-1)", auc_target(-1), InvalidParameterError, "target must be a class index"),
+]
+
+
+def labels_case(name: str, content: bytes, refused: bool, expect: str, names=("a.png",)) -> Case:
+    def run(env: Env) -> str:
+        from camlib.dataset import LabelLookup, list_images
+
+        folder = env.folder / "images"
+        for image in names:
+            (folder / image).parent.mkdir(parents=True, exist_ok=True)
+            (folder / image).write_bytes(encode(PHOTO))
+        (folder / "labels.csv").write_bytes(content)
+        files = list_images(folder)
+        lookup = LabelLookup(folder, None, files=files, classes=1000)
+        return " ".join(f"{path.relative_to(folder).as_posix()}: class {lookup(path)}." for path in files)
+
+    return Case("Evaluation input", name, run, InvalidParameterError if refused else None, expect)
+
+
+def results_config(layer: str = "conv_head") -> dict:
+    from camlib.results import make_config
+
+    return make_config(backbone="efficientnet_lite0", layer=layer, weights={"source": "package"}, method_params={"gradcam": {}},
+                       target="predicted", insertion_steps=16)
+
+
+RESULT_FIELDS = ["file", "target", "method", "base_score", "masked_score", "insertion_auc", "deletion_auc", "seconds", "error"]
+
+
+def results_file(env: Env, name: str, layer: str = "conv_head", rows=("a.png", "b.png")) -> Path:
+    from camlib.results import open_results
+
+    path = env.folder / name
+    with open_results(path, RESULT_FIELDS, results_config(layer), resume=False) as writer:
+        for image in rows:
+            writer.write({"file": image, "target": 1, "method": "gradcam", "base_score": 0.5, "masked_score": 0.25,
+                          "insertion_auc": 0.5, "deletion_auc": 0.25, "seconds": 0.125, "error": ""})
+    return path
+
+
+def resume_other_layer(env: Env) -> str:
+    from camlib.results import open_results
+
+    open_results(results_file(env, "results.csv"), RESULT_FIELDS, results_config("bn2"), resume=True)
+    return "Resumed."
+
+
+def resume_truncated(env: Env) -> str:
+    from camlib.results import open_results
+
+    path = results_file(env, "results.csv")
+    path.write_bytes(path.read_bytes()[:-9])  # cut inside the last row
+    with open_results(path, RESULT_FIELDS, results_config(), resume=True) as writer:
+        kept = sorted(name for name, _ in writer.done)
+    return f"The cut-short last row was dropped; rows kept: {', '.join(kept)}; b.png is computed again."
+
+
+def merge_other_layers(env: Env) -> str:
+    from camlib.results import read_rows
+
+    read_rows([results_file(env, "shard0.csv"), results_file(env, "shard1.csv", layer="bn2")])
+    return "Merged."
+
+
+HARDENING_EVALUATE_CASES = [
+    labels_case("labels.csv with a byte-order mark (Excel)", b"\xef\xbb\xbffile,class_index\r\na.png,3\r\n", False, "a.png: class 3."),
+    labels_case("labels.csv in Latin-1 ('café.png')", "file,class_index\ncafé.png,7\n".encode("latin-1"), False, "café.png: class 7.", names=("café.png",)),
+    labels_case("labels.csv with class_index 'abc'", b"file,class_index\na.png,abc\n", True, "line 2: class_index must be a whole number"),
+    labels_case("labels.csv with class_index 3.5", b"file,class_index\na.png,3.5\n", True, "got '3.5'"),
+    labels_case("labels.csv row with a missing field", b"file,class_index\na.png\n", True, "got ''"),
+    labels_case("labels.csv with class_index 1000", b"file,class_index\na.png,1000\n", True, "does not exist"),
+    labels_case(
+        "Two sub-folders with the same file name, labelled by relative path",
+        b"file,class_index\ncats/1.png,281\ndogs/1.png,207\n",
+        False,
+        "cats/1.png: class 281. dogs/1.png: class 207.",
+        names=("cats/1.png", "dogs/1.png"),
+    ),
+    labels_case(
+        "Two sub-folders with the same file name, labelled by base name only",
+        b"file,class_index\n1.png,281\n",
+        True,
+        "2 images have that name",
+        names=("cats/1.png", "dogs/1.png"),
+    ),
+    Case("Evaluation input", "Resuming a results CSV of another layer", resume_other_layer, InvalidParameterError, "another configuration (layer 'conv_head' there, 'bn2'"),
+    Case("Evaluation input", "Resuming a results CSV whose last line was cut short", resume_truncated, None, "rows kept: a.png;"),
+    Case("Evaluation input", "Merging shard CSVs of two layers", merge_other_layers, InvalidParameterError, "another configuration"),
+]
+
+
+def cli(*argv: str, before: Callable[[Env], None] | None = None, model: bool = False) -> Callable[[Env], tuple[str, str]]:
+    """Run ``camlib *argv`` in the scratch folder (in-process); the outcome is (exit status, output)."""
+
+    def run(env: Env) -> tuple[str, str]:
+        import contextlib
+        import io
+        from unittest import mock
+
+        import camlib.cli
+
+        env.file("photo.png", encode(PHOTO))
+        if before is not None:
+            before(env)
+        out, err = io.StringIO(), io.StringIO()
+        loader = (lambda *a, **k: env.effnet) if model else camlib.cli.load_backbone
+        cwd = os.getcwd()
+        os.chdir(env.folder)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), mock.patch.object(camlib.cli, "load_backbone", loader):
+                code = camlib.cli.main(list(argv))
+        finally:
+            os.chdir(cwd)
+        lines = err.getvalue().splitlines()
+        if code == 0:
+            return "exit 0", " ".join(line for line in out.getvalue().splitlines() if line.startswith(("Explaining", "Wrote")))
+        assert len(lines) == 1, err.getvalue()
+        return f"exit {code}", lines[0]
+
+    return run
+
+
+def interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def closed_pipe(env: Env) -> tuple[str, str]:
+    import subprocess
+    import sys
+
+    path = results_file(env, "results.csv")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    process = subprocess.run(
+        [sys.executable, "-m", "camlib", "evaluate-merge", str(path)],
+        stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=300, cwd=REPO_ROOT, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    os.close(write_end)
+    return f"exit {process.returncode}", f"Nothing on stderr ({len(process.stderr)} characters): stops quietly, as Unix tools do."
+
+
+def ctrl_c(env: Env) -> tuple[str, str]:
+    from unittest import mock
+
+    import camlib.cli
+
+    with mock.patch.object(camlib.cli, "load_backbone", interrupt):
+        return cli("explain", "photo.png", "--methods", "gradcam")(env)
+
+
+NON_UTF8_OUT = b"gr\xe9id.png".decode("utf-8", "surrogateescape")
+
+CLI_CASES = [
+    Case("Command line", "--out without an extension", cli("explain", "photo.png", "--out", "grid"), None, "must end in"),
+    Case("Command line", "--out with an unknown extension", cli("explain", "photo.png", "--out", "grid.xyz"), None, "must end in"),
+    Case("Command line", "--out that is a directory", cli("explain", "photo.png", "--out", "."), None, "is a directory"),
+    Case("Command line", "--out whose parent is a file", cli("explain", "photo.png", "--out", "photo.png/grid.png"), None, "is a file, not a folder"),
+    Case("Command line", "--out naming the input image", cli("explain", "photo.png", "--out", "photo.png"), None, "is the input image"),
+    Case("Command line", "--save-maps without .npz", cli("explain", "photo.png", "--save-maps", "maps"), None, "must end in .npz"),
+    Case("Command line", "--out with a byte that is not UTF-8", cli("explain", "photo.png", "--methods", "gradcam", "--out", NON_UTF8_OUT, model=True), None, "Wrote gr\\xe9id.png"),
+    Case("Command line", "--param gradpp_scorecam.top_k=2.5", cli("explain", "photo.png", "--methods", "gradpp_scorecam", "--param", "gradpp_scorecam.top_k=2.5"), None, "must be an integer"),
+    Case("Command line", "--param smoothgradcampp.noise_level=nan", cli("explain", "photo.png", "--methods", "smoothgradcampp", "--param", "smoothgradcampp.noise_level=nan"), None, "finite"),
+    Case("Command line", "--param for a method that is not running", cli("explain", "photo.png", "--methods", "gradcam", "--param", "scorecam.batch_size=8"), None, "not among the methods run"),
+    Case("Command line", "--param without '='", cli("explain", "photo.png", "--param", "scorecam.batch_size"), None, "METHOD.NAME=VALUE"),
+    Case("Command line", "--class cardigan", cli("explain", "photo.png", "--methods", "gradcam", "--class", "cardigan", model=True), None, "Wrote grid.png"),
+    Case("Command line", "Missing argument (usage error)", cli("explain"), None, "required: image"),
+    Case("Command line", "evaluate --limit -1", cli("evaluate", ".", "--limit", "-1"), None, "at least 1"),
+    Case("Command line", "evaluate --limit 0", cli("evaluate", ".", "--limit", "0"), None, "at least 1"),
+    Case("Command line", "evaluate --out onto an input image", cli("evaluate", ".", "--out", "photo.png"), None, "would overwrite an image"),
+    Case("Command line", "Ctrl-C", ctrl_c, None, "interrupted (Ctrl-C)"),
+    Case("Command line", "evaluate-merge into a closed pipe (| head)", closed_pipe, None, "Nothing on stderr (0 characters)"),
+]
+
+CASES = (
+    IMAGE_CASES + HARDENING_IMAGE_CASES + WEIGHTS_CASES + HARDENING_WEIGHTS_CASES + PARAMETER_CASES
+    + HARDENING_PARAMETER_CASES + HARDENING_EVALUATE_CASES + CLI_CASES
+)
 
 
 # -- running the cases and writing the table --------------------------------------------------------------
@@ -446,8 +773,12 @@ def outcome(case: Case, env: Env) -> tuple[str, str]:
         assert "\n" not in message and "Traceback" not in message, message
         return f"refused: `{type(error).__name__}`", message
     assert case.refused_with is None, f"{case.name}: expected {case.refused_with.__name__}, but it worked: {text}"
+    result = "works"
+    if isinstance(text, tuple):  # a command-line case: (exit status, what it printed)
+        result, text = text
+        text = env.sanitise(text)
     assert case.expect in text, f"{case.name}: {case.expect!r} not in {text!r}"
-    return "works", text
+    return result, text
 
 
 def cell(text: str) -> str:
@@ -469,13 +800,20 @@ def render(rows: dict[str, list[tuple[str, str, str]]]) -> str:
         '"What the user sees" is the message the CLI prints on one line and the app shows in place of a',
         "traceback, or, for inputs that work, what the loader did (`camlib.images.load_image_with_notes`).",
         f"Images above {MAX_MEGAPIXELS} megapixels (`camlib.images.MAX_MEGAPIXELS`) are refused from their header,",
-        "before any pixel is decoded.",
+        f"before any pixel is decoded; image files above {MAX_FILE_BYTES // 2**20} MiB (`camlib.images.MAX_FILE_BYTES`)",
+        "from their size, before they are read. Weights files above",
+        f"{MAX_WEIGHTS_BYTES // 2**30} GiB (`camlib.backbones.MAX_WEIGHTS_BYTES`), on disk or once unpacked, are refused before",
+        f"`torch.load`; downloads give up after {DOWNLOAD_TIMEOUT_S} s without an answer. On the command line every refusal",
+        'is one line on stderr with exit status 2 ("exit 2" below), Ctrl-C exits with 130.',
         "",
         "Also tested, beyond these rows:",
         "",
         "- `tests/test_images_fuzz.py` feeds the loader random bytes, valid headers with random bodies and",
         f"  mutated valid files of every format ({test_images_fuzz.EXAMPLES} examples each, plus the inputs earlier",
         "  fuzzing found); only `ImageLoadError` or an RGB image may come out.",
+        f"- `tests/test_cli_fuzz.py` draws {test_cli_fuzz.EXAMPLES} `camlib explain` argument lists (image and output paths,",
+        "  names that are not UTF-8, directories, classes, layers, methods, parameters, speeds): each must exit 0",
+        "  with its output written, or exit 2 with one line on stderr and nothing written.",
         f"- `tests/test_soak.py` runs {soak.THREADS} threads × {soak.EXPLANATIONS_PER_THREAD} explanations across all six",
         "  methods on one shared model: every map equals its single-thread map, no hook remains, no tensor is",
         f"  left alive, and resident memory grows by less than {soak.MEMORY_GROWTH_BOUND_MB} MB.",

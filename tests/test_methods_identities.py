@@ -479,7 +479,7 @@ def test_parameter_errors_through_explain_and_run_method(effnet, tiny_image):
     assert too_many.saliency is None and too_many.error == "top_k=2000 is larger than the layer's 1280 channels."
     for key in ("scorecam", "gradpp_scorecam"):
         result = run_method(key, effnet, inputs, 0, params={"batch_size": 0})
-        assert result.error == "batch_size must be at least 1.", key
+        assert result.error == f"{key}.batch_size must be at least 1 and at most 4096, got 0.", key
     assert "does not exist" in run_method("gradcam", effnet, inputs, 1000).error
 
 

@@ -54,6 +54,25 @@ def resolve_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
     return modules[layer]
 
 
+def _as_index_tensor(targets) -> Tensor:
+    """Target classes as a long tensor; refuses fractions and booleans rather than truncating them."""
+    try:
+        values = targets if isinstance(targets, Tensor) else torch.as_tensor(np.asarray(list(targets) if not isinstance(targets, np.ndarray) else targets))
+    except (TypeError, ValueError, RuntimeError):
+        raise UnknownClassError(f"Target classes must be integers, got {targets!r}.") from None
+    if values.dtype == torch.bool or values.is_floating_point() or values.is_complex():
+        raise UnknownClassError(f"Target classes must be integers, got {values.reshape(-1)[:4].tolist()} ({values.dtype}).")
+    return values.detach().to(dtype=torch.long).reshape(-1)
+
+
+def input_channels(model: nn.Module) -> int | None:
+    """The channels the model's first convolution takes, if it starts with one."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            return module.in_channels
+    return None
+
+
 def model_device(model: nn.Module) -> torch.device:
     for tensor in model.parameters():
         return tensor.device
@@ -202,6 +221,11 @@ class BaseCAM:
                 raise UnknownLayerError(
                     f"The target layer's output is {shape}, not a spatial map (N, K, h, w); choose a convolutional layer."
                 )
+            if output.shape[-2:] == (1, 1):
+                raise UnknownLayerError(
+                    f"The target layer's output is 1×1 ({tuple(output.shape)}): one value per channel has no "
+                    "position, so the map would be rounding noise. Choose an earlier layer, or give a larger input."
+                )
             if not as_leaf:
                 recorded.append(output.detach())
                 return None
@@ -229,6 +253,13 @@ class BaseCAM:
             raise InvalidParameterError("Inputs must be a tensor of shape (N, C, H, W).")
         if inputs.shape[0] == 0:
             raise InvalidParameterError("The input batch is empty.")
+        expected = input_channels(self.model)
+        if expected is not None and inputs.shape[1] != expected:
+            raise InvalidParameterError(
+                f"Inputs have {inputs.shape[1]} channels ({tuple(inputs.shape)}) but the model's first layer takes {expected}."
+            )
+        if inputs.is_complex():
+            raise InvalidParameterError(f"Inputs must be real numbers, got {inputs.dtype}.")
         return inputs.detach().to(model_device(self.model), dtype=torch.float32)
 
     @staticmethod
@@ -236,9 +267,9 @@ class BaseCAM:
         batch, num_classes = logits.shape
         if targets is None:
             return logits.argmax(dim=1)
-        if isinstance(targets, int | np.integer):
+        if isinstance(targets, int | np.integer) and not isinstance(targets, bool | np.bool_):
             targets = [int(targets)] * batch
-        target_tensor = torch.as_tensor(list(targets) if not isinstance(targets, Tensor) else targets, dtype=torch.long)
+        target_tensor = _as_index_tensor(targets)
         target_tensor = target_tensor.reshape(-1).to(logits.device)
         if target_tensor.numel() != batch:
             raise InvalidParameterError(f"Got {target_tensor.numel()} target classes for a batch of {batch} images.")

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from camlib.errors import InvalidParameterError
 from camlib.methods.base import LayerCapture, ProgressCallback
 from camlib.methods.masked_passes import MaskedPassCAM, MaskedPassOptions
+from camlib.methods.params import check_params
 from camlib.methods.sampled_scores import sampled_channel_scores
 from camlib.methods.weights import gradcampp_weights
 
@@ -121,6 +122,11 @@ class GradPPScoreCAM(MaskedPassCAM):
         mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
     ) -> None:
+        check_params(
+            type(self),
+            {"top_k": top_k, "combination": combination, "linear_weight": linear_weight, "sampled_channels": sampled_channels,
+             "seed": seed, "batch_size": batch_size, "perturbation_size": perturbation_size, "mixed_precision": mixed_precision},
+        )
         options = MaskedPassOptions(batch_size, perturbation_size, mixed_precision)
         super().__init__(model, target_layer, options, progress=progress)
         if top_k is not None and top_k < 1:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from camlib.errors import UnknownMethodError, UnknownSpeedSettingError
+from camlib.errors import InvalidParameterError, UnknownMethodError, UnknownSpeedSettingError
 from camlib.methods.base import BaseCAM
 from camlib.methods.cam import CAM
 from camlib.methods.gradcam import GradCAM
 from camlib.methods.gradcampp import GradCAMpp
 from camlib.methods.gradpp_scorecam import GradPPScoreCAM
+from camlib.methods.params import check_params
 from camlib.methods.scorecam import ScoreCAM
 from camlib.methods.smoothgradcampp import SmoothGradCAMpp
 
@@ -123,3 +125,42 @@ def parse_method_list(text: str) -> list[str]:
     if not keys:
         raise UnknownMethodError("No method given. Choose from: all, " + ", ".join(METHODS) + ".")
     return keys
+
+
+def validate_method_params(key: str, params: Mapping[str, object] | None, *, from_text: bool = False) -> dict[str, object]:
+    """Check ``params`` for method ``key`` and return them as the constructor takes them.
+
+    With ``from_text`` the values are strings as typed on a command line (``"128"``, ``"none"``,
+    ``"true"``, ``"probability"``) and are converted by the parameter's annotation.
+
+    Raises:
+        InvalidParameterError: an unknown name, a name camlib sets itself, a value of the wrong type, a
+            non-finite number or a number outside :data:`PARAM_BOUNDS`.
+    """
+    return check_params(method_info(key).method_class, params, key=key, from_text=from_text)
+
+
+def validate_params_for_methods(
+    methods: list[str], params: Mapping[str, Mapping] | None, *, refuse_idle: bool = False
+) -> dict[str, dict]:
+    """Check ``{method: {name: value}}`` for a run of ``methods`` and return the parameters of those methods.
+
+    Every key must be a known method and every value pass :func:`validate_method_params`. With
+    ``refuse_idle`` (the CLI, where the user typed them) parameters for a method that does not run are
+    refused rather than ignored; a library caller may pass one dict for all methods and run a few.
+    """
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise InvalidParameterError(f"Method parameters must be a mapping {{method: {{name: value}}}}, not a {type(params).__name__}.")
+    checked = {}
+    for key, values in params.items():
+        method_info(key)
+        checked[key] = validate_method_params(key, values)
+    idle = [key for key, values in checked.items() if values and key not in methods]
+    if idle and refuse_idle:
+        raise InvalidParameterError(
+            f"Parameters were given for {', '.join(idle)}, which is not among the methods run "
+            f"({', '.join(methods)}); add it to the methods or drop its parameters."
+        )
+    return {key: values for key, values in checked.items() if key in methods}

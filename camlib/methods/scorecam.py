@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from camlib.errors import InvalidParameterError
 from camlib.methods.base import LayerCapture, ProgressCallback
 from camlib.methods.masked_passes import MaskedPassCAM, MaskedPassOptions, ScoreKind
+from camlib.methods.params import check_params
 from camlib.methods.sampled_scores import sampled_channel_scores
 
 
@@ -72,6 +73,11 @@ class ScoreCAM(MaskedPassCAM):
         mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
     ) -> None:
+        check_params(
+            type(self),
+            {"score": score, "sampled_channels": sampled_channels, "seed": seed, "batch_size": batch_size,
+             "perturbation_size": perturbation_size, "mixed_precision": mixed_precision},
+        )
         options = MaskedPassOptions(batch_size, perturbation_size, mixed_precision)
         super().__init__(model, target_layer, options, progress=progress)
         if score not in ("logit", "probability"):

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from camlib.errors import InvalidParameterError
 from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback
+from camlib.methods.params import check_params
 from camlib.methods.weights import gradcampp_weights
 
 
@@ -53,6 +54,7 @@ class SmoothGradCAMpp(BaseCAM):
         seed: int = 0,
         progress: ProgressCallback | None = None,
     ) -> None:
+        check_params(type(self), {"n_samples": n_samples, "noise_level": noise_level, "seed": seed})
         super().__init__(model, target_layer, progress=progress)
         if n_samples < 1:
             raise InvalidParameterError("n_samples must be at least 1.")
