@@ -175,6 +175,25 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+MIN_RESOLUTION, MAX_RESOLUTION = 32, 1024  # the shorter side of the model input, in pixels
+MAX_ASPECT_RATIO = 2.0  # the longer side is at most twice the shorter: a wider image is squeezed to 2:1
+RESOLUTIONS = (224, 320, 448)  # the shorter sides the app offers; 224 is every backbone's default
+
+
+def model_input_size(width: int, height: int, resolution: int = 224) -> tuple[int, int]:
+    """(width, height) of the model input for a ``width`` × ``height`` image: the shorter side at
+    ``resolution``, the aspect ratio kept up to :data:`MAX_ASPECT_RATIO` (so the input holds at most
+    2 × ``resolution``² pixels). Raises :class:`InvalidParameterError` outside 32–1024."""
+    if not isinstance(resolution, int) or not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
+        raise InvalidParameterError(
+            f"resolution must be a whole number of pixels from {MIN_RESOLUTION} to {MAX_RESOLUTION}, not {resolution!r}."
+        )
+    if width < 1 or height < 1:
+        raise InvalidParameterError(f"An image of {width} × {height} pixels has nothing to resize.")
+    longer = round(resolution * min(max(width, height) / min(width, height), MAX_ASPECT_RATIO))
+    return (longer, resolution) if width >= height else (resolution, longer)
+
+
 @dataclass
 class Backbone:
     """A loaded model with what it takes to feed it and read its output."""
@@ -188,15 +207,15 @@ class Backbone:
     def key(self) -> str:
         return self.spec.key
 
-    def preprocess(self, image: Image.Image) -> Tensor:
-        """RGB image -> normalised (1, 3, S, S) tensor on the model's device.
+    def preprocess(self, image: Image.Image, resolution: int | None = None) -> Tensor:
+        """RGB image -> normalised (1, 3, H, W) tensor on the model's device.
 
-        The whole image is resized to the square input (no crop), so that every object in it is
-        explained and the map lays back over the full picture.
+        The whole image is resized (no crop) with its aspect ratio kept: the shorter side becomes
+        ``resolution`` (default: the backbone's ``input_size``, 224), the longer side follows, bounded
+        by :data:`MAX_ASPECT_RATIO` (see :func:`model_input_size`). A square image gives the square
+        input. These CNNs end in global (or adaptive) pooling, so they accept any input size.
         """
-        size = self.spec.input_size
-        resized = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
-        return self.to_tensor(np.asarray(resized))
+        return self.to_tensor(self.display_image(image, resolution))
 
     def to_tensor(self, rgb: np.ndarray) -> Tensor:
         """(H, W, 3) uint8 -> normalised (1, 3, H, W) tensor on the model's device."""
@@ -205,10 +224,11 @@ class Backbone:
         std = torch.tensor(self.spec.std)[:, None, None]
         return ((tensor - mean) / std)[None].to(self.device)
 
-    def display_image(self, image: Image.Image) -> np.ndarray:
-        """The image as the model sees it: (S, S, 3) uint8, for overlays."""
-        size = self.spec.input_size
-        return np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))
+    def display_image(self, image: Image.Image, resolution: int | None = None) -> np.ndarray:
+        """The image as the model sees it: (H, W, 3) uint8 at :func:`model_input_size`, for overlays."""
+        rgb = image.convert("RGB")
+        size = model_input_size(rgb.width, rgb.height, resolution or self.spec.input_size)
+        return np.asarray(rgb.resize(size, Image.Resampling.BILINEAR))
 
     def probabilities(self, inputs: Tensor) -> Tensor:
         with torch.inference_mode():

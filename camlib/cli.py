@@ -41,7 +41,8 @@ def run_explain(args: argparse.Namespace) -> int:
 
         resolve_layer(backbone.model, args.layer)
     explanation = explain(
-        backbone, image, methods=methods, target=args.class_, layer=args.layer, method_params=_method_params(args, methods)
+        backbone, image, methods=methods, target=args.class_, layer=args.layer, method_params=_method_params(args, methods),
+        resolution=args.resolution,
     )
 
     print(f"Top-5 predictions ({backbone.spec.display_name}):")
@@ -168,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain_parser.add_argument("--offline", action="store_true", help="never download weights (also CAMLIB_OFFLINE=1)")
     explain_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. scorecam.score=probability")
     explain_parser.add_argument("--speed", default="exact", choices=list(SPEED_SETTINGS), help=SPEED_HELP)
+    explain_parser.add_argument(
+        "--resolution", type=int, default=None, metavar="PIXELS",
+        help="shorter side of the model input, aspect ratio kept (default 224; e.g. 320 or 448 for finer maps)",
+    )
     explain_parser.set_defaults(handler=run_explain)
 
     evaluate_parser = commands.add_parser("evaluate", help="Average Drop / Increase, insertion and deletion over a folder")

@@ -71,7 +71,7 @@ class MethodResult:
 
 @dataclass
 class Explanation:
-    image: np.ndarray  # (S, S, 3) uint8: the input as the model saw it
+    image: np.ndarray  # (H, W, 3) uint8: the input as the model saw it
     target_class: int
     target_name: str
     top_predictions: list[tuple[int, str, float]]
@@ -125,16 +125,19 @@ def explain(
     layer: str | None = None,
     method_params: dict[str, dict] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    resolution: int | None = None,
 ) -> Explanation:
     """Explain ``image`` with each of ``methods`` for class ``target`` (index or name; default top-1).
 
     ``progress(method_key, done, total)`` reports the masked passes of the Score-CAM family.
+    ``resolution`` is the shorter side of the model input (default: the backbone's, 224); the aspect
+    ratio is kept (see :func:`camlib.backbones.model_input_size`), and so are the maps' proportions.
     """
-    inputs = backbone.preprocess(image)
+    inputs = backbone.preprocess(image, resolution)
     top = backbone.top_predictions(inputs, k=5)
     target_class = top[0][0] if target is None else backbone.class_index(target)
     explanation = Explanation(
-        image=backbone.display_image(image),
+        image=backbone.display_image(image, resolution),
         target_class=target_class,
         target_name=backbone.class_names[target_class],
         top_predictions=top,

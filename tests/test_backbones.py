@@ -153,7 +153,7 @@ def test_class_names(effnet):
 
 def test_efficientnet_recognises_a_cat(effnet, chelsea_image):
     inputs = effnet.preprocess(chelsea_image)
-    assert inputs.shape == (1, 3, 224, 224)
+    assert inputs.shape == (1, 3, 224, 337)  # 451 × 300: the shorter side at 224, the aspect ratio kept
     top = effnet.top_predictions(inputs, k=5)
     assert 281 <= top[0][0] <= 285, top
     assert top[0][1] == effnet.class_names[top[0][0]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,11 +19,14 @@ from PIL import Image
 
 import camlib
 from camlib.methods import GradCAM
-from camlib.render import grid_size
+from camlib.backbones import model_input_size
+from camlib.render import GAP, grid_size
 
 
 def run_cli(*args: str, cwd, torch_home) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CAMLIB_OFFLINE": "1", "TORCH_HOME": str(torch_home)}
+    # PYTHONPATH: the checkout's camlib, not an installed one (the subprocess runs in a temporary folder)
+    repo_root = str(Path(camlib.__file__).resolve().parents[1])
+    env = {**os.environ, "CAMLIB_OFFLINE": "1", "TORCH_HOME": str(torch_home), "PYTHONPATH": repo_root}
     return subprocess.run(
         [sys.executable, "-m", "camlib", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
@@ -45,13 +49,14 @@ def test_explain_writes_grid_and_maps(workdir, effnet, chelsea_image):
     with Image.open(workdir / "grid.png") as picture:
         width, height = picture.size
         assert picture.mode == "RGB"
-    assert (height, width) == grid_size(4, 224)  # the input and three maps
+    map_width = model_input_size(*chelsea_image.size)[0]  # 451 × 300 keeps its shape: 337 × 224
+    assert (height, width) == (grid_size(4, 224)[0], 4 * map_width + 5 * GAP)  # the input and three maps
 
     with np.load(workdir / "maps.npz") as archive:
         maps = {key: archive[key] for key in archive.files}
     assert set(maps) == {"cam", "gradcam", "gradcampp"}
     for key, saliency in maps.items():
-        assert saliency.shape == (224, 224), key
+        assert saliency.shape == (224, map_width), key
         assert saliency.dtype == np.float32, key
         assert 0.0 <= saliency.min() and saliency.max() <= 1.0 and saliency.max() > 0.5, key
     # The CLI's Grad-CAM map is the library's, for the top-1 class at the default layer.

@@ -105,6 +105,13 @@ class BatchSizer:
         return self.size
 
 
+def perturbation_shape(height: int, width: int, perturbation_size: int) -> tuple[int, int]:
+    """(height, width) of the masked passes: the shorter side at ``perturbation_size``, the aspect ratio kept
+    (a square input gives the square ``perturbation_size`` × ``perturbation_size``)."""
+    scale = perturbation_size / min(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def masked_input_scores(
     method: BaseCAM,
     inputs: Tensor,
@@ -129,7 +136,7 @@ def masked_input_scores(
 
     A channel whose activation is constant has an all-zero mask, so its masked input is the baseline:
     it scores 0 without a forward pass. ``perturbation_size`` runs the passes on the input resized to
-    that square resolution instead of the full one; ``mixed_precision`` runs them under float16
+    that shorter side (aspect ratio kept) instead of the full size; ``mixed_precision`` runs them under float16
     autocast on CUDA (it has no effect on the CPU). At most ``batch_size`` masked inputs exist at once
     (``None``: chosen by :class:`BatchSizer`, at most 64 on the CPU and 128 on CUDA); on CUDA an
     out-of-memory error halves the batch and retries, and says so in ``method.notices``. Progress is
@@ -141,7 +148,7 @@ def masked_input_scores(
     if perturbation_size is not None:
         if perturbation_size < 8:
             raise InvalidParameterError("perturbation_size must be at least 8 pixels.")
-        inputs = F.interpolate(inputs, size=(perturbation_size, perturbation_size), mode="bilinear", align_corners=False)
+        inputs = F.interpolate(inputs, size=perturbation_shape(*inputs.shape[-2:], perturbation_size), mode="bilinear", align_corners=False)
     height, width = inputs.shape[-2:]
     batch, count = channels.shape
     scores = torch.zeros(batch, count, device=inputs.device)
@@ -249,7 +256,7 @@ class MaskedPassCAM(BaseCAM):
     Args:
         batch_size: masked images per forward pass; bounds the working memory (``None``: camlib
             chooses, at most 64 on the CPU and 128 on CUDA; see :class:`BatchSizer`).
-        perturbation_size: run the masked passes at this square resolution (``None``: the input's).
+        perturbation_size: run the masked passes with this shorter side, aspect ratio kept (``None``: the input's size).
         mixed_precision: run the masked passes in float16 autocast on CUDA (no effect on the CPU).
     """
 
@@ -339,7 +346,7 @@ class ScoreCAM(MaskedPassCAM):
         seed: seed of the draw of the sampled channels.
         batch_size: masked images per forward pass; bounds the working memory (``None``: camlib
             chooses, at most 64 on the CPU and 128 on CUDA; see :class:`BatchSizer`).
-        perturbation_size: run the masked passes at this square resolution (``None``: the input's).
+        perturbation_size: run the masked passes with this shorter side, aspect ratio kept (``None``: the input's size).
         mixed_precision: run the masked passes in float16 autocast on CUDA (no effect on the CPU).
         progress: called as ``progress(channels_done, channels_total)`` after each batch of masked passes.
     """
@@ -484,7 +491,7 @@ class GradPPScoreCAM(MaskedPassCAM):
         combination: how :math:`C_k` and :math:`w_k` combine into :math:`\alpha_k` (see above).
         batch_size: masked images per forward pass; bounds the working memory (``None``: camlib
             chooses, at most 64 on the CPU and 128 on CUDA; see :class:`BatchSizer`).
-        perturbation_size: run the masked passes at this square resolution (``None``: the input's).
+        perturbation_size: run the masked passes with this shorter side, aspect ratio kept (``None``: the input's size).
         mixed_precision: run the masked passes in float16 autocast on CUDA (no effect on the CPU).
         progress: called as ``progress(channels_done, channels_total)`` after each batch of masked passes.
     """
