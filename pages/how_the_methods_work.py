@@ -27,7 +27,7 @@ diagram.graphviz_chart(teaching.PIPELINE_DOT)
 steps.markdown(teaching.algorithm_steps())
 
 st.header("Table 1: Average Drop and Average Increase")
-for formula in teaching.docstring_formulas(metrics):
+for formula in teaching.one_equation_each(teaching.docstring_formulas(metrics)):
     st.latex(formula)
 paper_table = teaching.paper_table_1()
 if paper_table is not None:

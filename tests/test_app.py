@@ -40,6 +40,15 @@ def run_app(path: str = APP) -> AppTest:
     return AppTest.from_file(path, default_timeout=TIMEOUT_S).run()
 
 
+def image_box(at: AppTest):
+    """The sidebar's image uploader (its key changes after each upload)."""
+    return at.sidebar.get_by_key(widgets.uploader_key_in(at.session_state))
+
+
+def main_text(at: AppTest) -> str:
+    return " ".join(markdown.value for markdown in at.main.markdown)
+
+
 def page(name: str) -> str:
     return str(PAGES / name)
 
@@ -100,7 +109,7 @@ def test_choosing_vgg16_without_weights_shows_the_message():
 )
 def test_an_invalid_upload_shows_an_error_not_a_traceback(name, data, reason):
     at = run_app()
-    at.sidebar.file_uploader(key=widgets.UPLOADER_KEY).set_value((name, data, "image/png")).run()
+    image_box(at).set_value((name, data, "image/png")).run()
     assert_clean(at)
     assert any(reason in error.value and name in error.value for error in at.error), [error.value for error in at.error]
     assert not captions(at)
@@ -108,7 +117,7 @@ def test_an_invalid_upload_shows_an_error_not_a_traceback(name, data, reason):
 
 def test_a_valid_upload_is_explained_and_survives_a_rerun():
     at = run_app()
-    at.sidebar.file_uploader(key=widgets.UPLOADER_KEY).set_value(
+    image_box(at).set_value(
         ("coffee.png", inputs.sample_bytes("skimage:coffee"), "image/png")
     ).run()
     assert_clean(at)
@@ -144,7 +153,7 @@ def test_a_second_session_gets_the_first_sessions_maps_from_the_cache():
 
     def session() -> AppTest:
         at = run_app()
-        at.sidebar.file_uploader(key=widgets.UPLOADER_KEY).set_value(("noise.png", noise, "image/png")).run()
+        image_box(at).set_value(("noise.png", noise, "image/png")).run()
         return at
 
     first, second = session(), session()
@@ -194,6 +203,60 @@ def test_choosing_a_class_and_a_layer_reruns_the_methods():
     assert_clean(at)
     assert any("`bn2`" in markdown.value for markdown in at.main.markdown)
     assert_method_row(captions(at)[1:7])
+
+
+# -- what was broken: the uploader against the samples, GIFs, the stale file, the teaching page's formulas ----
+
+
+def test_choosing_a_sample_after_an_upload_explains_the_sample():
+    at = run_app()
+    image_box(at).set_value(("coffee.png", inputs.sample_bytes("skimage:coffee"), "image/png")).run()
+    assert "coffee.png" in main_text(at)
+    at.sidebar.selectbox(key=widgets.SAMPLE_KEY).select("Rocket: rocket (scikit-image)").run()
+    assert_clean(at)
+    assert "Rocket: rocket" in main_text(at) and "coffee.png" not in main_text(at)
+    image_box(at).set_value(("coffee.png", inputs.sample_bytes("skimage:coffee"), "image/png")).run()
+    at.sidebar.button(key="camlib_use_sample").click().run()
+    assert_clean(at)
+    assert "Rocket: rocket" in main_text(at) and "coffee.png" not in main_text(at)
+
+
+def test_after_a_bad_upload_a_sample_or_a_new_upload_gets_the_user_going_again():
+    at = run_app()
+    image_box(at).set_value(("notes.png", b"this is text", "image/png")).run()
+    assert at.error
+    at.sidebar.selectbox(key=widgets.SAMPLE_KEY).select("Coffee cup: coffee (scikit-image)").run()
+    assert_clean(at)
+    assert not at.error and "Coffee cup" in main_text(at)
+    image_box(at).set_value(("notes.png", b"this is text", "image/png")).run()
+    assert at.error
+    image_box(at).set_value(("rocket.png", inputs.sample_bytes("skimage:rocket"), "image/png")).run()
+    assert not at.error and "rocket.png" in main_text(at)
+
+
+def test_the_upload_box_takes_gifs_and_is_empty_after_each_upload():
+    """A GIF is accepted (its first frame, with a note); the box then holds no file, so no stale or refused
+    file stays in it, and replacing the image is one change: never "file removed" then the default sample."""
+    from image_samples import two_frames
+
+    at = run_app()
+    assert "gif" in [kind.lstrip(".") for kind in image_box(at).allowed_type]
+    image_box(at).set_value(("animated.gif", two_frames("GIF"), "image/gif")).run()
+    assert_clean(at)
+    assert "animated.gif" in main_text(at)
+    assert any("first" in info.value for info in at.sidebar.info)
+    assert image_box(at).value is None  # the box is ready for the next file
+    image_box(at).set_value(("coffee.png", inputs.sample_bytes("skimage:coffee"), "image/png")).run()
+    assert "coffee.png" in main_text(at) and "animated.gif" not in main_text(at)
+
+
+def test_how_the_methods_work_shows_no_raw_directive_and_every_formula_whole():
+    at = run_app(page("how_the_methods_work.py"))
+    assert_clean(at)
+    assert ".. math::" not in " ".join(markdown.value for markdown in at.markdown)
+    formulas = [latex.value.strip("$\n") for latex in at.get("latex")]
+    assert not any("\\qquad" in formula for formula in formulas), formulas  # one equation per line: none cut off
+    assert any(formula.startswith("L^c") and formula.endswith("\\alpha_k A_k\\Big)") for formula in formulas)
 
 
 # -- the other pages ------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ NAVIGATION = (
 
 # Session-state keys shared by the pages.
 SAMPLE_KEY = "camlib_sample"
-UPLOADER_KEY = "camlib_uploader"
+UPLOADER_KEY = "camlib_uploader"  # with a generation number: see uploader_key()
+UPLOADER_GENERATION_KEY = "camlib_uploader_generation"
 UPLOAD_STATE_KEY = "camlib_uploaded_image"  # (file name, bytes) of the last upload; survives page switches
 WEIGHTS_STATE_KEY = "camlib_weights_paths"  # backbone key -> state-dict path chosen in this session
 
@@ -70,9 +71,32 @@ def sidebar_device() -> None:
 # -- the image ------------------------------------------------------------------------------------
 
 
-def _remember_upload() -> None:
-    uploaded = st.session_state.get(UPLOADER_KEY)
-    st.session_state[UPLOAD_STATE_KEY] = (uploaded.name, uploaded.getvalue()) if uploaded is not None else None
+def uploader_key() -> str:
+    """The image uploader's current key: it changes after each upload, so the box is always empty and ready."""
+    return uploader_key_in(st.session_state)
+
+
+def uploader_key_in(session_state) -> str:
+    """:func:`uploader_key` for a given session state (e.g. an AppTest's)."""
+    generation = session_state[UPLOADER_GENERATION_KEY] if UPLOADER_GENERATION_KEY in session_state else 0
+    return f"{UPLOADER_KEY}::{generation}"
+
+
+def _empty_the_uploader() -> None:
+    st.session_state[UPLOADER_GENERATION_KEY] = st.session_state.get(UPLOADER_GENERATION_KEY, 0) + 1
+
+
+def _take_upload() -> None:
+    """Keep the uploaded file in the session and give the box a fresh key.
+
+    The box then holds no file: choosing a sample is never overridden by a file left in it, no refused
+    or stale chip stays beside it, and a new upload arrives as one change (never "file removed", then
+    the default sample, then the new file).
+    """
+    uploaded = st.session_state.get(uploader_key())
+    if uploaded is not None:
+        st.session_state[UPLOAD_STATE_KEY] = (uploaded.name, uploaded.getvalue())
+        _empty_the_uploader()
 
 
 def _forget_upload() -> None:
@@ -95,7 +119,8 @@ def image_uploader(label: str, *, key: str, container=st, **options):
 def sidebar_image() -> ImageInput:
     """The current image: the last upload of this session, else the chosen sample.
 
-    An unreadable upload shows its reason with ``st.error`` and stops the script.
+    An unreadable upload shows its reason with ``st.error`` and stops the script; the sample box and the
+    empty uploader above it stay usable, so the user is never stuck on the error.
     """
     sidebar = st.sidebar
     sidebar.header("Image")
@@ -103,21 +128,20 @@ def sidebar_image() -> ImageInput:
     if st.session_state.get(SAMPLE_KEY) not in labels:
         st.session_state.pop(SAMPLE_KEY, None)
     label = sidebar.selectbox("Sample image", labels, key=SAMPLE_KEY, on_change=_forget_upload, persist_state="session")
-    uploaded = image_uploader(
-        "…or upload your own (PNG, JPEG, WebP, BMP)", key=UPLOADER_KEY, container=sidebar, on_change=_remember_upload
+    image_uploader(
+        "…or upload your own (PNG, JPEG, WebP, BMP, GIF, TIFF)", key=uploader_key(), container=sidebar, on_change=_take_upload
     )
-    if uploaded is not None:
-        st.session_state[UPLOAD_STATE_KEY] = (uploaded.name, uploaded.getvalue())
     sidebar.caption(f"Upload limit: {upload_limit_text()}.")
     stored = st.session_state.get(UPLOAD_STATE_KEY)
     if not stored:
         return sample_input(sample_by_label(label))
     name, data = stored
     sidebar.caption(f"Explaining your upload **{name}**.")
-    sidebar.button("Use the sample instead", on_click=_forget_upload)
+    sidebar.button("Use the sample instead", on_click=_forget_upload, key="camlib_use_sample")
     image, error = read_uploaded_image(data, name)
     if error:
         st.error(error)
+        st.info("Upload another image, or pick a sample in the sidebar.")
         st.stop()
     for note in image.notes:
         sidebar.info(note)
