@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from camlib.explain import Explanation, MethodResult
-from camlib.figure import FigureRow
+from camlib.figure import SCALE_NOTE, FigureRow  # noqa: F401 - SCALE_NOTE is re-exported for the pages
 from camlib.render import colorize, overlay
 
 OWN_SCALE_NOTE = (

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import tempfile
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
@@ -29,6 +30,9 @@ class SharedModel:
     """A loaded backbone shared by every session; camlib's methods may use it from several threads at once."""
 
     backbone: Backbone
+    # Not taken by the app's maps or predictions (see the module docstring); kept for callers that still
+    # serialise on it (camlib/app/faithfulness.py), which therefore never hold up the other pages.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 @st.cache_resource(max_entries=MAX_CACHED_MODELS, show_spinner=False)
