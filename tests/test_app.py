@@ -326,7 +326,7 @@ def test_the_raw_range_is_the_maps_range_before_normalisation(effnet, chelsea_im
 
     inputs_ = effnet.preprocess(chelsea_image)
     result = run_method("gradcam", effnet, inputs_, 281)
-    activations, gradients = {}, {}
+    activations = {}
     layer = dict(effnet.model.named_modules())["conv_head"]
     handle = layer.register_forward_hook(lambda module, args, output: activations.setdefault("a", output))
     try:

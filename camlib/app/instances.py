@@ -29,7 +29,7 @@ def hot_spots(saliency: np.ndarray, *, threshold: float = 0.5, cell: int = FEATU
     is_top = (values == ndimage.maximum_filter(values, size=cell, mode="nearest")) & (values >= threshold * peak)
     labels, count = ndimage.label(is_top, structure=np.ones((3, 3)))
     centres = ndimage.center_of_mass(is_top, labels, range(1, count + 1))
-    return [(int(round(row)), int(round(column))) for row, column in centres]
+    return [(round(row), round(column)) for row, column in centres]
 
 
 def instances_note(results: dict[str, MethodResult], *, resolution: int, instances: int | None = None) -> str:

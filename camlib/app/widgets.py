@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from camlib import timings
 from camlib.app.figures import COMMON_SCALE_NOTE, OWN_SCALE_NOTE, colorbar_strip, on_common_scale, overlay_tile, tile_caption
 from camlib.app.inputs import (
     IMAGE_TYPES,
@@ -34,7 +35,6 @@ from camlib.app.models import (
     shared_model,
 )
 from camlib.app.settings import SPEED_PRESETS, Params, changed_params, effective_param, method_params, speed_options
-from camlib import timings
 from camlib.backbones import BACKBONES, RESOLUTIONS, backbone_spec
 from camlib.errors import CamlibError, WeightsUnavailableError
 from camlib.explain import MethodResult
@@ -90,7 +90,7 @@ def uploader_key() -> str:
 
 def uploader_key_in(session_state) -> str:
     """:func:`uploader_key` for a given session state (e.g. an AppTest's)."""
-    generation = session_state[UPLOADER_GENERATION_KEY] if UPLOADER_GENERATION_KEY in session_state else 0
+    generation = session_state[UPLOADER_GENERATION_KEY] if UPLOADER_GENERATION_KEY in session_state else 0  # noqa: SIM401 - an AppTest state has no .get
     return f"{UPLOADER_KEY}::{generation}"
 
 
