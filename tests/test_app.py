@@ -534,6 +534,17 @@ def test_the_default_setting_is_fast_with_exact_and_lowres_one_click_away(monkey
     assert settings.speed_options()[0] == "test"
 
 
+def test_the_speed_labels_come_from_the_one_table_of_measured_seconds(monkeypatch):
+    from camlib import timings
+
+    for speed in ("fast", "exact", "lowres"):
+        assert timings.seconds_text(timings.setting_seconds(speed)) in settings.SPEED_PRESETS[speed].description
+    assert timings.setting_seconds("exact") > timings.setting_seconds("fast")
+    assert timings.map_size(448) == (448, 673)  # chelsea: the shorter side at 448, the aspect ratio kept
+    monkeypatch.setitem(timings.SECONDS_BY_SETTING, "fast", {"scorecam": 99.0})
+    assert "Score-CAM 99 s" in settings.timing_text("fast")
+
+
 def test_method_params_merge_preset_and_overrides_into_a_hashable_key():
     assert settings.method_params("scorecam", "exact") == ()
     assert settings.method_params("gradcam", "fast") == ()

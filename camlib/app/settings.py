@@ -34,8 +34,8 @@ def timing_text(speed: str) -> str:
     if total is None:
         return ""
     return (
-        f" Measured on {timings.BACKBONE} at 224 on a 2-core CPU: Score-CAM {timings.seconds_text(scorecam)}, "
-        f"all six methods {timings.seconds_text(total)} per image (more on a busy server; a GPU is far faster)."
+        f" Measured on {timings.BACKBONE} at 224 px, one thread of a busy 2-core CPU: Score-CAM "
+        f"{timings.seconds_text(scorecam)}, all six methods {timings.seconds_text(total)} per image (a GPU is far faster)."
     )
 
 
