@@ -363,6 +363,26 @@ def test_the_exported_figure_has_the_labels_a_colour_bar_and_high_resolution():
     assert "1.0" in svg and "0.0" in svg  # the colour bar's ticks
 
 
+def _speed_sidebar_only():
+    from camlib.app import widgets
+
+    widgets._sidebar_speed()
+
+
+def test_the_parameter_boxes_show_their_values_in_words_at_every_setting():
+    at = AppTest.from_function(_speed_sidebar_only, default_timeout=TIMEOUT_S).run()
+    for speed in ("fast", "exact", "lowres"):
+        at.sidebar.radio(key="camlib_speed").set_value(speed).run()
+        assert_clean(at)
+        boxes = {box.key: box for box in at.sidebar.selectbox}
+        assert all(box.value is not None for box in boxes.values()), speed  # none shows "Choose an option"
+        combination = boxes[f"camlib_param::{speed}::gradpp_scorecam::combination"]
+        assert combination.value == "softmax_w" and "softmax(C_k) × w_k / max w (default)" in combination.options
+    assert boxes["camlib_param::lowres::scorecam::perturbation_size"].value == 112
+    at.sidebar.radio(key="camlib_speed").set_value("exact").run()
+    assert at.sidebar.selectbox(key="camlib_param::exact::scorecam::perturbation_size").value == 0  # the input's own size
+
+
 def test_layer_class_and_parameters_survive_a_visit_to_another_page():
     at = run_app()
     class_key = next(box.key for box in at.sidebar.selectbox if box.key.startswith("camlib_class::"))
