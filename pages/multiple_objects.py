@@ -22,6 +22,11 @@ settings = widgets.sidebar_method_settings(resolution)
 display = widgets.sidebar_display()
 widgets.sidebar_device()
 backbone = chosen.model.backbone
+if resolution != 224:
+    st.caption(
+        f"At {resolution} px the objects look larger than in the 224-px photos the model learned from, so its "
+        "predictions are often less confident (the top-5 below); the maps are still for the classes you choose."
+    )
 setting_text = f"{widgets.backbone_label(backbone_key)} · layer {layer} · {settings.label()} · shorter side {resolution} px"
 
 
