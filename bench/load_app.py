@@ -18,6 +18,12 @@ log has an exception.
 
     python bench/load_app.py --sessions 4 --rounds 2               # the app's default (the fast setting)
     python bench/load_app.py --sessions 4 --rounds 2 --fast-test   # CAMLIB_APP_FAST_TEST=1: the quick preset
+    python -m bench.load_app --exact-and-fast                      # does one visitor's Exact hold up another?
+
+--exact-and-fast: two sessions open the app. Session B first explains a new sample alone (Fast, its
+baseline). Then session A switches to Exact, and as soon as A's slow methods are running, B explains another
+new sample at Fast. It prints B's time alone and B's time beside A's Exact run, both until B's grid is
+complete and until B's first maps (CAM, Grad-CAM, Grad-CAM++) are drawn, then A's time.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import sys
 import tempfile
 import time
@@ -154,6 +161,61 @@ async def drive(url: str, plan: list[list[str]], kinds: list[list[str]], timeout
     return measurements
 
 
+CHEAP_MAPS_DRAWN = """() => document.querySelectorAll('.st-key-overlay_grid [data-testid="stImage"] img').length >= 4"""
+SLOW_METHODS_RUNNING = """() => document.querySelector('.st-key-overlay_grid [data-testid="stProgress"]') !== null"""
+
+
+async def explain_sample(page, sample: str, timeout_ms: int) -> tuple[float, float, str | None]:
+    """Choose a sample; seconds until the first three maps are drawn and until the grid is complete."""
+    started = time.perf_counter()
+    try:
+        await page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+        await page.get_by_role("option", name=sample, exact=True).click()
+        await page.wait_for_function(EXPLAINING, arg=sample, timeout=timeout_ms)
+        await page.wait_for_function(CHEAP_MAPS_DRAWN, timeout=timeout_ms)
+        first_maps = time.perf_counter() - started
+        await page.wait_for_function(SETTLED, arg=EXPECTED_IMAGES, timeout=timeout_ms)
+        return first_maps, time.perf_counter() - started, await page_problem(page)
+    except Exception as error:  # noqa: BLE001 - reported, not fatal
+        return float("nan"), time.perf_counter() - started, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+
+
+async def exact_and_fast(url: str, samples: list[str], timeout_s: float) -> int:
+    """Session B's time alone and beside session A's Exact run (see the module docstring)."""
+    from playwright.async_api import async_playwright
+
+    timeout_ms = int(timeout_s * 1000)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            exact_page, fast_page = [await new_session(browser, timeout_ms) for _ in range(2)]
+            for page in (exact_page, fast_page):
+                seconds, error = await first_load(page, url, samples[0], timeout_ms)
+                print(f"open {seconds:6.1f} s {error or ''}", flush=True)
+            first, total, error = await explain_sample(fast_page, samples[1], timeout_ms)
+            print(f"B alone (Fast, {samples[1]}): first maps {first:.1f} s, all six {total:.1f} s {error or ''}", flush=True)
+
+            async def exact_run() -> float:
+                started = time.perf_counter()
+                await exact_page.locator("[data-testid='stSidebar'] label").filter(has_text=re.compile("^Exact$")).click()
+                await exact_page.wait_for_function(SLOW_METHODS_RUNNING, timeout=timeout_ms)
+                running.set()
+                await exact_page.wait_for_function(SETTLED, arg=EXPECTED_IMAGES, timeout=timeout_ms)
+                return time.perf_counter() - started
+
+            async def fast_run():
+                await running.wait()
+                return await explain_sample(fast_page, samples[2], timeout_ms)
+
+            running = asyncio.Event()
+            exact_seconds, (first, total, error) = await asyncio.gather(exact_run(), fast_run())
+            print(f"B beside A's Exact (Fast, {samples[2]}): first maps {first:.1f} s, all six {total:.1f} s {error or ''}")
+            print(f"A (Exact, {samples[0]}): {exact_seconds:.1f} s")
+            return 1 if error else 0
+        finally:
+            await browser.close()
+
+
 def report(measurements: list[Measurement]) -> int:
     errors = [m for m in measurements if m.error]
     print()
@@ -188,6 +250,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="rounds per session after the first load (default 2)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds one page run may take (default 600)")
     parser.add_argument("--fast-test", action="store_true", help=f"run the server with {FAST_TEST_ENV}=1 (the quick test preset)")
+    parser.add_argument("--exact-and-fast", action="store_true", help="two sessions: does one on Exact hold up one on Fast?")
     args = parser.parse_args()
     if args.sessions < 1 or args.rounds < 0 or args.timeout <= 0:
         parser.error("--sessions must be at least 1, --rounds at least 0 and --timeout positive")
@@ -203,6 +266,11 @@ def main() -> int:
     if args.fast_test:
         env[FAST_TEST_ENV] = "1"
     setting = f"{FAST_TEST_ENV}=1 (quick test preset)" if args.fast_test else "default settings (the fast setting)"
+    if args.exact_and_fast:
+        with local_app(log_path, env=env) as url:
+            print(f"streamlit run app.py at {url}: one session on Exact, one on Fast")
+            failed = asyncio.run(exact_and_fast(url, labels, args.timeout))
+        return 1 if failed or scan_log(log_path) else 0
     try:
         with local_app(log_path, env=env) as url:
             print(f"streamlit run app.py at {url}, {setting}; {args.sessions} sessions × {args.rounds} rounds after the first load")

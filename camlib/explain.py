@@ -69,6 +69,7 @@ class MethodResult:
     seconds: float
     error: str | None = None
     notices: tuple[str, ...] = ()  # things the user should know, e.g. a batch halved after a GPU OOM
+    raw_range: tuple[float, float] | None = None  # the map's (min, max) before normalisation, in the method's units
 
 
 @dataclass
@@ -115,7 +116,8 @@ def run_method(
         saliency = method(inputs, [target_class])[0]
     except CamlibError as error:
         return MethodResult(key, display_name, None, time.perf_counter() - start, str(error))
-    return MethodResult(key, display_name, saliency, time.perf_counter() - start, notices=tuple(method.notices))
+    raw_range = method.raw_ranges[0] if method.raw_ranges else None
+    return MethodResult(key, display_name, saliency, time.perf_counter() - start, notices=tuple(method.notices), raw_range=raw_range)
 
 
 def explain(

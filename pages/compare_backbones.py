@@ -2,13 +2,16 @@
 
 import streamlit as st
 
-from camlib.app import models, widgets
+from camlib.app import figures, models, widgets
 from camlib.backbones import BACKBONES, imagenet_class_names
 
 widgets.page_setup("Compare backbones")
-st.caption(
-    "One image, explained by each backbone at its default layer. A backbone whose weights are not on this "
-    "machine says how to add them."
+st.caption("One image, explained by each backbone at its default layer.")
+widgets.how_to_read(
+    "Each row is one backbone, each column one method. A method that points at the same object on every "
+    "backbone describes the image; one that moves with the backbone describes the network. Maps are each "
+    "scaled to their own range, and raw values of different backbones are in different units, so compare "
+    "where maps are hot, not how hot."
 )
 
 image = widgets.sidebar_image()
@@ -17,32 +20,40 @@ backbones = st.sidebar.multiselect(
     "Backbones", list(BACKBONES), default=list(BACKBONES), format_func=widgets.backbone_label,
     key="camlib_backbones", persist_state="session",
 )
+resolution = widgets.sidebar_resolution()
 class_names = imagenet_class_names()
 class_choice = st.sidebar.selectbox(
     "Class (type to search)", [None, *range(len(class_names))],
     format_func=lambda index: "Each backbone's top-1" if index is None else f"{class_names[index]} ({index})",
-    key="camlib_backbones_class",
+    key="camlib_backbones_class", persist_state="session",
 )
-settings = widgets.sidebar_method_settings()
+settings = widgets.sidebar_method_settings(resolution)
 display = widgets.sidebar_display()
 widgets.sidebar_device()
 
+rows = []
 for backbone_key in backbones:
     st.subheader(widgets.backbone_label(backbone_key))
     model = widgets.load_model_or_explain(backbone_key)
     if model is None:
         continue
     weights_path = widgets.weights_path_for(backbone_key)
-    top = models.top_predictions(image.digest, backbone_key, weights_path, image.image)
+    top = models.top_predictions(image.digest, backbone_key, weights_path, image.image, resolution)
     target_class = top[0][0] if class_choice is None else class_choice
     layer = model.backbone.spec.default_layer
-    probability = next((p for index, _, p in top if index == target_class), None)
-    st.caption(
-        f"Top-1: **{top[0][1]}** ({top[0][2]:.0%}) · explaining **{class_names[target_class]}**"
-        + (f" ({probability:.0%})" if probability is not None and class_choice is not None else "")
-        + f" · layer `{layer}`"
-    )
-    widgets.overlay_grid(
-        image, model.backbone.display_image(image.image), "Input", backbone_key=backbone_key, weights_path=weights_path,
+    probability = models.class_probability(image.digest, backbone_key, weights_path, image.image, resolution, target_class)
+    class_text = figures.class_label(class_names, target_class, probability)
+    st.caption(f"Top-1: **{top[0][1]}** ({top[0][2]:.0%}) · explaining **{class_text}** · layer `{layer}`")
+    display_image = model.backbone.display_image(image.image, resolution)
+    results = widgets.overlay_grid(
+        image, display_image, "Input", backbone_key=backbone_key, weights_path=weights_path,
         layer=layer, target_class=target_class, settings=settings, display=display, key=f"backbone_row_{backbone_key}",
+    )
+    rows.append(figures.figure_row(f"{widgets.backbone_label(backbone_key)} · {layer}\n{class_text}", display_image, results))
+
+if rows:
+    widgets.colour_scale(display)
+    widgets.figure_downloads(
+        lambda: rows, title=f"{image.name} · each backbone at its default layer · {settings.label()} · shorter side {resolution} px",
+        stem=f"backbones_{resolution}", key="figure_backbones", display=display,
     )

@@ -12,6 +12,11 @@ st.markdown(
     "$L^c = \\mathrm{ReLU}(\\sum_k \\alpha_k^c A_k)$, upsampled to the image and scaled to [0, 1]. "
     "They differ in how they get the weights $\\alpha_k^c$, and in what that costs."
 )
+widgets.how_to_read(
+    "Each method turns one layer's channels $A_k$ into a map with weights $\\alpha_k^c$; the formulas show how "
+    "each gets its weights, and the cost line what that takes per image. Table 1 at the bottom measures how "
+    "faithful each method's maps are (Average Drop: lower is better; Average Increase: higher is better)."
+)
 widgets.sidebar_device()
 
 for info in METHODS.values():
@@ -27,12 +32,20 @@ diagram.graphviz_chart(teaching.PIPELINE_DOT)
 steps.markdown(teaching.algorithm_steps())
 
 st.header("Table 1: Average Drop and Average Increase")
-for formula in teaching.docstring_formulas(metrics):
+for formula in teaching.one_equation_each(teaching.docstring_formulas(metrics)):
     st.latex(formula)
+paper, ours = st.columns(2)
+paper.markdown("**In the paper** (Table 1)")
 paper_table = teaching.paper_table_1()
 if paper_table is not None:
-    st.dataframe(paper_table.style.format("{:.1f}"), width="stretch")
+    paper.dataframe(paper_table.T.style.format("{:.1f}"), width="stretch")
+    paper.caption(f"{teaching.PAPER_SETTING} Source: {teaching.PAPER_REFERENCE}")
 else:
-    st.info("The paper's Table 1 values are not bundled with this version of the app; see the paper below.")
-st.markdown(f"Source: {teaching.PAPER_REFERENCE} [{teaching.PAPER_URL}]({teaching.PAPER_URL})")
+    paper.info("The paper's Table 1 (../shared/paper/table1.csv) is not on this machine; see the paper below.")
+ours.markdown("**With camlib** (docs/results.md)")
+camlib_table = teaching.camlib_table_1()
+if camlib_table is not None:
+    ours.dataframe(camlib_table.T.style.format("{:.1f}"), width="stretch")
+    ours.caption(teaching.CAMLIB_SETTING)
+st.markdown(f"Paper: {teaching.PAPER_REFERENCE} [{teaching.PAPER_URL}]({teaching.PAPER_URL})")
 st.markdown("Measure them yourself, on your images and backbone, on the **Faithfulness** page.")

@@ -69,6 +69,38 @@ def test_app_renders_all_overlays_in_chromium(app_url, tmp_path):
             page.screenshot(path=str(tmp_path / "app_screenshot.png"), full_page=True)
             SCREENSHOT.parent.mkdir(exist_ok=True)
             shutil.copyfile(tmp_path / "app_screenshot.png", SCREENSHOT)
+
+            replace_the_upload_without_a_flash(page, tmp_path)
         finally:
             browser.close()
     assert "Traceback" not in log.read_text()
+
+
+# Records, from now on, whether the main page ever shows the default sample's name or a broken image.
+WATCH_FOR_FLASH = """() => {
+    window.flashes = [];
+    const main = document.querySelector('[data-testid="stMain"]');
+    const check = () => {
+        if (main.innerText.includes('Cat: chelsea')) window.flashes.push('the default sample');
+        for (const img of main.querySelectorAll('img')) {
+            if (img.complete && img.naturalWidth === 0 && img.getAttribute('src')) window.flashes.push('a broken image');
+        }
+    };
+    new MutationObserver(check).observe(main, {subtree: true, childList: true, characterData: true, attributes: true});
+}"""
+
+
+def replace_the_upload_without_a_flash(page, tmp_path):
+    """A second upload (a GIF, which the box must accept) replaces the first without showing the default sample."""
+    import numpy as np
+    from PIL import Image
+
+    gif = tmp_path / "second.gif"
+    Image.fromarray(np.random.default_rng(5).integers(0, 256, (120, 160, 3), dtype=np.uint8)).save(gif)
+    page.evaluate(WATCH_FOR_FLASH)
+    box = page.locator("[data-testid='stSidebar'] [data-testid='stFileUploader'] input[type='file']")
+    box.set_input_files(str(gif))
+    page.locator("[data-testid='stMain']").get_by_text("second.gif", exact=False).first.wait_for()
+    page.wait_for_function(SETTLED, arg=EXPECTED_IMAGES, timeout=RUN_TIMEOUT_MS)
+    assert page.evaluate("window.flashes") == []
+    assert "not allowed" not in page.locator("[data-testid='stSidebar']").inner_text()

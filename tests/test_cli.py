@@ -18,8 +18,8 @@ import torchvision
 from PIL import Image
 
 import camlib
-from camlib.methods import GradCAM
 from camlib.backbones import model_input_size
+from camlib.methods import GradCAM
 from camlib.render import GAP, grid_size
 
 

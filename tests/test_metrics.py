@@ -172,7 +172,8 @@ def real_batch(effnet):
     from skimage import data
 
     photos = [data.chelsea(), data.coffee(), data.astronaut(), data.rocket()]
-    inputs = torch.cat([effnet.preprocess(Image.fromarray(photo)) for photo in photos])
+    # square first (as camlib did before it kept the aspect ratio), so the four photos stack into one batch
+    inputs = torch.cat([effnet.preprocess(Image.fromarray(photo).resize((224, 224), Image.Resampling.BILINEAR)) for photo in photos])
     from camlib.methods import GradCAMpp
 
     targets = effnet.probabilities(inputs).argmax(dim=1).tolist()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Sequence
 
@@ -11,7 +12,19 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from camlib.explain import Explanation, MethodResult
-from camlib.render import overlay
+from camlib.figure import SCALE_NOTE, FigureRow  # noqa: F401 - SCALE_NOTE is re-exported for the pages
+from camlib.render import colorize, overlay
+
+OWN_SCALE_NOTE = (
+    "Each map is scaled to its own range: 0 is that map's lowest value and 1 its highest, so colours compare "
+    "places within one map, not strengths between maps."
+)
+COMMON_SCALE_NOTE = (
+    "Common scale: within each method, every row's map is divided by the largest raw value that method reached "
+    "in any row, so a weaker class looks weaker. Raw values of different methods are in different units, so "
+    "columns still have their own scale."
+)
+COMMON_SCALE_FIGURE_NOTE = "within each method, all rows on one scale (1 = that method's largest raw value)"
 
 
 def overlay_tile(display_image: np.ndarray, result: MethodResult, *, opacity: float, colormap: str) -> np.ndarray:
@@ -72,3 +85,47 @@ def maps_npz(explanation: Explanation, *, backbone_key: str) -> bytes:
         layer=np.str_(explanation.layer),
     )
     return buffer.getvalue()
+
+
+def colorbar_strip(colormap: str, *, width: int = 256, height: int = 14) -> np.ndarray:
+    """A horizontal colour bar, 0 on the left to 1 on the right, in the overlays' own colours."""
+    return np.repeat(colorize(np.linspace(0.0, 1.0, width, dtype=np.float32)[None], colormap), height, axis=0)
+
+
+def common_maxima(rows: Sequence[dict[str, MethodResult]]) -> dict[str, float]:
+    """Per method, the largest raw map value (before normalisation) over the rows compared."""
+    maxima: dict[str, float] = {}
+    for results in rows:
+        for key, result in results.items():
+            if result.raw_range is not None:
+                maxima[key] = max(maxima.get(key, 0.0), result.raw_range[1])
+    return maxima
+
+
+def on_common_scale(result: MethodResult, maximum: float | None) -> MethodResult:
+    """The result with its map in raw units divided by ``maximum`` (a common scale), clipped to [0, 1].
+
+    The stored map is min-max normalised, so the raw map is ``low + map × (high − low)`` with the
+    ``raw_range`` the method recorded. Without a raw range or a positive maximum, the result is unchanged.
+    """
+    if result.saliency is None or result.raw_range is None or not maximum or maximum <= 0:
+        return result
+    low, high = result.raw_range
+    raw = low + result.saliency.astype(np.float32) * (high - low)
+    return dataclasses.replace(result, saliency=np.clip(raw / maximum, 0.0, 1.0).astype(np.float32))
+
+
+def figure_row(label: str, display_image: np.ndarray, results: dict[str, MethodResult]) -> FigureRow:
+    """One row of an exported figure: the maps by method name, and why a method has none."""
+    return FigureRow(
+        label,
+        display_image,
+        {result.display_name: result.saliency for result in results.values()},
+        {result.display_name: result.error or "" for result in results.values() if result.saliency is None},
+    )
+
+
+def class_label(class_names: Sequence[str], target_class: int, probability: float | None) -> str:
+    """"tabby (281): 62.1 %", the class with the model's probability for it."""
+    text = f"{class_names[target_class]} ({target_class})"
+    return f"{text}: {probability:.1%}" if probability is not None else text

@@ -17,7 +17,7 @@ from camlib.images import MAX_MEGAPIXELS, LoadedImage, load_image_with_notes
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_IMAGES = REPO_ROOT.parent / "shared" / "images"
 
-IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp"]
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]  # what camlib.images reads
 IMAGE_UPLOAD_LIMIT_MB = 200  # per image; state dicts may use the server's maxUploadSize (.streamlit/config.toml)
 
 

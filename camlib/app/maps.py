@@ -27,7 +27,7 @@ from camlib.methods import METHODS, method_info
 
 logger = logging.getLogger(__name__)
 
-MAX_CACHED_MAPS = 512  # a 224×224 float32 map is 200 KB: about 100 MB in all
+MAX_CACHED_MAPS = 256  # a float32 map is 200 KB at 224×224, up to 1.6 MB at 448×896: at most about 400 MB
 
 Progress = Callable[[int, int], None]
 
@@ -43,23 +43,26 @@ class MapRequest:
     target_class: int
     method_key: str
     params: Params = ()
+    resolution: int = 224  # the shorter side of the model input; the aspect ratio is kept
 
 
-def map_request(image: ImageInput, backbone_key: str, weights_path: str | None, layer: str, target_class: int, method_key: str, params: Params) -> MapRequest:
+def map_request(
+    image: ImageInput, backbone_key: str, weights_path: str | None, layer: str, target_class: int, method_key: str,
+    params: Params, resolution: int = 224,
+) -> MapRequest:
     if method_key == "cam":  # CAM always reads the layer before global average pooling
         layer = backbone_spec(backbone_key).cam_layer or layer
-    return MapRequest(image.digest, backbone_key, weights_path, layer, int(target_class), method_key, params)
+    return MapRequest(image.digest, backbone_key, weights_path, layer, int(target_class), method_key, params, int(resolution))
 
 
 @st.cache_data(max_entries=MAX_CACHED_MAPS, show_spinner=False)
 def _cached_result(request: MapRequest, _image: Image.Image, _progress: Progress | None = None) -> MethodResult:
-    model = shared_model(request.backbone_key, request.weights_path)
-    with model.lock:
-        inputs = model.backbone.preprocess(_image)
-        return run_method(
-            request.method_key, model.backbone, inputs, request.target_class,
-            layer=request.layer, progress=_progress, params=dict(request.params),
-        )
+    backbone = shared_model(request.backbone_key, request.weights_path).backbone
+    inputs = backbone.preprocess(_image, request.resolution)
+    return run_method(  # no lock: camlib's methods are thread safe on a shared model (see camlib.app.models)
+        request.method_key, backbone, inputs, request.target_class,
+        layer=request.layer, progress=_progress, params=dict(request.params),
+    )
 
 
 def compute_map(request: MapRequest, image: ImageInput, progress: Progress | None = None) -> MethodResult:

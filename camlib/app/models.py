@@ -1,7 +1,13 @@
-"""The models every session shares: one per backbone and weights file, each with the lock to hold while it computes."""
+"""The models every session shares: one per backbone and weights file.
+
+There is no lock around a map or a prediction: camlib's methods are thread safe on a shared model (each
+hook records only its own thread's pass and the train/eval mode is restored per thread; see
+tests/test_hygiene.py), so one visitor's slow exact Score-CAM never holds up another's cheap maps or top-5.
+"""
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -21,9 +27,11 @@ MAX_CACHED_PREDICTIONS = 256
 
 @dataclass
 class SharedModel:
-    """A loaded backbone shared by every session, with the lock to hold while using it."""
+    """A loaded backbone shared by every session; camlib's methods may use it from several threads at once."""
 
     backbone: Backbone
+    # Not taken by the app's maps or predictions (see the module docstring); kept for callers that still
+    # serialise on it (camlib/app/faithfulness.py), which therefore never hold up the other pages.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -38,13 +46,15 @@ def download_weights(backbone_key: str) -> None:
     load_backbone(backbone_key, allow_download=True, device="cpu")
 
 
-def save_uploaded_weights(backbone_key: str, data: bytes) -> Path:
-    """Write an uploaded state dict to a temporary file named by its hash, for ``load_backbone(weights_path=...)``."""
-    folder = Path(tempfile.gettempdir()) / "camlib-app-weights"
+def save_uploaded_weights(backbone_key: str, data: bytes, file_name: str) -> Path:
+    """Write an uploaded state dict under a folder named by its hash, keeping the user's file name (so that
+    every message about it names the file the user chose), for ``load_backbone(weights_path=...)``."""
+    safe_name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name).name).strip("._") or "weights.pth"
+    folder = Path(tempfile.gettempdir()) / "camlib-app-weights" / f"{backbone_key}-{digest_of(data)[:16]}"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{backbone_key}-{digest_of(data)[:16]}.pth"
+    path = folder / safe_name
     if not path.is_file():
-        partial = path.with_suffix(".part")
+        partial = folder / f".{safe_name}.part"
         partial.write_bytes(data)
         partial.replace(path)
     return path
@@ -58,11 +68,21 @@ def device_label() -> str:
 
 
 @st.cache_data(max_entries=MAX_CACHED_PREDICTIONS, show_spinner=False)
-def top_predictions(image_digest: str, backbone_key: str, weights_path: str | None, _image: Image.Image) -> list[tuple[int, str, float]]:
-    """The top-5 classes (index, name, probability) of an image."""
-    model = shared_model(backbone_key, weights_path)
-    with model.lock:
-        return model.backbone.top_predictions(model.backbone.preprocess(_image), k=5)
+def top_predictions(
+    image_digest: str, backbone_key: str, weights_path: str | None, _image: Image.Image, resolution: int = 224
+) -> list[tuple[int, str, float]]:
+    """The top-5 classes (index, name, probability) of an image at ``resolution`` (the input's shorter side)."""
+    backbone = shared_model(backbone_key, weights_path).backbone
+    return backbone.top_predictions(backbone.preprocess(_image, resolution), k=5)
+
+
+@st.cache_data(max_entries=MAX_CACHED_PREDICTIONS, show_spinner=False)
+def class_probability(
+    image_digest: str, backbone_key: str, weights_path: str | None, _image: Image.Image, resolution: int, class_index: int
+) -> float:
+    """The softmax probability of one class, e.g. a typed class outside the top 5."""
+    backbone = shared_model(backbone_key, weights_path).backbone
+    return float(backbone.probabilities(backbone.preprocess(_image, resolution))[0, class_index])
 
 
 def layer_options(model: SharedModel) -> list[str]:

@@ -6,6 +6,7 @@ import inspect
 import os
 from dataclasses import dataclass, field
 
+from camlib import timings
 from camlib.methods import METHODS, method_info, speed_params
 from camlib.methods.registry import FAST_SAMPLED_CHANNELS, LOWRES_PERTURBATION_SIZE
 
@@ -27,6 +28,17 @@ def _library_setting(speed: str) -> dict[str, dict]:
     return {key: params for key in METHODS if (params := speed_params(key, speed))}
 
 
+def timing_text(speed: str) -> str:
+    """The measured seconds for a setting, from :mod:`camlib.timings` (the one source of these figures)."""
+    scorecam, total = timings.method_seconds(speed, "scorecam"), timings.setting_seconds(speed)
+    if total is None:
+        return ""
+    return (
+        f" Measured on {timings.BACKBONE} at 224 px, one thread of a busy 2-core CPU: Score-CAM "
+        f"{timings.seconds_text(scorecam)}, all six methods {timings.seconds_text(total)} per image (a GPU is far faster)."
+    )
+
+
 SPEED_PRESETS: dict[str, SpeedPreset] = {
     preset.key: preset
     for preset in (
@@ -34,25 +46,24 @@ SPEED_PRESETS: dict[str, SpeedPreset] = {
             "fast",
             "Fast",
             f"Score-CAM measures {FAST_SAMPLED_CHANNELS} channels and predicts the other channels' scores from "
-            "their masks (float16 on CUDA). On EfficientNet-Lite0 at conv_head it is about 7× faster than exact "
-            "Score-CAM, and its maps correlate 0.99 on average with the exact ones (0.95 at worst on 20 ImageNet "
-            "images). Every other method is exact.",
+            "their masks (float16 on CUDA); its maps correlate 0.99 on average with the exact ones (0.95 at worst "
+            "on 20 ImageNet images). Every other method is exact." + timing_text("fast"),
             _library_setting("fast"),
         ),
         SpeedPreset(
             "exact",
             "Exact",
             "Every method at its published setting: Score-CAM scores every channel, masked passes at full "
-            "resolution in float32. Score-CAM then takes about 6–7 s per image on a 2-core CPU.",
+            "resolution in float32." + timing_text("exact"),
             _library_setting("exact"),
         ),
         SpeedPreset(
             "lowres",
             "Low-res",
-            f"Score-CAM and Grad++ScoreCAM run their masked passes at {LOWRES_PERTURBATION_SIZE}×"
-            f"{LOWRES_PERTURBATION_SIZE} instead of 224×224, as the Grad++ScoreCAM paper reduces the input. "
-            "Only an approximation: on EfficientNet-Lite0 its Score-CAM maps correlate 0.54 on average with the "
-            "exact ones, so prefer Fast.",
+            f"Score-CAM and Grad++ScoreCAM run their masked passes with the shorter side at {LOWRES_PERTURBATION_SIZE} "
+            "instead of the input's, as the Grad++ScoreCAM paper reduces the input. Only an approximation: on "
+            "EfficientNet-Lite0 its Score-CAM maps correlate 0.54 on average with the exact ones, so prefer Fast."
+            + timing_text("lowres"),
             _library_setting("lowres"),
         ),
         SpeedPreset(

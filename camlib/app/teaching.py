@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import inspect
 import re
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 
 from camlib.app.faithfulness import AVERAGE_DROP, AVERAGE_INCREASE
-from camlib.methods import method_info
+from camlib.evaluate import summarize
+from camlib.methods import METHODS, method_info
+from camlib.results import read_rows
 
 
 def docstring_formulas(obj) -> list[str]:
@@ -43,12 +47,32 @@ SUMMARY_FORMULAS = {
 }
 
 
+# Equations on one docstring line are separated by a comma and a \\quad or \\qquad.
+_EQUATION_BREAK = re.compile(r",\s*\\q?quad\s*")
+
+
+def one_equation_each(formulas: list[str]) -> list[str]:
+    """Split formulas that chain several equations, so that each one fits a narrow column (none is cut off)."""
+    return [part.strip() for formula in formulas for part in _EQUATION_BREAK.split(formula) if part.strip()]
+
+
 def method_formulas(method_key: str) -> list[str]:
-    return docstring_formulas(method_info(method_key).method_class) or SUMMARY_FORMULAS.get(method_key, [])
+    return one_equation_each(docstring_formulas(method_info(method_key).method_class) or SUMMARY_FORMULAS.get(method_key, []))
+
+
+def _math_blocks_to_display_math(text: str) -> str:
+    """Each reStructuredText ``.. math::`` block (its indented lines) becomes ``$$...$$`` display math, one equation each."""
+
+    def replace(match: re.Match) -> str:
+        formula = " ".join(line.strip() for line in match.group(1).splitlines() if line.strip())
+        return "\n\n".join(f"$$\n{part}\n$$" for part in one_equation_each([formula]))
+
+    return re.sub(r"^\.\. math::[ \t]*\n((?:[ \t]+\S.*(?:\n|$))+)", replace, text, flags=re.MULTILINE)
 
 
 def rst_to_markdown(text: str) -> str:
-    """Turn the docstrings' reStructuredText roles into Streamlit markdown (``$...$`` for math)."""
+    """Turn the docstrings' reStructuredText into Streamlit markdown (``$...$`` and ``$$...$$`` for math)."""
+    text = _math_blocks_to_display_math(text)
     text = re.sub(r":math:`([^`]*)`", lambda match: f"${match.group(1)}$", text)
     text = re.sub(r":(?:func|class|meth|attr|data|mod):`~?([^`]*)`", r"`\1`", text)
     return re.sub(r"``([^`]*)``", r"`\1`", text)
@@ -88,15 +112,44 @@ PAPER_REFERENCE = (
 )
 PAPER_URL = "https://doi.org/10.1109/ACCESS.2024.3392853"
 
-# The paper's Table 1 (Average Drop and Average Increase, in %, per method). Fill in from the paper:
-# {"CAM": (drop, increase), "Grad-CAM": (...), ...}; the teaching page shows the table when it is set.
-PAPER_TABLE_1: dict[str, tuple[float, float]] | None = None
+PAPER_DIR = Path(__file__).resolve().parents[3] / "shared" / "paper"  # ../shared/paper beside the repository
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "results"
+CAMLIB_TABLE_1_FILES = ("table1_conv_head.csv", "scorecam_conv_head_h200.csv")  # docs/results.md, at conv_head
+PAPER_SETTING = (
+    "VGG16 pretrained on ImageNet, 1,000 random ILSVRC2012 validation images resized to 224 × 224, metrics as "
+    "in the Grad-CAM++ paper; the paper does not name the layer, the target-class rule, or whether the scores "
+    "are logits or softmax probabilities."
+)
+CAMLIB_SETTING = (
+    "EfficientNet-Lite0 at conv_head, 250 ImageNet images (../shared/imagenet-sample), the top-1 class, softmax "
+    "scores on the normalised input masked by the map; computed with `camlib evaluate` on 224 × 224 inputs "
+    "(before the app kept the aspect ratio). Different backbone, images and layer: compare the ranking, not "
+    "the numbers."
+)
 
 
-def paper_table_1() -> pd.DataFrame | None:
-    if not PAPER_TABLE_1:
-        return None
+def _table(values: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """Methods as columns (in camlib's order), Average Drop and Average Increase as rows."""
+    ordered = [key for key in METHODS if key in values]
     return pd.DataFrame(
-        {method: [drop, increase] for method, (drop, increase) in PAPER_TABLE_1.items()},
-        index=[AVERAGE_DROP, AVERAGE_INCREASE],
+        {method_info(key).display_name: list(values[key]) for key in ordered}, index=[AVERAGE_DROP, AVERAGE_INCREASE]
     )
+
+
+def paper_table_1(folder: Path = PAPER_DIR) -> pd.DataFrame | None:
+    """The paper's Table 1 from ``../shared/paper/table1.csv`` (copied from the paper), or ``None`` when absent."""
+    path = folder / "table1.csv"
+    if not path.is_file():
+        return None
+    rows = {row["metric"]: row for row in csv.DictReader(path.open(newline=""))}
+    drop, increase = rows["average_drop_percent"], rows["average_increase_percent"]
+    return _table({key: (float(drop[key]), float(increase[key])) for key in METHODS if key in drop})
+
+
+def camlib_table_1(folder: Path = RESULTS_DIR) -> pd.DataFrame | None:
+    """camlib's own Table 1, from the per-image rows in docs/results (see docs/results.md), or ``None``."""
+    paths = [folder / name for name in CAMLIB_TABLE_1_FILES if (folder / name).is_file()]
+    if not paths:
+        return None
+    summaries = summarize(read_rows(paths))
+    return _table({summary.method: (summary.average_drop, summary.average_increase) for summary in summaries})

@@ -140,6 +140,7 @@ class BaseCAM:
         self.target_layer = resolve_layer(model, target_layer)
         self.progress = progress
         self.notices: list[str] = []
+        self.raw_ranges: list[tuple[float, float]] = []  # per map of the last call: (min, max) before normalisation
 
     # -- what a method overrides ---------------------------------------------------------------------
 
@@ -169,6 +170,9 @@ class BaseCAM:
             with torch.inference_mode():
                 low_resolution = self.combine(weights, capture.activations.float())
                 maps = F.interpolate(low_resolution[:, None], size=inputs.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+                flat = maps.flatten(1)
+                # each map's (min, max) before normalisation, in the method's own units: for a common scale
+                self.raw_ranges = list(zip(flat.min(dim=1).values.tolist(), flat.max(dim=1).values.tolist()))
                 return normalize_maps(maps)
 
     def capture(
