@@ -3,7 +3,7 @@
 ``dog_and_cat.png`` (shared data, 224×224) shows a bulldog in the upper half and a tabby cat in the
 lower half. With EfficientNet-Lite0's ImageNet weights, the map for "boxer" (242) must peak in the
 upper half and the map for "tiger cat" (282) in the lower half, for Grad-CAM and Grad++ScoreCAM at the
-default layer (conv_head).
+default layer (bn2), and for every method there.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ def peak_row(saliency: np.ndarray) -> int:
     return int(np.unravel_index(np.argmax(saliency), saliency.shape)[0])
 
 
-@pytest.mark.parametrize("key", ["gradcam", "gradpp_scorecam"])
+@pytest.mark.parametrize("key", ["cam", "gradcam", "gradcampp", "smoothgradcampp", "gradpp_scorecam", "scorecam"])
 def test_maps_follow_the_class(key, effnet, dog_and_cat):
     assert effnet.class_names[BOXER] == "boxer" and effnet.class_names[TIGER_CAT] == "tiger cat"
-    method = build_method(key, effnet)
-    assert method.target_layer is effnet.model.get_submodule("conv_head")
+    params = {"sampled_channels": 128} if key == "scorecam" else {}  # the app's default (Fast) setting
+    method = build_method(key, effnet, **params)
+    assert method.target_layer is effnet.model.get_submodule("bn2")
     dog, cat = method(dog_and_cat.repeat(2, 1, 1, 1), [BOXER, TIGER_CAT])
     middle = dog.shape[0] // 2
     assert peak_row(dog) < middle, "the boxer map should peak on the dog (upper half)"

@@ -112,7 +112,7 @@ class GradPPScoreCAM(MaskedPassCAM):
         model: nn.Module,
         target_layer: str | nn.Module,
         *,
-        top_k: int | None = 16,
+        top_k: int | None = 32,
         combination: Combination = "softmax_w",
         linear_weight: float = 0.5,
         sampled_channels: int | None = None,
