@@ -31,6 +31,7 @@ def main() -> int:
     parser.add_argument("--backbone", default="efficientnet_lite0")
     parser.add_argument("--layer", default=None)
     parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--half", default="report", choices=["tuning", "report"], help="which half of the folder (default: report)")
     args = parser.parse_args()
 
     backbone = load_backbone(args.backbone)
@@ -42,7 +43,7 @@ def main() -> int:
     seconds = {name: 0.0 for name in variants}
     pairs = {name: ([], []) for name in variants}
     correlations: dict[str, list[float]] = {name: [] for name in variants}
-    files = list_images(args.images_dir, limit=args.limit)
+    files = list_images(args.images_dir, limit=args.limit, half=args.half)
     for number, path in enumerate(files, start=1):
         inputs = backbone.preprocess(load_image(path))
         target = [int(backbone.probabilities(inputs).argmax())]
@@ -67,7 +68,7 @@ def main() -> int:
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
     layer = args.layer or backbone.spec.default_layer
-    print(f"{backbone.spec.display_name}, layer {layer}, {len(files)} images, {device}")
+    print(f"{backbone.spec.display_name}, layer {layer}, {len(files)} images of the {args.half} half, {device}")
     print("| variant | s / image | speed-up vs exact | correlation with exact: mean (min) | Average Drop % | Average Increase % |")
     print("|---|---|---|---|---|---|")
     for name in variants:

@@ -114,17 +114,18 @@ PAPER_URL = "https://doi.org/10.1109/ACCESS.2024.3392853"
 
 PAPER_DIR = Path(__file__).resolve().parents[3] / "shared" / "paper"  # ../shared/paper beside the repository
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "results"
-CAMLIB_TABLE_1_FILES = ("table1_conv_head.csv", "scorecam_conv_head_h200.csv")  # docs/results.md, at conv_head
+CAMLIB_TABLE_1_FILES = ("report_lite0_bn2.csv",)  # docs/results.md: the report half at the default layer
 PAPER_SETTING = (
     "VGG16 pretrained on ImageNet, 1,000 random ILSVRC2012 validation images resized to 224 × 224, metrics as "
     "in the Grad-CAM++ paper; the paper does not name the layer, the target-class rule, or whether the scores "
     "are logits or softmax probabilities."
 )
 CAMLIB_SETTING = (
-    "EfficientNet-Lite0 at conv_head, 250 ImageNet images (../shared/imagenet-sample), the top-1 class, softmax "
-    "scores on the normalised input masked by the map; computed with `camlib evaluate` on 224 × 224 inputs "
-    "(before the app kept the aspect ratio). Different backbone, images and layer: compare the ranking, not "
-    "the numbers."
+    "EfficientNet-Lite0 at bn2 (the default layer), the report half of ../shared/imagenet-sample (odd "
+    "name-sorted indices; defaults were chosen on the other half), the top-1 class, softmax scores on the "
+    "normalised input masked by the map, inputs with the shorter side at 224 and the aspect ratio kept; "
+    "computed with `camlib evaluate --half report` (docs/results.md). Different backbone, images and layer: "
+    "compare the ranking, not the numbers."
 )
 
 

@@ -39,6 +39,7 @@ from camlib.backbones import BACKBONES, RESOLUTIONS, backbone_spec
 from camlib.errors import CamlibError, WeightsUnavailableError
 from camlib.explain import MethodResult
 from camlib.figure import SCALE_NOTE, FigureRow, figure_bytes
+from camlib.measured import caveats
 from camlib.methods import METHODS
 from camlib.render import COLORMAPS
 
@@ -514,6 +515,9 @@ def overlay_grid(
                 st.image(overlay_tile(display_image, result, opacity=display.opacity, colormap=display.colormap), caption=tile_caption(result), width="stretch")
             for notice in result.notices:  # e.g. a batch halved after a GPU out-of-memory error
                 st.caption(notice)
+            if weights_path is None:  # the findings were measured with the shipped weights
+                for caveat in caveats(method_key, backbone_key, layer or BACKBONES[backbone_key].default_layer):
+                    st.caption(f"⚠ {caveat}")
     return results
 
 
