@@ -21,6 +21,8 @@ REPORT_FILES: dict[tuple[str, str], str] = {
     ("efficientnet_lite0", "conv_head"): "report_lite0_conv_head.csv",
 }
 """(backbone, layer) -> the report-half rows of every method and baseline there, in :data:`RESULTS_DIR`."""
+FAST_FILES: dict[tuple[str, str], str] = {("efficientnet_lite0", "bn2"): "report_lite0_bn2_scorecam_fast.csv"}
+"""(backbone, layer) -> the report-half rows of Score-CAM at the ``fast`` setting."""
 
 WHY: dict[str, str] = {
     "gradcampp": "its channel weights keep only positive gradients, so with a destroyed classifier the map still "
@@ -70,3 +72,29 @@ def caveats(method: str, backbone: str, layer: str) -> list[str]:
 def images_measured(backbone: str, layer: str) -> int:
     summaries = report_summaries(backbone, layer)
     return max((summary.images for summary in summaries.values()), default=0)
+
+
+def fast_against_exact(backbone: str = "efficientnet_lite0", layer: str = "bn2") -> tuple[MethodSummary, MethodSummary] | None:
+    """Score-CAM at the ``fast`` setting and exact Score-CAM on the report images both scored, or ``None``."""
+    exact_name, fast_name = REPORT_FILES.get((backbone, layer)), FAST_FILES.get((backbone, layer))
+    if exact_name is None or fast_name is None or not (RESULTS_DIR / exact_name).is_file() or not (RESULTS_DIR / fast_name).is_file():
+        return None
+    exact = [row for row in read_rows([RESULTS_DIR / exact_name]) if row["method"] == "scorecam" and not row.get("error")]
+    fast = [row for row in read_rows([RESULTS_DIR / fast_name]) if row["method"] == "scorecam" and not row.get("error")]
+    common = {row["file"] for row in exact} & {row["file"] for row in fast}
+    if not common:
+        return None
+    return summarize([r for r in fast if r["file"] in common])[0], summarize([r for r in exact if r["file"] in common])[0]
+
+
+def fast_setting_text() -> str:
+    """One sentence on how the fast Score-CAM scores against the exact one, for the app's speed labels."""
+    pair = fast_against_exact()
+    if pair is None:
+        return ""
+    fast, exact = pair
+    return (
+        f" On {fast.images} report-half ImageNet images (EfficientNet-Lite0, bn2) its maps score like the exact ones: "
+        f"insertion − deletion {fast.insertion_minus_deletion:.3f} against {exact.insertion_minus_deletion:.3f}, "
+        f"ADCC {fast.adcc:.3f} against {exact.adcc:.3f}."
+    )

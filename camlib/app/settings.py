@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 
 from camlib import timings
+from camlib.measured import fast_setting_text
 from camlib.methods import METHODS, method_info, speed_params
 from camlib.methods.registry import FAST_SAMPLED_CHANNELS, LOWRES_PERTURBATION_SIZE
 
@@ -46,8 +47,7 @@ SPEED_PRESETS: dict[str, SpeedPreset] = {
             "fast",
             "Fast",
             f"Score-CAM measures {FAST_SAMPLED_CHANNELS} channels and predicts the other channels' scores from "
-            "their masks (float16 on CUDA); its maps correlate 0.99 on average with the exact ones (0.95 at worst "
-            "on 20 ImageNet images). Every other method is exact." + timing_text("fast"),
+            "their masks (float16 on CUDA). Every other method is exact." + fast_setting_text() + timing_text("fast"),
             _library_setting("fast"),
         ),
         SpeedPreset(
@@ -61,8 +61,9 @@ SPEED_PRESETS: dict[str, SpeedPreset] = {
             "lowres",
             "Low-res",
             f"Score-CAM and Grad++ScoreCAM run their masked passes with the shorter side at {LOWRES_PERTURBATION_SIZE} "
-            "instead of the input's, as the Grad++ScoreCAM paper reduces the input. Only an approximation: on "
-            "EfficientNet-Lite0 its Score-CAM maps correlate 0.54 on average with the exact ones, so prefer Fast."
+            "instead of the input's, as the Grad++ScoreCAM paper reduces the input. Only an approximation: at that "
+            "size EfficientNet's last feature map shrinks to 4 × 4 and the channels' scores drift from the full-size "
+            "ones, so prefer Fast."
             + timing_text("lowres"),
             _library_setting("lowres"),
         ),

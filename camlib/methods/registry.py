@@ -90,12 +90,10 @@ SPEED_SETTINGS: dict[str, dict[str, dict]] = {
 
 - ``exact``: every method at its published setting; masked passes at the input's resolution, in float32.
 - ``fast``: Score-CAM measures 128 channels and predicts the other channels' scores from their masks
-  (``ScoreCAM(sampled_channels=128)``); masked passes in float16 autocast on CUDA. On EfficientNet-Lite0
-  (CPU) 7.4× faster than exact at ``conv_head`` and 3.7× at ``bn2``, with maps that correlate 0.987 and
-  0.995 on average with the exact ones over 20 ImageNet images (README, Performance).
-- ``lowres``: the masked passes run on the input reduced to 112 × 112, as the Grad++ScoreCAM paper
-  reduces the input to save work, and in float16 on CUDA. About 4× faster, but on EfficientNet-Lite0
-  the Score-CAM maps drift far from the exact ones (correlation 0.54 at ``conv_head``).
+  (``ScoreCAM(sampled_channels=128)``); masked passes in float16 autocast on CUDA. How its maps score
+  against the exact ones is measured, not stated here: :func:`camlib.measured.fast_setting_text`.
+- ``lowres``: the masked passes run on the input with its shorter side at 112, as the Grad++ScoreCAM
+  paper reduces the input to save work, and in float16 on CUDA; an approximation (labelled so in the app).
 
 The other methods are the same under every setting.
 """
