@@ -98,3 +98,22 @@ def fast_setting_text() -> str:
         f"insertion − deletion {fast.insertion_minus_deletion:.3f} against {exact.insertion_minus_deletion:.3f}, "
         f"ADCC {fast.adcc:.3f} against {exact.adcc:.3f}."
     )
+
+
+POINTING_FILES: dict[tuple[str, str], str] = {
+    ("efficientnet_lite0", "bn2"): "pointing_lite0_bn2.csv",
+    ("efficientnet_lite0", "conv_head"): "pointing_lite0_conv_head.csv",
+}
+"""(backbone, layer) -> the grid pointing game's rows on report-half grids (``camlib pointing-game``)."""
+
+
+@cache
+def pointing_summaries(backbone: str, layer: str) -> dict:
+    """Method or baseline key -> its :class:`camlib.pointing.PointingSummary` on the report-half grids; empty
+    when that backbone and layer were not measured."""
+    from camlib.pointing import read_pointing_rows, summarize_pointing
+
+    name = POINTING_FILES.get((backbone, layer))
+    if name is None or not (RESULTS_DIR / name).is_file():
+        return {}
+    return {summary.method: summary for summary in summarize_pointing(read_pointing_rows([RESULTS_DIR / name]))}

@@ -112,6 +112,17 @@ widgets.figure_downloads(
 )
 st.info(instances.instances_note(crowd_results, resolution=resolution, instances=crowd.sample.instances if crowd.sample else None))
 
-# >>> POINTING GAME (lead: wire camlib/pointing.py in here) <<<
-# Show the evaluation suite's pointing-game result for the chosen methods on this photo, e.g. a small
-# table "method | hit / miss" from camlib.pointing, once that module lands (another helper writes it).
+st.subheader("Pointing game on grids of four photos")
+pointing = instances.pointing_table(settings.methods, backbone_key, layer)
+if pointing is None:
+    st.markdown(
+        f"Not measured for {widgets.backbone_label(backbone_key)} at layer {layer}. Run "
+        f"`camlib pointing-game IMAGES_DIR --backbone {backbone_key} --layer {layer} --half report`."
+    )
+else:
+    st.markdown(
+        "camlib's evaluation (docs/results.md): 2 × 2 grids of four ImageNet photos of different classes, each "
+        "classified confidently on its own; for each cell's class, the share of the map's positive mass inside that "
+        "cell and how often its maximum falls there. Chance is 0.25, which the centre blob scores."
+    )
+    st.dataframe(pointing.style.format("{:.3f}", subset=pointing.columns[:2]))

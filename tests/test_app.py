@@ -478,6 +478,11 @@ def test_multiple_objects_page_shows_each_class_and_a_note_on_instances():
     assert len(shown) == 3 * 7
     assert any("Hot spots (separate peaks" in info.value for info in at.info)
     assert at.sidebar.radio(key="camlib_resolution_multi").value == 448
+    # The evaluation suite's grid pointing game for the methods shown, next to the centre blob's chance level.
+    pointing = at.dataframe[-1].value
+    assert "Grad-CAM" in pointing.index and "Centre blob (no model)" in pointing.index
+    assert pointing.loc["Centre blob (no model)", "energy share in the right cell"] == pytest.approx(0.25)
+    assert pointing.loc["Grad-CAM", "energy share in the right cell"] > 0.25
 
 
 def test_faithfulness_page_shows_every_metric_with_the_baselines_for_the_current_image_and_the_set():

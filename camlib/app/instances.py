@@ -51,3 +51,25 @@ def instances_note(results: dict[str, MethodResult], *, resolution: int, instanc
             "too coarse to separate neighbouring objects: try 448 px."
         )
     return note
+
+
+def pointing_table(methods, backbone: str, layer: str):
+    """The grid pointing game of camlib's evaluation for ``methods`` at ``backbone`` / ``layer`` (2 × 2 grids
+    of four report-half ImageNet photos of different classes; chance 0.25), or ``None`` when not measured."""
+    import pandas as pd
+
+    from camlib.explain import display_name
+    from camlib.measured import pointing_summaries
+
+    summaries = pointing_summaries(backbone, layer)
+    shown = [key for key in [*methods, "center"] if key in summaries]
+    if not shown:
+        return None
+    return pd.DataFrame(
+        {
+            "energy share in the right cell": [summaries[key].energy_share for key in shown],
+            "maximum in the right cell": [summaries[key].hit_rate for key in shown],
+            "cells": [summaries[key].cells for key in shown],
+        },
+        index=[display_name(key) for key in shown],
+    )
