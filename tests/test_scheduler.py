@@ -41,7 +41,7 @@ def run(command, env, **kwargs):
 
 def files_in(path):
     with open(path, newline="") as handle:
-        return sorted(row["file"] for row in csv.DictReader(handle))
+        return sorted(row["file"] for row in csv.DictReader(line for line in handle if not line.startswith("#")))
 
 
 def test_slurm_array_then_merge(folder, tmp_path):
