@@ -1,33 +1,29 @@
 """Measured seconds per map: the one source of the timing figures that the app's labels (and the README) state.
 
-Measured by ``OMP_NUM_THREADS=1 python -m bench.app_timings`` (see :data:`COMMAND`) on :data:`MACHINE`:
-EfficientNet-Lite0 at ``conv_head`` on scikit-image's "chelsea" (451 × 300), one map per call. Rerun the
+Measured by ``OMP_NUM_THREADS=2 python -m bench.app_timings --repeats 3`` (see :data:`COMMAND`) on :data:`MACHINE`:
+EfficientNet-Lite0 at its default layer (``bn2``) on scikit-image's "chelsea" (451 × 300), one map per call. Rerun the
 command and paste its output here when the methods, the settings or the machine change.
 """
 
 from __future__ import annotations
 
-COMMAND = "OMP_NUM_THREADS=1 python -m bench.app_timings"
-MACHINE = (
-    "one thread of the project's 2-core x86-64 CPU runner, torch 2.14.1, while other jobs kept it busy "
-    "(load average 3-7); with 2 threads on the busy machine every operation was 10-100x slower (OpenMP threads "
-    "waiting for each other), so these figures use 1 thread"
-)
-THREADS = 1
+COMMAND = "OMP_NUM_THREADS=2 python -m bench.app_timings --repeats 3"
+MACHINE = "the project's 2-core x86-64 CPU runner with nothing else running, 2 threads, torch 2.14.1"
+THREADS = 2
 BACKBONE = "EfficientNet-Lite0"
 
 # Seconds per map at resolution 224 (a 337 × 224 input for this photo), by speed setting and method.
 SECONDS_BY_SETTING: dict[str, dict[str, float]] = {
-    "fast": {"cam": 0.03, "gradcam": 0.05, "gradcampp": 0.08, "smoothgradcampp": 0.56, "gradpp_scorecam": 1.16, "scorecam": 8.08},
-    "exact": {"cam": 0.08, "gradcam": 0.08, "gradcampp": 0.08, "smoothgradcampp": 0.6, "gradpp_scorecam": 1.05, "scorecam": 55.3},
-    "lowres": {"cam": 0.03, "gradcam": 0.04, "gradcampp": 0.04, "smoothgradcampp": 0.32, "gradpp_scorecam": 0.2, "scorecam": 8.17},
+    "fast": {"cam": 0.03, "gradcam": 0.03, "gradcampp": 0.03, "smoothgradcampp": 0.24, "gradpp_scorecam": 0.46, "scorecam": 2.06},
+    "exact": {"cam": 0.02, "gradcam": 0.02, "gradcampp": 0.02, "smoothgradcampp": 0.19, "gradpp_scorecam": 0.42, "scorecam": 9.9},
+    "lowres": {"cam": 0.03, "gradcam": 0.03, "gradcampp": 0.03, "smoothgradcampp": 0.27, "gradpp_scorecam": 0.19, "scorecam": 2.31},
 }
 
 # At the Fast setting, by resolution (the input's shorter side): (map height, map width), seconds per map.
 SECONDS_BY_RESOLUTION: dict[int, tuple[tuple[int, int], dict[str, float]]] = {
-    224: ((224, 337), {"cam": 0.03, "gradcam": 0.05, "gradcampp": 0.08, "smoothgradcampp": 0.56, "gradpp_scorecam": 1.16, "scorecam": 8.08}),
-    320: ((320, 481), {"cam": 0.07, "gradcam": 0.07, "gradcampp": 0.07, "smoothgradcampp": 0.52, "gradpp_scorecam": 1.54, "scorecam": 7.88}),
-    448: ((448, 673), {"cam": 0.1, "gradcam": 0.1, "gradcampp": 0.1, "smoothgradcampp": 0.87, "gradpp_scorecam": 2.76, "scorecam": 18.08}),
+    224: ((224, 337), {"cam": 0.03, "gradcam": 0.03, "gradcampp": 0.03, "smoothgradcampp": 0.24, "gradpp_scorecam": 0.46, "scorecam": 2.06}),
+    320: ((320, 481), {"cam": 0.04, "gradcam": 0.04, "gradcampp": 0.04, "smoothgradcampp": 0.33, "gradpp_scorecam": 0.83, "scorecam": 3.89}),
+    448: ((448, 673), {"cam": 0.08, "gradcam": 0.07, "gradcampp": 0.07, "smoothgradcampp": 0.62, "gradpp_scorecam": 3.04, "scorecam": 11.86}),
 }
 
 

@@ -35,7 +35,7 @@ def timing_text(speed: str) -> str:
     if total is None:
         return ""
     return (
-        f" Measured on {timings.BACKBONE} at 224 px, one thread of a busy 2-core CPU: Score-CAM "
+        f" Measured on {timings.BACKBONE} at 224 px, {timings.THREADS} threads of an idle 2-core CPU: Score-CAM "
         f"{timings.seconds_text(scorecam)}, all six methods {timings.seconds_text(total)} per image (a GPU is far faster)."
     )
 
