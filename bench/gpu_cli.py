@@ -7,6 +7,6 @@ import torch
 torch.backends.cudnn.allow_tf32 = False
 torch.backends.cuda.matmul.allow_tf32 = False
 
-from camlib.cli import main  # noqa: E402
+from camlib.cli import main
 
 sys.exit(main(sys.argv[1:]))

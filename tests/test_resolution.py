@@ -67,7 +67,7 @@ def test_the_cli_rejects_a_bad_resolution_with_exit_code_2(tmp_path, chelsea_png
     result = subprocess.run(
         [sys.executable, "-m", "camlib", "explain", str(chelsea_png), "--resolution", "5", "--methods", "gradcam",
          "--offline", "--out", str(tmp_path / "grid.png")],
-        capture_output=True, text=True, timeout=300,
+        check=False, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 2, result.stderr
     assert "resolution must be" in result.stderr and "Traceback" not in result.stderr
