@@ -295,6 +295,20 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
+EVALUATION_METHODS_HELP = "methods and baselines: 'all' (the six methods), 'baselines' (center, uniform, random) or keys, e.g. gradcam,center"
+
+
+def add_model_options(parser: argparse.ArgumentParser, *, methods: str, methods_help: str) -> None:
+    """The options every subcommand that makes maps shares: which model, layer, weights, methods and settings."""
+    parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list(BACKBONES))
+    parser.add_argument("--layer", default=None, help="target layer, a dotted module name (default: the backbone's)")
+    parser.add_argument("--weights", default=None, help="state-dict file to load instead of the default weights")
+    parser.add_argument("--offline", action="store_true", help="never download weights (also CAMLIB_OFFLINE=1)")
+    parser.add_argument("--methods", default=methods, help=methods_help)
+    parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. gradpp_scorecam.top_k=64")
+    parser.add_argument("--speed", default="exact", choices=list(SPEED_SETTINGS), help=SPEED_HELP)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="camlib", description="Class activation maps for image classifiers.")
     parser.add_argument("--version", action="version", version=f"camlib {__version__}")
@@ -302,16 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain_parser = commands.add_parser("explain", help="explain one image with several CAM methods")
     explain_parser.add_argument("image", help="image file (PNG, JPEG, WebP, BMP, ...)")
-    explain_parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list(BACKBONES))
-    explain_parser.add_argument("--methods", default="all", help="'all' or a comma-separated list, e.g. gradcam,scorecam")
+    add_model_options(explain_parser, methods="all", methods_help="'all' or a comma-separated list, e.g. gradcam,scorecam")
     explain_parser.add_argument("--class", dest="class_", default=None, help="class index or name (default: top-1)")
-    explain_parser.add_argument("--layer", default=None, help="target layer, a dotted module name (default: the backbone's)")
-    explain_parser.add_argument("--weights", default=None, help="state-dict file to load instead of the default weights")
     explain_parser.add_argument("--out", default="grid.png", help="where to write the grid (.png, .jpg, .webp, .bmp or .tif)")
     explain_parser.add_argument("--save-maps", default=None, help="write the raw maps to this .npz file (must end in .npz)")
-    explain_parser.add_argument("--offline", action="store_true", help="never download weights (also CAMLIB_OFFLINE=1)")
-    explain_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. scorecam.score=probability")
-    explain_parser.add_argument("--speed", default="exact", choices=list(SPEED_SETTINGS), help=SPEED_HELP)
     explain_parser.add_argument(
         "--resolution", type=int, default=None, metavar="PIXELS",
         help="shorter side of the model input, aspect ratio kept (default 224; e.g. 320 or 448 for finer maps)",
@@ -320,12 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate_parser = commands.add_parser("evaluate", help="Average Drop / Increase, insertion and deletion over a folder")
     evaluate_parser.add_argument("images_dir")
-    evaluate_parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list(BACKBONES))
-    evaluate_parser.add_argument("--layer", default=None)
-    evaluate_parser.add_argument(
-        "--methods", default="all,baselines",
-        help="methods and baselines: 'all' (the six methods), 'baselines' (center, uniform, random) or keys, e.g. gradcam,center",
-    )
+    add_model_options(evaluate_parser, methods="all,baselines", methods_help=EVALUATION_METHODS_HELP)
     evaluate_parser.add_argument(
         "--metrics", default="all", choices=["basic", "all"],
         help="basic: Average Drop / Increase, insertion / deletion only; all: also fixed-area drops, complexity, coherency, ADCC, sparseness",
@@ -346,10 +349,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="i/n: evaluate every n-th image starting at i; auto: i and n from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with --shards",
     )
     evaluate_parser.add_argument("--shards", type=positive_int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
-    evaluate_parser.add_argument("--weights", default=None)
-    evaluate_parser.add_argument("--offline", action="store_true")
-    evaluate_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. gradpp_scorecam.top_k=128")
-    evaluate_parser.add_argument("--speed", default="exact", choices=list(SPEED_SETTINGS), help=SPEED_HELP)
     evaluate_parser.set_defaults(handler=run_evaluate)
 
     merge_parser = commands.add_parser("evaluate-merge", help="combine the CSVs of several evaluate shards into one table")
@@ -360,20 +359,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     pointing_parser = commands.add_parser("pointing-game", help="grid pointing game: 2×2 grids of four classes, energy share per cell")
     pointing_parser.add_argument("images_dir")
+    add_model_options(pointing_parser, methods="all,baselines", methods_help=EVALUATION_METHODS_HELP)
     pointing_parser.add_argument("--grids", type=positive_int, default=50, help="how many 2×2 grids to compose (default 50)")
     pointing_parser.add_argument("--size", type=positive_int, default=448, help="grid side in pixels; each image gets a size/2 cell")
     pointing_parser.add_argument("--seed", type=int, default=0, help="seed of the grid composition")
-    pointing_parser.add_argument("--methods", default="all,baselines", help="methods and baselines, e.g. all,baselines or gradcam,center")
-    pointing_parser.add_argument("--layer", default=None)
     pointing_parser.add_argument("--out", default="pointing.csv", help="per-cell rows, written as the run goes")
     pointing_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
     pointing_parser.add_argument("--shard", default="0/1", help="i/n: every n-th grid starting at i")
     pointing_parser.add_argument("--half", default=None, choices=["tuning", "report"], help="only images of this half (even / odd name-sorted indices)")
-    pointing_parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list(BACKBONES))
-    pointing_parser.add_argument("--weights", default=None)
-    pointing_parser.add_argument("--offline", action="store_true")
-    pointing_parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. scorecam.batch_size=32")
-    pointing_parser.add_argument("--speed", default="exact", choices=list(SPEED_SETTINGS), help=SPEED_HELP)
     pointing_parser.set_defaults(handler=run_pointing_game)
     return parser
 
