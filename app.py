@@ -6,7 +6,7 @@ Fig. 2). The other pages are in pages/; everything they compute comes from the c
 
 import streamlit as st
 
-from camlib.app import figures, models, widgets
+from camlib.app import figures, inputs, models, widgets
 from camlib.methods import METHODS
 
 widgets.page_setup("Compare methods")
@@ -23,7 +23,7 @@ image, backbone_key, class_names = chosen.image, chosen.backbone_key, chosen.cla
 layer = widgets.sidebar_layer(chosen)
 resolution = widgets.sidebar_resolution()
 top = models.top_predictions(image.digest, backbone_key, chosen.weights_path, image.image, resolution)
-suggested = image.sample.classes[0] if image.sample and image.sample.classes else top[0][0]
+suggested = inputs.default_class(image.sample, top)
 target_class = st.sidebar.selectbox(
     "Class (type to search all 1000)",
     range(len(class_names)),

@@ -410,6 +410,18 @@ def test_a_class_outside_the_top_5_shows_its_probability():
     assert "goldfish (1): " in main_text(at)
 
 
+def test_the_first_screen_explains_the_models_top_1_when_the_sample_knows_that_class():
+    """chelsea: the model's top-1 (Egyptian cat at 224 px, shape kept) is one of the sample's classes, so the
+    first screen explains it, not a less likely class picked in advance."""
+    at = run_app()
+    assert_clean(at)
+    box = next(box for box in at.sidebar.selectbox if box.key.startswith("camlib_class::"))
+    assert box.value == 285
+    assert "Egyptian cat (285)" in main_text(at)
+    assert inputs.default_class(inputs.SAMPLES[0], [(999, "x", 0.9)]) == inputs.SAMPLES[0].classes[0]
+    assert inputs.default_class(None, [(7, "x", 0.9)]) == 7
+
+
 def test_the_two_horses_sample_opens_on_its_horse_class(shared_dir):
     at = run_app()
     at.sidebar.selectbox(key=widgets.SAMPLE_KEY).select("Two horses (shared)").run()

@@ -40,6 +40,16 @@ SAMPLES: tuple[Sample, ...] = (
 )
 
 
+def default_class(sample: Sample | None, top: list[tuple[int, str, float]]) -> int:
+    """The class a page explains first: the model's top-1, unless the photo is a sample whose known classes
+    do not include it (then the sample's first class, e.g. the horses' "sorrel" when the model says
+    "Bouvier des Flandres")."""
+    top_1 = top[0][0]
+    if sample is None or not sample.classes or top_1 in sample.classes:
+        return top_1
+    return sample.classes[0]
+
+
 def available_samples() -> list[Sample]:
     """The scikit-image samples, plus the shared photos when ``../shared/images`` exists."""
     return [sample for sample in SAMPLES if not sample.source.startswith("shared:") or (SHARED_IMAGES / sample.source[7:]).is_file()]
