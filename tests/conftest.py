@@ -6,20 +6,26 @@ ship in a pip package, and every other model is built with random weights.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 os.environ["CAMLIB_OFFLINE"] = "1"
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from camlib.methods import METHODS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -30,27 +36,30 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-class TinyGapNet(nn.Module):
+def _load_reference_maps_script():
+    """``tests/data/make_reference_maps.py``, loaded as a module (it lives beside the data it makes)."""
+    spec = importlib.util.spec_from_file_location("make_reference_maps", DATA_DIR / "make_reference_maps.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+REFERENCE_MAPS_SCRIPT = _load_reference_maps_script()
+
+
+class TinyGapNet(REFERENCE_MAPS_SCRIPT.TinyNet):
     """conv -> ReLU -> conv (``features``) -> ReLU -> global average pooling -> one linear layer.
 
     Small enough that Score-CAM's one pass per channel costs nothing, and CAM applies to it
-    (``features`` feeds the pooling, ``fc`` is the single linear layer after it).
+    (``features`` feeds the pooling, ``fc`` is the single linear layer after it). The layers are those of
+    the network the saved reference maps were made with (``tests/data/make_reference_maps.py``), so the
+    two cannot drift apart. This one defaults to 8 channels and has a ``flatten`` module that the forward
+    pass does not use (the CLI fuzz test offers ``flatten`` as a layer that gives no map).
     """
 
     def __init__(self, channels: int = 8, classes: int = 5) -> None:
-        super().__init__()
-        self.stem = nn.Conv2d(3, 6, 3, stride=2, padding=1)
-        self.act = nn.ReLU()
-        self.features = nn.Conv2d(6, channels, 3, padding=1)
-        self.act2 = nn.ReLU()
-        self.pool = nn.AdaptiveAvgPool2d(1)
+        super().__init__(channels, classes)
         self.flatten = nn.Flatten()
-        self.fc = nn.Linear(channels, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.act(self.stem(x))
-        x = self.act2(self.features(x))
-        return self.fc(self.flatten(self.pool(x)))
 
 
 def make_tiny_gap_net(seed: int = 0, channels: int = 8, classes: int = 5) -> TinyGapNet:
@@ -71,8 +80,6 @@ def make_method(key: str, model: nn.Module, layer: str = "act2", **params):
 
     CAM's classifier is ``fc`` (TinyGapNet's) unless ``classifier_layer`` is given.
     """
-    from camlib.methods import METHODS
-
     defaults = {"classifier_layer": "fc"} if key == "cam" else CHEAP_METHOD_PARAMS.get(key, {})
     return METHODS[key].method_class(model, layer, **{**defaults, **params})
 
@@ -80,9 +87,33 @@ def make_method(key: str, model: nn.Module, layer: str = "act2", **params):
 def make_every_method(model: nn.Module, layer: str = "act2", **params_by_key: dict) -> dict:
     """One instance of each of the six methods (:func:`make_method`), keyed by method; ``params_by_key``
     overrides one method's settings, e.g. ``gradpp_scorecam={"top_k": None}``."""
-    from camlib.methods import METHODS
-
     return {key: make_method(key, model, layer, **params_by_key.get(key, {})) for key in METHODS}
+
+
+METHOD_FACTORIES = {key: partial(make_method, key) for key in METHODS}
+"""``(model, layer="act2", **params) -> method`` for each of the six methods (:func:`make_method`)."""
+
+GENERATOR_SEED = 7
+
+
+def random_inputs(*shape: int, seed: int = GENERATOR_SEED) -> torch.Tensor:
+    """Standard normal inputs of ``shape`` from their own generator (the global seed is untouched)."""
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def tiny_activations(model: TinyGapNet, inputs: torch.Tensor, layer: str) -> np.ndarray:
+    """(N, K, h, w) float64 output of ``layer`` ("features" or "act2") of a :class:`TinyGapNet`, by running
+    its modules in turn (no hook, none of camlib's code)."""
+    with torch.no_grad():
+        features = model.features(model.act(model.stem(inputs)))
+        return (features if layer == "features" else F.relu(features)).double().numpy()
+
+
+def assert_no_hooks(model: nn.Module) -> None:
+    """No forward, forward-pre, backward or backward-pre hook is left on any module of ``model``."""
+    for name, module in model.named_modules():
+        for hooks in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"):
+            assert not getattr(module, hooks), f"{hooks} left on '{name or 'the model'}'"
 
 
 @pytest.fixture(scope="session")

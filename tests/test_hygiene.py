@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import threading
 import time
-from functools import partial
 
 import numpy as np
 import pytest
 import torch
-from conftest import make_method
+from conftest import METHOD_FACTORIES, assert_no_hooks, random_inputs
 from torch import nn
 
 from camlib.explain import explain
-from camlib.methods import METHODS as METHOD_REGISTRY
 from camlib.methods import ScoreCAM
 
-METHODS = {key: partial(make_method, key) for key in METHOD_REGISTRY}  # (model, **params) -> method at act2
+METHODS = METHOD_FACTORIES  # (model, **params) -> method at act2
 PROGRESS_METHODS = ["smoothgradcampp", "scorecam", "gradpp_scorecam"]
 
 
@@ -64,7 +62,7 @@ def make_net(seed: int = 0) -> HygieneNet:
 
 
 def inputs_for(seed: int, batch: int = 2) -> torch.Tensor:
-    return torch.randn(batch, 3, 16, 16, generator=torch.Generator().manual_seed(seed))
+    return random_inputs(batch, 3, 16, 16, seed=seed)
 
 
 def snapshot(model: nn.Module) -> dict:
@@ -76,9 +74,7 @@ def snapshot(model: nn.Module) -> dict:
 
 
 def assert_untouched(model: nn.Module, before: dict) -> None:
-    for name, module in model.named_modules():
-        for hooks in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"):
-            assert not getattr(module, hooks), f"{hooks} left on '{name}'"
+    assert_no_hooks(model)
     after = snapshot(model)
     assert after["training"] == before["training"]
     assert after["requires_grad"] == before["requires_grad"]

@@ -11,24 +11,13 @@ differ by about 1e-6 between thread counts.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from conftest import DATA_DIR as DATA
+from conftest import REFERENCE_MAPS_SCRIPT
 
-DATA = Path(__file__).resolve().parent / "data"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("make_reference_maps", DATA / "make_reference_maps.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SCRIPT = _load_script()
+SCRIPT = REFERENCE_MAPS_SCRIPT  # tests/data/make_reference_maps.py, loaded once by conftest
 
 
 @pytest.fixture(scope="module")
