@@ -17,11 +17,13 @@ import dataclasses
 import io
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from budgets import CLI_FUZZ_EXAMPLES
 from conftest import make_tiny_gap_net
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -31,7 +33,7 @@ import camlib.cli
 from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
 from camlib.cli import main
 
-EXAMPLES = int(os.environ.get("CAMLIB_CLI_FUZZ_EXAMPLES", "80"))
+EXAMPLES = CLI_FUZZ_EXAMPLES
 
 NON_UTF8 = b"caf\xe9".decode("utf-8", "surrogateescape")
 
@@ -115,13 +117,51 @@ def tiny_model(monkeypatch):
     monkeypatch.setattr(camlib.cli, "load_backbone", tiny_backbone)
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+FUZZ = {
+    "deadline": None,
+    "derandomize": True,
+    "database": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+}
+"""Settings of both fuzz tests but the number of examples: the same examples every run, no time limit."""
+
+
+@contextlib.contextmanager
+def prepared_folder() -> Iterator[Path]:
+    """A fresh scratch folder for one example, with :func:`prepare`'s files in it."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        prepare(folder)
+        yield folder
+
+
+def with_options(argv: list[str], options: tuple[tuple[str, str | None], ...], params: list[str]) -> list[str]:
+    """``argv`` with each option whose value is not None, then one ``--param`` per item of ``params``."""
+    argv = list(argv)
+    for name, value in options:
+        if value is not None:
+            argv += [name, value]
+    for item in params:
+        argv += ["--param", item]
+    return argv
+
+
+def run_checked(argv: list[str], folder: Path) -> tuple[Run, dict[str, bytes]]:
+    """Run ``argv``, with no traceback; a run that does not exit 0 must exit 2 with one line on stderr and
+    leave ``folder`` as it was. Returns the run and the folder's contents before it."""
+    before = snapshot(folder)
+    result = run(argv)
+    event(f"exit {result.code}")
+    assert "Traceback" not in result.err + result.out
+    if result.code != 0:
+        assert result.code == 2, (argv, result)
+        lines = result.err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("camlib: error: "), (argv, result.err)
+        assert snapshot(folder) == before, (argv, result.err)
+    return result, before
+
+
+@settings(max_examples=EXAMPLES, **FUZZ)
 @given(
     image=IMAGES,
     out=OUTPUTS,
@@ -133,21 +173,12 @@ def tiny_model(monkeypatch):
     speed=SPEEDS,
 )
 def test_explain_exits_0_with_output_or_2_with_one_line_and_nothing_written(image, out, maps, target, layer, methods, params, speed):
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        prepare(folder)
+    with prepared_folder() as folder:
         argv = ["explain", str(folder / image) if image else "", "--methods", methods, "--out", str(folder / out) if out else ""]
         if maps is not None:
             argv += ["--save-maps", str(folder / maps)]
-        for name, value in (("--class", target), ("--layer", layer), ("--speed", speed)):
-            if value is not None:
-                argv += [name, value]
-        for item in params:
-            argv += ["--param", item]
-        before = snapshot(folder)
-        result = run(argv)
-        event(f"exit {result.code}")
-        assert "Traceback" not in result.err + result.out
+        argv = with_options(argv, (("--class", target), ("--layer", layer), ("--speed", speed)), params)
+        result, before = run_checked(argv, folder)
         if result.code == 0:
             written = Path(result.out.split("Wrote ")[1].split(" (")[0]) if "Wrote " in result.out else None
             assert written is not None, result.out
@@ -158,11 +189,6 @@ def test_explain_exits_0_with_output_or_2_with_one_line_and_nothing_written(imag
                 with np.load(folder / maps) as archive:
                     assert archive.files
             assert (folder / "photo.png").read_bytes() == before["photo.png"]  # the input is never overwritten
-        else:
-            assert result.code == 2, (argv, result)
-            lines = result.err.splitlines()
-            assert len(lines) == 1 and lines[0].startswith("camlib: error: "), (argv, result.err)
-            assert snapshot(folder) == before, (argv, result.err)
 
 
 EVALUATE_OUTPUTS = mostly(
@@ -173,13 +199,7 @@ LIMITS = mostly([None, "1", "2", "5"], ["0", "-1", "1.5", "two", "١", ""])
 SHARDS = mostly([None, "0/1", "0/2", "1/2"], ["2/2", "1/0", "half", "-1/2", ""])
 
 
-@settings(
-    max_examples=max(EXAMPLES // 2, 10),
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@settings(max_examples=max(EXAMPLES // 2, 10), **FUZZ)
 @given(
     out=EVALUATE_OUTPUTS,
     limit=LIMITS,
@@ -190,9 +210,7 @@ SHARDS = mostly([None, "0/1", "0/2", "1/2"], ["2/2", "1/0", "half", "-1/2", ""])
     speed=SPEEDS,
 )
 def test_evaluate_exits_0_with_rows_or_2_with_one_line_and_nothing_written(out, limit, shard, layer, methods, params, speed):
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        prepare(folder)
+    with prepared_folder() as folder:
         images = folder / "images"
         images.mkdir()
         # TODO(lead): add f"{NON_UTF8}.png" here once evaluate writes its CSV through camlib.results.open_results
@@ -200,22 +218,10 @@ def test_evaluate_exits_0_with_rows_or_2_with_one_line_and_nothing_written(out, 
         for name in ("a.png", f"{NON_UTF8}.png", "c.png"):
             (images / name).write_bytes((folder / "photo.png").read_bytes())
         argv = ["evaluate", str(images), "--methods", methods, "--out", str(folder / out) if out else ""]
-        for name, value in (("--limit", limit), ("--shard", shard), ("--layer", layer), ("--speed", speed)):
-            if value is not None:
-                argv += [name, value]
-        for item in params:
-            argv += ["--param", item]
-        before = snapshot(folder)
-        result = run(argv)
-        event(f"exit {result.code}")
-        assert "Traceback" not in result.err + result.out
+        argv = with_options(argv, (("--limit", limit), ("--shard", shard), ("--layer", layer), ("--speed", speed)), params)
+        result, _before = run_checked(argv, folder)
         if result.code == 0:
             rows = (folder / out).read_bytes().decode("utf-8", "surrogateescape").splitlines()
             header = next(i for i, line in enumerate(rows) if line.startswith("file,"))
             assert len(rows) > header + 1, rows  # at least one row
             assert (images / "a.png").read_bytes() == (folder / "photo.png").read_bytes()
-        else:
-            assert result.code == 2, (argv, result)
-            lines = result.err.splitlines()
-            assert len(lines) == 1 and lines[0].startswith("camlib: error: "), (argv, result.err)
-            assert snapshot(folder) == before, (argv, result.err)

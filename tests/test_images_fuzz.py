@@ -8,10 +8,9 @@ few hundred examples each, so it runs in seconds; raise ``CAMLIB_FUZZ_EXAMPLES``
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
+from budgets import IMAGES_FUZZ_EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from image_samples import valid_files
@@ -24,7 +23,7 @@ from camlib.images import load_image
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")
 
 SEEDS = valid_files()
-EXAMPLES = int(os.environ.get("CAMLIB_FUZZ_EXAMPLES", "250"))
+EXAMPLES = IMAGES_FUZZ_EXAMPLES
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,  # timing varies on a shared machine; a hang would still show as a slow test

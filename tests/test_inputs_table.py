@@ -19,12 +19,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import test_cli_fuzz
-import test_images_fuzz
-import test_soak
 import timm
 import torch
 import torchvision
+from budgets import (
+    CLI_FUZZ_EXAMPLES,
+    IMAGES_FUZZ_EXAMPLES,
+    SOAK_EXPLANATIONS_PER_THREAD,
+    SOAK_MEMORY_GROWTH_BOUND_MB,
+    SOAK_THREADS,
+)
 from conftest import REPO_ROOT
 from image_samples import (
     BOMBS,
@@ -360,72 +364,37 @@ def cam_on_vgg16(env: Env) -> str:
     return "Built."
 
 
+METHOD_CALL_CASES = [  # (case name, method, method_call's arguments, error, message): a method built and run on EfficientNet-Lite0
+    ("Class index 1000 given to a method directly", "gradcam", {"target": 1000}, UnknownClassError, "does not exist"),
+    ("Unknown layer 'blocks.99'", "gradcam", {"layer": "blocks.99"}, UnknownLayerError, "Unknown layer"),
+    ("Layer without spatial output ('classifier')", "gradcam", {"layer": "classifier"}, UnknownLayerError, "not a spatial map"),
+    (
+        "Grad++ScoreCAM top_k=2000 at a 1280-channel layer",
+        "gradpp_scorecam",
+        {"top_k": 2000},
+        InvalidParameterError,
+        "larger than the layer's 1280 channels",
+    ),
+    ("Grad++ScoreCAM top_k=0", "gradpp_scorecam", {"top_k": 0}, InvalidParameterError, "top_k"),
+    ("Score-CAM batch_size=0", "scorecam", {"batch_size": 0}, InvalidParameterError, "batch_size"),
+    ("Score-CAM sampled_channels=1", "scorecam", {"sampled_channels": 1}, InvalidParameterError, "sampled_channels must be at least 2"),
+    ("Grad++ScoreCAM batch_size=0", "gradpp_scorecam", {"batch_size": 0}, InvalidParameterError, "batch_size"),
+    ("Score-CAM perturbation_size=4", "scorecam", {"perturbation_size": 4}, InvalidParameterError, "at least 8"),
+    ("SmoothGrad-CAM++ n_samples=0", "smoothgradcampp", {"n_samples": 0}, InvalidParameterError, "n_samples"),
+    ("A batch of 0 images", "gradcam", {"batch": 0}, InvalidParameterError, "empty"),
+    ("Input with NaN pixels (non-finite model outputs)", "gradcam", {"nan": True}, InvalidParameterError, "non-finite"),
+    ("Unknown method 'gradcam3'", "gradcam3", {}, UnknownMethodError, "Choose from"),
+]
+
 PARAMETER_CASES = [
     Case("Parameter", "Class index 1000 (ImageNet has 0-999)", class_lookup(1000), UnknownClassError, "does not exist"),
     Case("Parameter", "Class index -1", class_lookup(-1), UnknownClassError, "does not exist"),
     Case("Parameter", "Class name 'unicorn'", class_lookup("unicorn"), UnknownClassError, "No class named"),
     Case("Parameter", "Ambiguous class name 'cat'", class_lookup("cat"), UnknownClassError, "ambiguous"),
-    Case(
-        "Parameter",
-        "Class index 1000 given to a method directly",
-        method_call("gradcam", target=1000),
-        UnknownClassError,
-        "does not exist",
+    *(
+        Case("Parameter", name, method_call(key, **arguments), error, expect)
+        for name, key, arguments, error, expect in METHOD_CALL_CASES
     ),
-    Case("Parameter", "Unknown layer 'blocks.99'", method_call("gradcam", layer="blocks.99"), UnknownLayerError, "Unknown layer"),
-    Case(
-        "Parameter",
-        "Layer without spatial output ('classifier')",
-        method_call("gradcam", layer="classifier"),
-        UnknownLayerError,
-        "not a spatial map",
-    ),
-    Case(
-        "Parameter",
-        "Grad++ScoreCAM top_k=2000 at a 1280-channel layer",
-        method_call("gradpp_scorecam", top_k=2000),
-        InvalidParameterError,
-        "larger than the layer's 1280 channels",
-    ),
-    Case("Parameter", "Grad++ScoreCAM top_k=0", method_call("gradpp_scorecam", top_k=0), InvalidParameterError, "top_k"),
-    Case("Parameter", "Score-CAM batch_size=0", method_call("scorecam", batch_size=0), InvalidParameterError, "batch_size"),
-    Case(
-        "Parameter",
-        "Score-CAM sampled_channels=1",
-        method_call("scorecam", sampled_channels=1),
-        InvalidParameterError,
-        "sampled_channels must be at least 2",
-    ),
-    Case(
-        "Parameter",
-        "Grad++ScoreCAM batch_size=0",
-        method_call("gradpp_scorecam", batch_size=0),
-        InvalidParameterError,
-        "batch_size",
-    ),
-    Case(
-        "Parameter",
-        "Score-CAM perturbation_size=4",
-        method_call("scorecam", perturbation_size=4),
-        InvalidParameterError,
-        "at least 8",
-    ),
-    Case(
-        "Parameter",
-        "SmoothGrad-CAM++ n_samples=0",
-        method_call("smoothgradcampp", n_samples=0),
-        InvalidParameterError,
-        "n_samples",
-    ),
-    Case("Parameter", "A batch of 0 images", method_call("gradcam", batch=0), InvalidParameterError, "empty"),
-    Case(
-        "Parameter",
-        "Input with NaN pixels (non-finite model outputs)",
-        method_call("gradcam", nan=True),
-        InvalidParameterError,
-        "non-finite",
-    ),
-    Case("Parameter", "Unknown method 'gradcam3'", method_call("gradcam3"), UnknownMethodError, "Choose from"),
     Case("Parameter", "CAM on VGG16 (no global-average-pooling head)", cam_on_vgg16, MethodNotApplicableError, "Grad-CAM"),
 ]
 
@@ -786,7 +755,6 @@ def cell(text: str) -> str:
 
 
 def render(rows: dict[str, list[tuple[str, str, str]]]) -> str:
-    soak = test_soak
     lines = [
         "# Inputs camlib was tried with, and what happened",
         "",
@@ -809,14 +777,14 @@ def render(rows: dict[str, list[tuple[str, str, str]]]) -> str:
         "Also tested, beyond these rows:",
         "",
         "- `tests/test_images_fuzz.py` feeds the loader random bytes, valid headers with random bodies and",
-        f"  mutated valid files of every format ({test_images_fuzz.EXAMPLES} examples each, plus the inputs earlier",
+        f"  mutated valid files of every format ({IMAGES_FUZZ_EXAMPLES} examples each, plus the inputs earlier",
         "  fuzzing found); only `ImageLoadError` or an RGB image may come out.",
-        f"- `tests/test_cli_fuzz.py` draws {test_cli_fuzz.EXAMPLES} `camlib explain` argument lists (image and output paths,",
+        f"- `tests/test_cli_fuzz.py` draws {CLI_FUZZ_EXAMPLES} `camlib explain` argument lists (image and output paths,",
         "  names that are not UTF-8, directories, classes, layers, methods, parameters, speeds): each must exit 0",
         "  with its output written, or exit 2 with one line on stderr and nothing written.",
-        f"- `tests/test_soak.py` runs {soak.THREADS} threads × {soak.EXPLANATIONS_PER_THREAD} explanations across all six",
+        f"- `tests/test_soak.py` runs {SOAK_THREADS} threads × {SOAK_EXPLANATIONS_PER_THREAD} explanations across all six",
         "  methods on one shared model: every map equals its single-thread map, no hook remains, no tensor is",
-        f"  left alive, and resident memory grows by less than {soak.MEMORY_GROWTH_BOUND_MB} MB.",
+        f"  left alive, and resident memory grows by less than {SOAK_MEMORY_GROWTH_BOUND_MB} MB.",
     ]
     for group, group_rows in rows.items():
         lines += ["", f"## {group}s", "", "| Input | Result | What the user sees |", "| --- | --- | --- |"]

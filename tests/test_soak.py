@@ -19,18 +19,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import CHEAP_METHOD_PARAMS, make_tiny_gap_net
+from budgets import SOAK_EXPLANATIONS_PER_THREAD, SOAK_MEMORY_GROWTH_BOUND_MB, SOAK_THREADS
+from conftest import CHEAP_METHOD_PARAMS, assert_no_hooks, make_tiny_gap_net
 from PIL import Image
 
 from camlib.backbones import Backbone, BackboneSpec
 from camlib.explain import explain
 from camlib.methods import METHODS
 
-THREADS = 4
-EXPLANATIONS_PER_THREAD = 25
-MEMORY_GROWTH_BOUND_MB = 50
-"""Largest growth of VmRSS allowed across the soak. One soak allocates a few hundred MB in total (every
-masked batch, gradient and map is new), so a leak of any per-explanation object exceeds this."""
+THREADS = SOAK_THREADS
+EXPLANATIONS_PER_THREAD = SOAK_EXPLANATIONS_PER_THREAD
+MEMORY_GROWTH_BOUND_MB = SOAK_MEMORY_GROWTH_BOUND_MB  # of VmRSS across the soak (see budgets.py)
 
 IMAGE_SIZE = 48
 CLASSES = 5
@@ -121,10 +120,9 @@ def live_tensors() -> int:
     return sum(1 for obj in gc.get_objects() if issubclass(type(obj), torch.Tensor))
 
 
-def assert_no_hooks(model: torch.nn.Module) -> None:
-    for name, module in model.named_modules():
-        for hooks in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"):
-            assert not getattr(module, hooks), f"{hooks} left on '{name or 'the model'}'"
+def assert_no_hooks_anywhere(model: torch.nn.Module) -> None:
+    """No hook on any module of ``model`` (:func:`conftest.assert_no_hooks`), and no global module hook."""
+    assert_no_hooks(model)
     from torch.nn.modules import module as module_globals
 
     for hooks in ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks"):
@@ -159,7 +157,7 @@ def test_soak_threads_share_one_model():
             np.testing.assert_allclose(
                 saliency, expected[job], rtol=0, atol=1e-6, err_msg=f"thread {job[0]}, image {job[1]}, {job[2]}, class {job[3]}"
             )
-    assert_no_hooks(model)
+    assert_no_hooks_anywhere(model)
     assert not model.training and not any(p.requires_grad or p.grad is not None for p in model.parameters())
     for name, tensor in model.state_dict().items():
         assert torch.equal(tensor, state_before[name]), f"{name} changed during the soak"
