@@ -3,24 +3,33 @@
 Needs Debian's chromium (/usr/bin/chromium) and the playwright Python package; Playwright's own browser
 download is never used. The test uploads ../shared/images/dog_and_cat.png (or picks a sample when
 ../shared is absent), waits for the input and the six overlays, counts them, and saves a screenshot to
-assets/app_screenshot.png (the README's) and to the test's tmp folder.
+the test's tmp folder (the README's screenshot comes from bench/app_screenshot.py, which drives the
+browser with the same steps: bench/app_browser.py).
 """
 
 from __future__ import annotations
 
-import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from camlib.app.local_server import CHROMIUM, CHROMIUM_ARGS, EXPECTED_IMAGES, SETTLED, local_app
+from camlib.app.local_server import EXPECTED_IMAGES, local_app
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DOG_AND_CAT = REPO_ROOT.parent / "shared" / "images" / "dog_and_cat.png"
-SCREENSHOT = REPO_ROOT / "assets" / "app_screenshot.png"
-RUN_TIMEOUT_MS = 180_000  # one script run: model load plus six methods on a 2-core CPU, with a wide margin
-
-GRID_IMAGES = ".st-key-overlay_grid [data-testid='stImage'] img"
+# bench/ is not a package: the bench script and this test share bench/app_browser.py from its folder.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from app_browser import (
+    GRID_CAPTIONS,
+    GRID_IMAGES,
+    METHOD_NAMES,
+    UPLOAD_BOX,
+    chromium_page,
+    missing_browser,
+    open_app,
+    screenshot,
+    show_photo,
+    wait_until_settled,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -33,46 +42,26 @@ def app_url(tmp_path):
 
 
 def test_app_renders_all_overlays_in_chromium(app_url, tmp_path):
-    if not CHROMIUM.is_file():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    problem = missing_browser()
+    if problem:
+        pytest.skip(problem)
     url, log = app_url
 
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1560})
-            page.set_default_timeout(RUN_TIMEOUT_MS)
-            page.goto(url, wait_until="domcontentloaded")
-            page.wait_for_function(SETTLED, arg=EXPECTED_IMAGES, timeout=RUN_TIMEOUT_MS)
+    with chromium_page() as page:
+        open_app(page, url)
+        show_photo(page)
 
-            if DOG_AND_CAT.is_file():
-                page.locator("[data-testid='stSidebar'] [data-testid='stFileUploader'] input[type='file']").set_input_files(str(DOG_AND_CAT))
-                expected_name = DOG_AND_CAT.name
-            else:
-                page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
-                page.get_by_role("option", name="Coffee cup: coffee (scikit-image)").click()
-                expected_name = "Coffee cup"
-            page.get_by_text(expected_name, exact=False).first.wait_for()
-            page.locator("[data-testid='stMain']").get_by_text(expected_name, exact=False).first.wait_for()
-            page.wait_for_function(SETTLED, arg=EXPECTED_IMAGES, timeout=RUN_TIMEOUT_MS)
+        images = page.locator(GRID_IMAGES)
+        assert images.count() == EXPECTED_IMAGES
+        captions = page.locator(GRID_CAPTIONS).all_inner_texts()
+        assert captions[0].startswith("Input")
+        for name in METHOD_NAMES:
+            assert any(caption.startswith(f"{name} ·") for caption in captions), captions
+        assert page.locator("[data-testid='stException']").count() == 0
 
-            images = page.locator(GRID_IMAGES)
-            assert images.count() == EXPECTED_IMAGES
-            captions = page.locator(".st-key-overlay_grid [data-testid='stImageCaption']").all_inner_texts()
-            assert captions[0].startswith("Input")
-            for name in ("CAM", "Grad-CAM", "Grad-CAM++", "SmoothGrad-CAM++", "Grad++ScoreCAM", "Score-CAM"):
-                assert any(caption.startswith(f"{name} ·") for caption in captions), captions
-            assert page.locator("[data-testid='stException']").count() == 0
-            page.locator("[data-testid='stPlotlyChart']").last.wait_for()
+        screenshot(page, tmp_path / "app_screenshot.png")  # under tmp_path only: the README's is bench/app_screenshot.py's
 
-            page.screenshot(path=str(tmp_path / "app_screenshot.png"), full_page=True)
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            shutil.copyfile(tmp_path / "app_screenshot.png", SCREENSHOT)
-
-            replace_the_upload_without_a_flash(page, tmp_path)
-        finally:
-            browser.close()
+        replace_the_upload_without_a_flash(page, tmp_path)
     assert "Traceback" not in log.read_text()
 
 
@@ -98,9 +87,9 @@ def replace_the_upload_without_a_flash(page, tmp_path):
     gif = tmp_path / "second.gif"
     Image.fromarray(np.random.default_rng(5).integers(0, 256, (120, 160, 3), dtype=np.uint8)).save(gif)
     page.evaluate(WATCH_FOR_FLASH)
-    box = page.locator("[data-testid='stSidebar'] [data-testid='stFileUploader'] input[type='file']")
+    box = page.locator(UPLOAD_BOX)
     box.set_input_files(str(gif))
     page.locator("[data-testid='stMain']").get_by_text("second.gif", exact=False).first.wait_for()
-    page.wait_for_function(SETTLED, arg=EXPECTED_IMAGES, timeout=RUN_TIMEOUT_MS)
+    wait_until_settled(page)
     assert page.evaluate("window.flashes") == []
     assert "not allowed" not in page.locator("[data-testid='stSidebar']").inner_text()
