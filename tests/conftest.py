@@ -1,15 +1,24 @@
 """Shared fixtures: the real offline EfficientNet-Lite0 (and Lite1, Lite2), a real photo, small random models, shared data.
 
 Nothing here downloads: ``CAMLIB_OFFLINE`` is set for the whole session, EfficientNet-Lite0's weights
-ship in a pip package, and every other model is built with random weights.
+ship in a pip package, and every other model is built with random weights. Nothing is written into the
+repository: tests write under their temporary folders, and Hypothesis's cache goes to a temporary folder.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
+import shutil
+import tempfile
 
 os.environ["CAMLIB_OFFLINE"] = "1"
+if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
+    # Hypothesis keeps a cache (.hypothesis/) in the working directory, the repository; tests write only
+    # under temporary folders, so it goes to one that is removed at exit.
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = tempfile.mkdtemp(prefix="camlib-hypothesis-")
+    atexit.register(shutil.rmtree, os.environ["HYPOTHESIS_STORAGE_DIRECTORY"], ignore_errors=True)
 
 from functools import partial
 from pathlib import Path

@@ -126,6 +126,10 @@ FUZZ = {
 """Settings of both fuzz tests but the number of examples: the same examples every run, no time limit."""
 
 
+METHOD_ARGUMENTS = {"layer": LAYERS, "methods": METHOD_LISTS, "params": PARAMS, "speed": SPEEDS}
+"""The strategies of the arguments both commands take: --layer, --methods, --param and --speed."""
+
+
 @contextlib.contextmanager
 def prepared_folder() -> Iterator[Path]:
     """A fresh scratch folder for one example, with :func:`prepare`'s files in it."""
@@ -162,16 +166,7 @@ def run_checked(argv: list[str], folder: Path) -> tuple[Run, dict[str, bytes]]:
 
 
 @settings(max_examples=EXAMPLES, **FUZZ)
-@given(
-    image=IMAGES,
-    out=OUTPUTS,
-    maps=MAPS,
-    target=CLASSES,
-    layer=LAYERS,
-    methods=METHOD_LISTS,
-    params=PARAMS,
-    speed=SPEEDS,
-)
+@given(image=IMAGES, out=OUTPUTS, maps=MAPS, target=CLASSES, **METHOD_ARGUMENTS)
 def test_explain_exits_0_with_output_or_2_with_one_line_and_nothing_written(image, out, maps, target, layer, methods, params, speed):
     with prepared_folder() as folder:
         argv = ["explain", str(folder / image) if image else "", "--methods", methods, "--out", str(folder / out) if out else ""]
@@ -200,15 +195,7 @@ SHARDS = mostly([None, "0/1", "0/2", "1/2"], ["2/2", "1/0", "half", "-1/2", ""])
 
 
 @settings(max_examples=max(EXAMPLES // 2, 10), **FUZZ)
-@given(
-    out=EVALUATE_OUTPUTS,
-    limit=LIMITS,
-    shard=SHARDS,
-    layer=LAYERS,
-    methods=METHOD_LISTS,
-    params=PARAMS,
-    speed=SPEEDS,
-)
+@given(out=EVALUATE_OUTPUTS, limit=LIMITS, shard=SHARDS, **METHOD_ARGUMENTS)
 def test_evaluate_exits_0_with_rows_or_2_with_one_line_and_nothing_written(out, limit, shard, layer, methods, params, speed):
     with prepared_folder() as folder:
         images = folder / "images"
