@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -427,9 +428,10 @@ def test_ctrl_c_is_exit_130_with_one_line(photo, capsys, monkeypatch):
     assert captured.err.splitlines() == ["camlib: error: interrupted (Ctrl-C); rows already written are kept, --resume continues."]
 
 
-def cli_process(*args: str, **kwargs) -> subprocess.Popen:
+def cli_process(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
+    """``python -m camlib *args`` in ``cwd`` (a test's tmp_path: nothing lands in the repository)."""
     env = {**os.environ, "CAMLIB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "camlib", *args], env=env, cwd=REPO_ROOT, **kwargs)
+    return subprocess.Popen([sys.executable, "-m", "camlib", *args], env=env, cwd=cwd, **kwargs)
 
 
 def test_sigint_during_evaluate_keeps_the_rows_and_exits_130(tmp_path):
@@ -438,7 +440,7 @@ def test_sigint_during_evaluate_keeps_the_rows_and_exits_130(tmp_path):
     for i in range(40):
         (folder / f"img{i:02d}.png").write_bytes(encode(noise(32, 32, seed=i)))
     out = tmp_path / "rows.csv"
-    process = cli_process("evaluate", str(folder), "--methods", "gradcam", "--out", str(out),
+    process = cli_process("evaluate", str(folder), "--methods", "gradcam", "--out", str(out), cwd=tmp_path,
                           stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     seen = ""
     while "2/40" not in seen:  # the progress bar: two images done
@@ -463,7 +465,7 @@ def test_evaluate_merge_into_a_closed_pipe_is_quiet(tmp_path):
     )
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader ("head") is gone before camlib writes
-    process = cli_process("evaluate-merge", str(csv_file), stdout=write_end, stderr=subprocess.PIPE, text=True)
+    process = cli_process("evaluate-merge", str(csv_file), cwd=tmp_path, stdout=write_end, stderr=subprocess.PIPE, text=True)
     os.close(write_end)
     _, err = process.communicate(timeout=120)
     assert err == ""

@@ -680,7 +680,7 @@ def closed_pipe(env: Env) -> tuple[str, str]:
     os.close(read_end)
     process = subprocess.run(
         [sys.executable, "-m", "camlib", "evaluate-merge", str(path)],
-        stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=300, cwd=REPO_ROOT, check=False,
+        stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=300, cwd=env.folder, check=False,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
     os.close(write_end)
