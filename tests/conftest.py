@@ -8,6 +8,7 @@ repository: tests write under their temporary folders, and Hypothesis's cache go
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import importlib.util
 import os
 import shutil
@@ -97,6 +98,19 @@ def make_every_method(model: nn.Module, layer: str = "act2", **params_by_key: di
     """One instance of each of the six methods (:func:`make_method`), keyed by method; ``params_by_key``
     overrides one method's settings, e.g. ``gradpp_scorecam={"top_k": None}``."""
     return {key: make_method(key, model, layer, **params_by_key.get(key, {})) for key in METHODS}
+
+
+def make_tiny_backbone(model: nn.Module | None = None, classes: int = 1000):
+    """A :class:`camlib.backbones.Backbone` around a :class:`TinyGapNet` with ``classes`` classes (or around
+    ``model``), standing in for EfficientNet-Lite0: 32-pixel inputs, target and CAM layer ``features``, CAM
+    classifier ``fc``, the first ``classes`` ImageNet class names."""
+    from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
+
+    spec = dataclasses.replace(
+        BACKBONES["efficientnet_lite0"], input_size=32, default_layer="features", cam_layer="features", cam_classifier="fc"
+    )
+    model = make_tiny_gap_net(classes=classes) if model is None else model
+    return Backbone(spec=spec, model=model, device=torch.device("cpu"), class_names=imagenet_class_names()[:classes])
 
 
 METHOD_FACTORIES = {key: partial(make_method, key) for key in METHODS}

@@ -22,15 +22,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from budgets import CLI_FUZZ_EXAMPLES
-from conftest import make_tiny_gap_net
+from conftest import make_tiny_backbone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 import camlib.cli
-from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
+from camlib.backbones import Backbone
 from camlib.cli import main
 
 EXAMPLES = CLI_FUZZ_EXAMPLES
@@ -86,10 +85,7 @@ class Run:
 
 
 def tiny_backbone(*args, **kwargs) -> Backbone:
-    spec = dataclasses.replace(
-        BACKBONES["efficientnet_lite0"], input_size=32, default_layer="features", cam_layer="features", cam_classifier="fc"
-    )
-    return Backbone(spec=spec, model=make_tiny_gap_net(classes=1000), device=torch.device("cpu"), class_names=imagenet_class_names())
+    return make_tiny_backbone()  # in place of load_backbone, whatever it is asked for
 
 
 def prepare(folder: Path) -> None:

@@ -1,15 +1,14 @@
 """The evaluate command: sharding, resuming, merging, labels and the table."""
 
 import csv
-import dataclasses
 
 import numpy as np
 import pytest
 import torch
-from conftest import make_tiny_gap_net
+from conftest import make_tiny_backbone
 from PIL import Image
 
-from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
+from camlib.backbones import Backbone
 from camlib.cli import main
 from camlib.errors import InvalidParameterError
 from camlib.evaluate import evaluate_folder, list_images, markdown_table, merge_results, parse_shard, read_rows
@@ -21,10 +20,7 @@ METHODS = ["cam", "gradcam"]
 
 @pytest.fixture()
 def tiny_backbone() -> Backbone:
-    spec = dataclasses.replace(
-        BACKBONES["efficientnet_lite0"], input_size=32, default_layer="features", cam_layer="features", cam_classifier="fc"
-    )
-    return Backbone(spec=spec, model=make_tiny_gap_net(classes=1000), device=torch.device("cpu"), class_names=imagenet_class_names())
+    return make_tiny_backbone()
 
 
 @pytest.fixture()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, make_tiny_gap_net
+from conftest import REPO_ROOT, make_tiny_backbone, make_tiny_gap_net
 from image_samples import RED, encode, many_page_tiff, noise
 from PIL import TiffImagePlugin
 
@@ -184,14 +184,7 @@ def test_parameters_for_a_method_that_does_not_run_are_refused(chelsea_image):
 
 
 def tiny_backbone():
-    import dataclasses
-
-    from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
-
-    spec = dataclasses.replace(
-        BACKBONES["efficientnet_lite0"], input_size=32, default_layer="features", cam_layer="features", cam_classifier="fc"
-    )
-    return Backbone(spec=spec, model=make_tiny_gap_net(classes=1000), device=torch.device("cpu"), class_names=imagenet_class_names())
+    return make_tiny_backbone()
 
 
 @pytest.mark.parametrize("value", [np.int64(281), np.int32(281), torch.tensor(281), torch.tensor([281]), np.array(281), "281", " 281 "])

@@ -1,15 +1,14 @@
 """Model randomisation sanity check: stages, similarity measures against scipy/skimage, Quantus MPRT."""
 
-import dataclasses
 import warnings
 
 import numpy as np
 import pytest
 import torch
-from conftest import make_tiny_gap_net
+from conftest import make_tiny_backbone, make_tiny_gap_net
 from torch import nn
 
-from camlib.backbones import BACKBONES, Backbone, imagenet_class_names
+from camlib.backbones import BACKBONES, Backbone
 from camlib.errors import InvalidParameterError
 from camlib.explain import compute_map
 from camlib.methods import GradCAM
@@ -55,10 +54,7 @@ def tiny_bn_net(seed: int = 0) -> TinyBnNet:
 
 
 def tiny_backbone(model: nn.Module, classes: int = 5) -> Backbone:
-    spec = dataclasses.replace(
-        BACKBONES["efficientnet_lite0"], input_size=32, default_layer="features", cam_layer="features", cam_classifier="fc"
-    )
-    return Backbone(spec=spec, model=model, device=torch.device("cpu"), class_names=imagenet_class_names()[:classes])
+    return make_tiny_backbone(model, classes)
 
 
 def test_stages_follow_module_order_on_tiny_models():
