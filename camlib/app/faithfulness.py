@@ -25,8 +25,9 @@ from camlib.app.models import shared_model
 from camlib.app.settings import Params
 from camlib.baselines import BASELINES
 from camlib.errors import CamlibError
-from camlib.evaluate import MethodSummary, evaluate_images, fails_against_center, prepare_sources, summarize
+from camlib.evaluate import TABLE_ROWS, MethodSummary, evaluate_images, fails_against_center, prepare_sources, summarize
 from camlib.explain import display_name
+from camlib.metrics import FIXED_AREAS
 
 logger = logging.getLogger(__name__)
 
@@ -43,30 +44,28 @@ class Metric:
     guide: str  # one line: how to read it
 
 
+# field -> (the metric's name, how to read it), in the table's order; each label gets its direction (↑ / ↓)
+# from camlib evaluate's table, the one that also judges which methods beat the centre blob.
+GUIDES: dict[str, tuple[str, str]] = {
+    "average_drop": ("Average Drop (%)", "How much the class score falls on the image times the map (Grad-CAM++ paper). A map of all ones scores 0: read it with Complexity."),
+    "average_increase": ("Average Increase (%)", "Share of images whose class score rises on the image times the map. Also rewards broad maps."),
+    "insertion_auc": ("Insertion AUC", "Score while the most salient pixels are put back onto a blurred image (RISE): high if the map finds the evidence first."),
+    "deletion_auc": ("Deletion AUC", "Score while the most salient pixels are removed (RISE): low if removing what the map shows kills the prediction."),
+    "insertion_minus_deletion": ("Insertion − deletion", "Both curves in one number; a method should beat the centre blob here."),
+    **{
+        f"average_drop_{p}": (f"Average Drop, top {p} % kept (%)",
+                              f"Average Drop when only the map's top {p} % of pixels are kept: every map gets the same area, so breadth cannot win.")
+        for p in FIXED_AREAS
+    },
+    "complexity": ("Complexity", "Mean map value (Poppi et al. 2021): how much of the image the map lights up; 1 for the uniform map."),
+    "coherency": ("Coherency", "Does the map stay the same when the input is reduced to what it shows? 1 for the baselines by construction; — when undefined."),
+    "adcc": ("ADCC", "Harmonic mean of Coherency, 1 − Complexity and 1 − Average Drop (Poppi et al. 2021): one number that a broad map cannot game."),
+    "sparseness": ("Sparseness (Gini)", "Gini index of the map (Chalasani et al. 2020, as in Quantus): 0 for a uniform map, near 1 when a few pixels hold the mass."),
+}
+_HIGHER_IS_BETTER = {row.field: row.higher_is_better for row in TABLE_ROWS}
 METRICS: list[Metric] = [
-    Metric("Average Drop (%) ↓", "average_drop", False,
-           "How much the class score falls on the image times the map (Grad-CAM++ paper). A map of all ones scores 0: read it with Complexity."),
-    Metric("Average Increase (%) ↑", "average_increase", True,
-           "Share of images whose class score rises on the image times the map. Also rewards broad maps."),
-    Metric("Insertion AUC ↑", "insertion_auc", True,
-           "Score while the most salient pixels are put back onto a blurred image (RISE): high if the map finds the evidence first."),
-    Metric("Deletion AUC ↓", "deletion_auc", False,
-           "Score while the most salient pixels are removed (RISE): low if removing what the map shows kills the prediction."),
-    Metric("Insertion − deletion ↑", "insertion_minus_deletion", True,
-           "Both curves in one number; a method should beat the centre blob here."),
-    *(
-        Metric(f"Average Drop, top {p} % kept (%) ↓", f"average_drop_{p}", False,
-               f"Average Drop when only the map's top {p} % of pixels are kept: every map gets the same area, so breadth cannot win.")
-        for p in (10, 25, 50)
-    ),
-    Metric("Complexity ↓", "complexity", False,
-           "Mean map value (Poppi et al. 2021): how much of the image the map lights up; 1 for the uniform map."),
-    Metric("Coherency ↑", "coherency", True,
-           "Does the map stay the same when the input is reduced to what it shows? 1 for the baselines by construction; — when undefined."),
-    Metric("ADCC ↑", "adcc", True,
-           "Harmonic mean of Coherency, 1 − Complexity and 1 − Average Drop (Poppi et al. 2021): one number that a broad map cannot game."),
-    Metric("Sparseness (Gini) ↑", "sparseness", True,
-           "Gini index of the map (Chalasani et al. 2020, as in Quantus): 0 for a uniform map, near 1 when a few pixels hold the mass."),
+    Metric(f"{name} {'↑' if _HIGHER_IS_BETTER[field] else '↓'}", field, _HIGHER_IS_BETTER[field], guide)
+    for field, (name, guide) in GUIDES.items()
 ]
 SECONDS = "Seconds per image"
 AVERAGE_DROP, AVERAGE_INCREASE = METRICS[0].label, METRICS[1].label
