@@ -367,7 +367,7 @@ def test_the_exported_figure_has_the_labels_a_colour_bar_and_high_resolution():
 def _speed_sidebar_only():
     from camlib.app import widgets
 
-    widgets._sidebar_speed()
+    widgets.sidebar_speed()
 
 
 def test_the_parameter_boxes_show_their_values_in_words_at_every_setting():

@@ -254,3 +254,69 @@ def what_differs(backbone_name: str, layer: str, image_count: int) -> str:
         f"or its target rule; here it is {backbone_name} at `{layer}` on {image_count} image(s), explaining the top-1 "
         "class, with softmax scores. Read the two side by side, not as a reproduction."
     )
+
+
+# -- what the Faithfulness page decides ----------------------------------------------------------------
+
+KEPT_EVALUATIONS = 8  # the latest evaluations a session keeps
+SET_SIGNATURE_KEY = "camlib_set_signature"  # session state: the set last asked for with the button
+
+
+def evaluation_signature(label: str, images: Sequence[ImageInput], backbone_key: str, weights_path: str | None, layer: str,
+                         keys: Sequence[str], methods: Sequence[str], params_for: Callable[[str], Params], steps: int) -> tuple:
+    """Everything that decides one evaluation's rows: the key of the session's cache of them."""
+    return (label, tuple(item.digest for item in images), backbone_key, weights_path, layer,
+            tuple(keys), tuple(params_for(key) for key in methods), steps)
+
+
+def remembered(cache: dict, signature, compute: Callable[[], object], *, keep: int = KEPT_EVALUATIONS):
+    """``cache[signature]``, computed first when absent; the oldest entries go beyond the latest ``keep``."""
+    if signature not in cache:
+        cache[signature] = compute()
+        while len(cache) > keep:
+            cache.pop(next(iter(cache)))
+    return cache[signature]
+
+
+def set_signature(images: Sequence[ImageInput], backbone_key: str, layer: str, keys: Sequence[str], speed: str,
+                  overrides: dict) -> tuple:
+    """What the set's "Evaluate" button was pressed for: when any of it changes, the set waits for the button again."""
+    return tuple(item.digest for item in images), backbone_key, layer, tuple(keys), speed, repr(overrides)
+
+
+def set_requested(state, signature: tuple, clicked: bool) -> bool:
+    """Whether to show the set's evaluation: the button was pressed for this very set (now or before, in ``state``)."""
+    if clicked:
+        state[SET_SIGNATURE_KEY] = signature
+    return state.get(SET_SIGNATURE_KEY) == signature
+
+
+def evaluate_label(images: Sequence[ImageInput], keys: Sequence[str]) -> str:
+    return f"Evaluate {len(images)} image(s) × {len(keys)} map(s)"
+
+
+def set_line(images: Sequence[ImageInput]) -> str:
+    return f"{len(images)} image(s): " + ", ".join(item.name for item in images)
+
+
+def failures_text(failures: dict[str, list[str]]) -> str | None:
+    """The warning for the methods that do not beat the centre blob (from :func:`not_beating_center`)."""
+    if not failures:
+        return None
+    return "Not better than the centre blob (no model):\n" + "\n".join(f"- **{name}** on {', '.join(failed)}" for name, failed in failures.items())
+
+
+def metrics_guide() -> str:
+    """How to read each metric, one list item each."""
+    return "\n".join(f"- **{metric.label}**: {metric.guide}" for metric in METRICS)
+
+
+def chart_choices() -> tuple[list[str], int]:
+    """The metrics the chart can show, and the index of the one it opens on (:data:`CHART_DEFAULT`)."""
+    labels = [metric.label for metric in METRICS]
+    return labels, labels.index(CHART_DEFAULT)
+
+
+def table_height(table: pd.DataFrame) -> int:
+    """Pixels for a table to show every row without scrolling (36 a row, the header included)."""
+    return 36 * (len(table) + 1) + 2
