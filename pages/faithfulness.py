@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from camlib.app import faithfulness, inputs, models, widgets
+from camlib.app import faithfulness, models, widgets
 
 widgets.page_setup("Faithfulness")
 st.markdown(
@@ -29,13 +29,7 @@ st.caption("With one image, Average Increase is 0 or 100 %: use the set below fo
 widgets.faithfulness_results([chosen.image], "current", **evaluated)
 
 st.header("A small set")
-uploads = widgets.image_uploader("Upload images for the set (PNG, JPEG, WebP, BMP)", key="camlib_set_uploads", accept_multiple_files=True)
-uploaded, problems = inputs.read_uploaded_images((upload.name, upload.getvalue()) for upload in uploads or [])
-for problem in problems:
-    st.error(problem)
-if not uploaded:
-    st.caption("No images uploaded: the set is the built-in samples.")
-images = inputs.images_or_samples(uploaded)
+images = widgets.image_set("Upload images for the set (PNG, JPEG, WebP, BMP)", key="camlib_set_uploads")
 st.write(faithfulness.set_line(images))
 signature = faithfulness.set_signature(images, chosen.backbone_key, layer, keys, settings.speed, settings.overrides)
 clicked = st.button(faithfulness.evaluate_label(images, keys), key="camlib_evaluate_set", type="primary")

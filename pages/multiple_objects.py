@@ -21,16 +21,12 @@ resolution = widgets.sidebar_resolution(448, key="camlib_resolution_multi")
 settings = widgets.sidebar_method_settings(resolution)
 display = widgets.sidebar_display()
 widgets.sidebar_device()
-note = instances.resolution_note(resolution)
-if note:
-    st.caption(note)
+widgets.note(instances.resolution_note(resolution))
 setting_text = captions.setting_line(backbone_key, layer, settings)
 grid = {"layer": layer, "settings": settings, "display": display}
 
 st.header("Several classes in one image")
-offered = inputs.sample_to_offer(image)
-if offered is not None:
-    st.button("Use the dog-and-cat photo", on_click=widgets.use_sample, args=(offered.label,))
+widgets.offer_sample(inputs.sample_to_offer(image), "Use the dog-and-cat photo")
 top = models.top_predictions(image.digest, backbone_key, weights_path, image.image, resolution)
 chosen_classes = widgets.classes_to_compare(image, class_names, top)
 common_scale = st.checkbox(
@@ -54,8 +50,7 @@ choice = st.selectbox(
     "Photo", options, index=first, format_func=lambda label: instances.crowd_option_label(label, image.name),
     key="camlib_crowd", persist_state="session",
 )
-if not crowds:
-    st.caption("Upload a photo with several objects of one class to see how each method spreads over them.")
+widgets.note(instances.no_crowd_note(crowds))
 crowd = instances.crowd_photo(choice, image, crowds)
 crowd_top = models.top_predictions(crowd.digest, backbone_key, weights_path, crowd.image, resolution)
 crowd_class = widgets.class_box(class_names, classes.first_known_class(crowd.sample, crowd_top), key=f"camlib_crowd_class::{crowd.digest}")

@@ -877,6 +877,7 @@ def test_the_samples_a_page_offers(monkeypatch, tmp_path):
     assert inputs.sample_to_offer(chelsea) is None and inputs.samples_with_instances() == {}
     assert inputs.images_or_samples([pair]) == [pair]
     assert [image.name for image in inputs.images_or_samples([])] == [sample.label for sample in inputs.SAMPLES[:3]]  # scikit-image's
+    assert inputs.set_note([pair]) is None and inputs.set_note([]) == "No images uploaded: the set is the built-in samples."
 
 
 def test_the_crowd_photo_and_its_notes():
@@ -887,6 +888,8 @@ def test_the_crowd_photo_and_its_notes():
     assert instances.crowd_option_label("current", "mine.png") == "The current image (mine.png)"
     assert instances.crowd_option_label("Six dogs (shared)", "mine.png") == "Six dogs (shared)"
     assert instances.crowd_photo("current", current, crowds) is current
+    assert instances.no_crowd_note(crowds) is None
+    assert instances.no_crowd_note({}) == "Upload a photo with several objects of one class to see how each method spreads over them."
     assert instances.resolution_note(224) is None
     assert instances.resolution_note(448).startswith("At 448 px the objects look larger than in the 224-px photos")
     assert instances.pointing_missing_text("vgg16", "features.29") == (

@@ -151,6 +151,11 @@ def counted_instances(image: ImageInput) -> int | None:
     return image.sample.instances if image.sample else None
 
 
+def set_note(uploaded: list[ImageInput]) -> str | None:
+    """What a set of images is made of, when it is not the uploads."""
+    return None if uploaded else "No images uploaded: the set is the built-in samples."
+
+
 def images_or_samples(images: list[ImageInput]) -> list[ImageInput]:
     """The uploaded images, or every sample when none was uploaded (a set to evaluate)."""
     return images or [sample_input(sample) for sample in available_samples()]

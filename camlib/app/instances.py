@@ -85,6 +85,13 @@ def crowd_options(crowds: dict[str, Sample]) -> tuple[list[str], int]:
     return [CURRENT, *crowds], 1 if crowds else 0
 
 
+def no_crowd_note(crowds: dict[str, Sample]) -> str | None:
+    """What to do when no counted sample is on this machine."""
+    if crowds:
+        return None
+    return "Upload a photo with several objects of one class to see how each method spreads over them."
+
+
 def crowd_option_label(choice: str, image_name: str) -> str:
     return f"The current image ({image_name})" if choice == CURRENT else choice
 

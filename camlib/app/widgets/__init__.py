@@ -1,8 +1,8 @@
 """The Streamlit widgets the pages share, one module per thing they draw; every name is re-exported here, so a
 page writes ``widgets.overlay_grid``.
 
-- :mod:`~camlib.app.widgets.page`: the page's frame (config, title, page links, device line, "How to read this").
-- :mod:`~camlib.app.widgets.image`: the sample box and the image uploaders.
+- :mod:`~camlib.app.widgets.page`: the page's frame (config, title, page links, device line, "How to read this", notes).
+- :mod:`~camlib.app.widgets.image`: the sample box, the image uploaders, a set of images, a sample's button.
 - :mod:`~camlib.app.widgets.model`: the backbone and layer boxes, and the form that adds a backbone's weights.
 - :mod:`~camlib.app.widgets.method_controls`: the methods, the resolution, the speed preset and each method's parameters.
 - :mod:`~camlib.app.widgets.classes`: the class boxes, the top-5 chart and the notes on the model's confidence.
@@ -24,7 +24,9 @@ from camlib.app.widgets.image import (
     UPLOAD_STATE_KEY,
     UPLOADER_GENERATION_KEY,
     UPLOADER_KEY,
+    image_set,
     image_uploader,
+    offer_sample,
     sidebar_image,
     uploader_key,
     uploader_key_in,
@@ -42,14 +44,15 @@ from camlib.app.widgets.model import (
     weights_form,
     weights_path_for,
 )
-from camlib.app.widgets.page import NAVIGATION, how_to_read, page_setup, sidebar_device
+from camlib.app.widgets.page import NAVIGATION, how_to_read, note, page_setup, sidebar_device
 from camlib.app.widgets.tables import faithfulness_results, pointing_game, table_1_columns
 
 __all__ = [
     "NAVIGATION", "SAMPLE_KEY", "SERVER_WEIGHTS_ENV", "UPLOADER_GENERATION_KEY", "UPLOADER_KEY", "UPLOAD_STATE_KEY",
     "WEIGHTS_STATE_KEY", "Display", "ImageAndModel", "MethodSettings", "backbone_label", "class_box", "class_row",
     "classes_to_compare", "colour_scale", "common_maxima_for", "faithfulness_results", "figure_downloads", "how_to_read",
-    "image_uploader", "load_model_or_explain", "map_inspector", "overlay_grid", "page_setup", "pointing_game",
+    "image_set", "image_uploader", "load_model_or_explain", "map_inspector", "note", "offer_sample", "overlay_grid",
+    "page_setup", "pointing_game",
     "server_weights_enabled", "sidebar_device", "sidebar_display", "sidebar_image", "sidebar_image_and_model",
     "sidebar_layer", "sidebar_method_settings", "sidebar_resolution", "sidebar_speed", "table_1_columns",
     "top_5_and_notes", "uploader_key", "uploader_key_in", "use_sample", "weights_form", "weights_path_for",

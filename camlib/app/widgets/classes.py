@@ -17,6 +17,7 @@ from camlib.app.classes import (
 )
 from camlib.app.figures import predictions_figure
 from camlib.app.inputs import ImageInput
+from camlib.app.widgets.page import note
 
 
 def class_box(class_names: Sequence[str], default: int, *, key: str, label: str = "Class", container=st, **options) -> int:
@@ -30,9 +31,8 @@ def class_box(class_names: Sequence[str], default: int, *, key: str, label: str 
 def top_5_and_notes(class_names: Sequence[str], top: Top, target_class: int, probability: float) -> None:
     """The sidebar's top-5 chart with the chosen class marked, and what to know when the model is unsure of it."""
     st.sidebar.plotly_chart(predictions_figure(top, target_class), key="top5", config={"displayModeBar": False})
-    for note in (outside_top_5_note(class_names, top, target_class, probability), unsure_note(top)):
-        if note:
-            st.sidebar.caption(note)
+    note(outside_top_5_note(class_names, top, target_class, probability), st.sidebar)
+    note(unsure_note(top), st.sidebar)
 
 
 def classes_to_compare(image: ImageInput, class_names: Sequence[str], top: Top) -> list[int]:

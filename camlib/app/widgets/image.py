@@ -1,4 +1,4 @@
-"""The image controls: the sidebar's sample box and upload box, and the uploaders of other images."""
+"""The image controls: the sidebar's sample box and upload box, the uploader of a set of images, a sample's button."""
 
 from __future__ import annotations
 
@@ -8,12 +8,17 @@ from camlib.app.inputs import (
     IMAGE_TYPES,
     IMAGE_UPLOAD_LIMIT_MB,
     ImageInput,
+    Sample,
     available_samples,
+    images_or_samples,
     read_uploaded_image,
+    read_uploaded_images,
     sample_by_label,
     sample_input,
+    set_note,
     upload_limit_text,
 )
+from camlib.app.widgets.page import note
 
 # Session-state keys shared by the pages.
 SAMPLE_KEY = "camlib_sample"
@@ -60,6 +65,12 @@ def use_sample(label: str) -> None:
     _forget_upload()
 
 
+def offer_sample(sample: Sample | None, text: str) -> None:
+    """A button that makes ``sample`` the current image, when a page offers one (see :func:`camlib.app.inputs.sample_to_offer`)."""
+    if sample is not None:
+        st.button(text, on_click=use_sample, args=(sample.label,))
+
+
 def image_uploader(label: str, *, key: str, container=st, **options):
     """A file uploader for images, with the upload limit and its statement."""
     return container.file_uploader(
@@ -94,6 +105,16 @@ def sidebar_image() -> ImageInput:
         st.error(error)
         st.info("Upload another image, or pick a sample in the sidebar.")
         st.stop()
-    for note in image.notes:
-        sidebar.info(note)
+    for loader_note in image.notes:
+        sidebar.info(loader_note)
     return image
+
+
+def image_set(label: str, *, key: str) -> list[ImageInput]:
+    """Several uploaded images, each unreadable one reported with ``st.error``; every sample when none is uploaded."""
+    uploads = image_uploader(label, key=key, accept_multiple_files=True)
+    uploaded, problems = read_uploaded_images((upload.name, upload.getvalue()) for upload in uploads or [])
+    for problem in problems:
+        st.error(problem)
+    note(set_note(uploaded))
+    return images_or_samples(uploaded)

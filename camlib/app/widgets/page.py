@@ -1,4 +1,4 @@
-"""The frame of every page: its config and title, the sidebar's page links, the device line, "How to read this"."""
+"""The frame of every page: its config and title, the sidebar's page links, the device line, "How to read this", notes."""
 
 from __future__ import annotations
 
@@ -34,6 +34,12 @@ def page_setup(title: str) -> None:
 def sidebar_device() -> None:
     st.sidebar.divider()
     st.sidebar.caption(f"Device: **{device_label()}**")
+
+
+def note(text: str | None, container=st) -> None:
+    """A caption, when there is something to say (``text`` from one of camlib.app's ``*_note`` functions)."""
+    if text:
+        container.caption(text)
 
 
 def how_to_read(text: str) -> None:
