@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from camlib.app import figures, models, widgets
+from camlib.app import captions, classes, figures, models, widgets
 from camlib.backbones import BACKBONES, imagenet_class_names
 
 widgets.page_setup("Compare backbones")
@@ -24,7 +24,7 @@ resolution = widgets.sidebar_resolution()
 class_names = imagenet_class_names()
 class_choice = st.sidebar.selectbox(
     "Class (type to search)", [None, *range(len(class_names))],
-    format_func=lambda index: "Each backbone's top-1" if index is None else f"{class_names[index]} ({index})",
+    format_func=lambda index: classes.class_choice_option(class_names, index),
     key="camlib_backbones_class", persist_state="session",
 )
 settings = widgets.sidebar_method_settings(resolution)
@@ -39,21 +39,21 @@ for backbone_key in backbones:
         continue
     weights_path = widgets.weights_path_for(backbone_key)
     top = models.top_predictions(image.digest, backbone_key, weights_path, image.image, resolution)
-    target_class = top[0][0] if class_choice is None else class_choice
+    target_class = classes.target_or_top_1(top, class_choice)
     layer = model.backbone.spec.default_layer
     probability = models.class_probability(image.digest, backbone_key, weights_path, image.image, resolution, target_class)
     class_text = figures.class_label(class_names, target_class, probability)
-    st.caption(f"Top-1: **{top[0][1]}** ({top[0][2]:.0%}) · explaining **{class_text}** · layer `{layer}`")
+    st.caption(captions.top_1_line(top, class_text, layer))
     display_image = model.backbone.display_image(image.image, resolution)
     results = widgets.overlay_grid(
         image, display_image, "Input", backbone_key=backbone_key, weights_path=weights_path,
         layer=layer, target_class=target_class, settings=settings, display=display, key=f"backbone_row_{backbone_key}",
     )
-    rows.append(figures.figure_row(f"{widgets.backbone_label(backbone_key)} · {layer}\n{class_text}", display_image, results))
+    rows.append(figures.figure_row(captions.backbone_row_label(backbone_key, layer, class_text), display_image, results))
 
 if rows:
     widgets.colour_scale(display)
     widgets.figure_downloads(
-        lambda: rows, title=f"{image.name} · each backbone at its default layer · {settings.label()} · shorter side {resolution} px",
+        lambda: rows, title=captions.backbones_title(image.name, settings),
         stem=f"backbones_{resolution}", key="figure_backbones", display=display,
     )

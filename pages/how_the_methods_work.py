@@ -21,7 +21,7 @@ widgets.sidebar_device()
 
 for info in METHODS.values():
     st.subheader(info.display_name)
-    st.markdown(f"[{info.paper}]({info.paper_url})  \n**Cost per image:** {info.cost} (relative cost {info.relative_cost} of 5).")
+    st.markdown(teaching.method_header(info))
     for formula in teaching.method_formulas(info.key):
         st.latex(formula)
 
@@ -34,18 +34,6 @@ steps.markdown(teaching.algorithm_steps())
 st.header("Table 1: Average Drop and Average Increase")
 for formula in teaching.one_equation_each(teaching.docstring_formulas(metrics)):
     st.latex(formula)
-paper, ours = st.columns(2)
-paper.markdown("**In the paper** (Table 1)")
-paper_table = teaching.paper_table_1()
-if paper_table is not None:
-    paper.dataframe(paper_table.T.style.format("{:.1f}"), width="stretch")
-    paper.caption(f"{teaching.PAPER_SETTING} Source: {teaching.PAPER_REFERENCE}")
-else:
-    paper.info("The paper's Table 1 (../shared/paper/table1.csv) is not on this machine; see the paper below.")
-ours.markdown("**With camlib** (docs/results.md)")
-camlib_table = teaching.camlib_table_1()
-if camlib_table is not None:
-    ours.dataframe(camlib_table.T.style.format("{:.1f}"), width="stretch")
-    ours.caption(teaching.CAMLIB_SETTING)
+widgets.table_1_columns()
 st.markdown(f"Paper: {teaching.PAPER_REFERENCE} [{teaching.PAPER_URL}]({teaching.PAPER_URL})")
 st.markdown("Measure them yourself, on your images and backbone, on the **Faithfulness** page.")

@@ -76,6 +76,16 @@ def png_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def a_map_and_a_refusal(width: int, seconds: float) -> tuple[np.ndarray, np.ndarray, dict[str, MethodResult]]:
+    """A grey input ``width`` wide (224 high), a ramp as Grad-CAM's map, and CAM refusing to run."""
+    display = np.full((224, width, 3), 128, np.uint8)
+    saliency = np.linspace(0, 1, 224 * width, dtype=np.float32).reshape(224, width)
+    return display, saliency, {
+        "gradcam": MethodResult("gradcam", "Grad-CAM", saliency, seconds),
+        "cam": MethodResult("cam", "CAM", None, 0.0, "CAM is not applicable"),
+    }
+
+
 def assert_method_row(row_captions: list[str]) -> None:
     for name in METHOD_NAMES:
         assert any(caption.startswith(f"{name} · ") and caption.endswith(" s") for caption in row_captions), (name, row_captions)
@@ -346,12 +356,7 @@ def test_the_raw_range_is_the_maps_range_before_normalisation(effnet, chelsea_im
 def test_the_exported_figure_has_the_labels_a_colour_bar_and_high_resolution():
     from camlib.figure import figure_bytes
 
-    display = np.full((224, 337, 3), 128, np.uint8)
-    saliency = np.linspace(0, 1, 224 * 337, dtype=np.float32).reshape(224, 337)
-    results = {
-        "gradcam": MethodResult("gradcam", "Grad-CAM", saliency, 0.123),
-        "cam": MethodResult("cam", "CAM", None, 0.0, "CAM is not applicable"),
-    }
+    display, _, results = a_map_and_a_refusal(337, 0.123)
     rows = [figures.figure_row("tabby (281): 62.1%", display, results), figures.figure_row("tiger cat (282): 20.0%", display, results)]
     title = "EfficientNet-Lite0 · layer conv_head · Fast · input 337×224 px"
     png = Image.open(io.BytesIO(figure_bytes(rows, title=title, file_format="png")))
@@ -367,7 +372,7 @@ def test_the_exported_figure_has_the_labels_a_colour_bar_and_high_resolution():
 def _speed_sidebar_only():
     from camlib.app import widgets
 
-    widgets._sidebar_speed()
+    widgets.sidebar_speed()
 
 
 def test_the_parameter_boxes_show_their_values_in_words_at_every_setting():
@@ -632,12 +637,7 @@ def test_cam_request_always_uses_the_pooling_layer():
 
 
 def test_exports_round_trip():
-    display = np.full((224, 224, 3), 128, np.uint8)
-    saliency = np.linspace(0, 1, 224 * 224, dtype=np.float32).reshape(224, 224)
-    results = {
-        "gradcam": MethodResult("gradcam", "Grad-CAM", saliency, 0.1),
-        "cam": MethodResult("cam", "CAM", None, 0.0, "CAM is not applicable"),
-    }
+    display, saliency, results = a_map_and_a_refusal(224, 0.1)
     explanation = figures.explanation_of(display, 281, [f"class {i}" for i in range(1000)], [], "conv_head", results)
     maps = np.load(io.BytesIO(figures.maps_npz(explanation, backbone_key="efficientnet_lite0")), allow_pickle=False)
     assert np.array_equal(maps["gradcam"], saliency) and "cam" not in maps
@@ -760,3 +760,183 @@ def test_an_animated_upload_says_that_only_its_first_frame_is_used():
     image = inputs.image_from_bytes(two_frames("GIF"), "animated.gif")
     assert image.image.mode == "RGB"
     assert any("first" in note for note in image.notes), image.notes
+
+
+# -- what the pages decide: plain functions of camlib.app, no Streamlit ----------------------------------
+
+TOP = [(285, "Egyptian cat", 0.361), (281, "tabby", 0.148), (282, "tiger cat", 0.1), (287, "lynx", 0.05), (478, "carton", 0.01)]
+NAMES = [f"class {index}" for index in range(1000)]
+
+
+def test_the_classes_a_page_explains_first():
+    from camlib.app import classes
+
+    chelsea, horses, dogs = inputs.SAMPLES[0], inputs.SAMPLES[5], inputs.SAMPLES[4]
+    assert classes.suggested_classes(chelsea, TOP) == [281, 285]  # the sample's two known classes
+    assert classes.suggested_classes(dogs, TOP) == [285, 281]  # one known class: the model's top 2
+    assert classes.suggested_classes(None, TOP) == [285, 281]
+    assert classes.top_classes(TOP, 3) == [285, 281, 282]
+    assert classes.first_known_class(horses, TOP) == 339 and classes.first_known_class(None, TOP) == 285
+    assert classes.target_or_top_1(TOP, None) == 285 and classes.target_or_top_1(TOP, 0) == 0
+    assert classes.enough_classes([1, 2]) and not classes.enough_classes([1])
+    assert classes.class_option(NAMES, 7) == "class 7 (7)"
+    assert classes.class_choice_option(NAMES, None) == "Each backbone's top-1"
+    assert classes.class_choice_option(NAMES, 7) == "class 7 (7)"
+
+
+def test_the_notes_on_the_models_confidence():
+    from camlib.app import classes
+
+    assert classes.outside_top_5_note(NAMES, TOP, 281, 0.148) is None
+    assert classes.outside_top_5_note(NAMES, TOP, 1, 0.00012) == "**class 1** is not in the top 5: the model gives it 0.01%."
+    assert classes.unsure_note(TOP) is None
+    assert classes.unsure_note([(1, "goldfish", 0.19)]) == (
+        "The model is unsure about this image (its top-1 has only 19%). Small objects fill little of the "
+        "input: a higher resolution may help, and a class chosen by hand can still be explained."
+    )
+
+
+def test_the_headers_titles_and_file_names_say_what_was_chosen():
+    from camlib.app import captions
+
+    fast = settings.MethodSettings(["gradcam"], "fast", {}, 448)
+    assert captions.backbone_label("vgg16") == "VGG16"
+    assert captions.explaining_line("tabby (281): 14.8%", "chelsea", "vgg16", "features.29", fast) == (
+        "Explaining **tabby (281): 14.8%** in *chelsea* with **VGG16** at layer `features.29` · 448 px · settings: **Fast**"
+    )
+    assert captions.input_title("vgg16", "features.29", fast, 673, 448, "chelsea") == (
+        "VGG16 · layer features.29 · Fast · input 673×448 px · chelsea"
+    )
+    assert captions.setting_line("vgg16", "features.29", fast) == "VGG16 · layer features.29 · Fast · shorter side 448 px"
+    assert captions.backbones_title("chelsea", fast) == "chelsea · each backbone at its default layer · Fast · shorter side 448 px"
+    assert captions.backbone_row_label("vgg16", "features.29", "tabby (281)") == "VGG16 · features.29\ntabby (281)"
+    assert captions.top_1_line(TOP, "tabby (281)", "bn2") == "Top-1: **Egyptian cat** (36%) · explaining **tabby (281)** · layer `bn2`"
+    assert captions.file_stem("resnet50", "Egyptian cat") == "resnet50_Egyptian_cat"
+
+
+def test_the_method_settings_name_their_changes_and_key_their_boxes(monkeypatch):
+    changed = {"smoothgradcampp": {"n_samples": 3}, "scorecam": {"perturbation_size": None, "score": "probability"}}
+    assert settings.MethodSettings(["gradcam"], "fast", changed).label() == (
+        "Fast, changed: SmoothGrad-CAM++ noisy samples = 3; Score-CAM masked-pass size = the input's; "
+        "Score-CAM channel score = class probability (authors' code)"
+    )
+    assert settings.MethodSettings(["gradcam"], "exact", {}).label() == "Exact"
+    assert settings.value_label("perturbation_size", 64) == "64 px" and settings.value_label("top_k", None) == "all"
+    assert settings.value_label("combination", "relu_w") == "ReLU(C_k) × w_k / max w" and settings.value_label("noise_level", 0.2) == "0.2"
+    assert settings.param_key("fast", "scorecam", "score") == "camlib_param::fast::scorecam::score"
+    assert settings.perturbation_size_options("scorecam", "exact") == ([0, 160, 112, 64], 0)  # 0: the input's own size
+    assert settings.perturbation_size_options("gradpp_scorecam", "lowres") == ([0, 160, 112, 64], 112)
+    monkeypatch.setitem(settings.SPEED_PRESETS["test"].params["scorecam"], "perturbation_size", 96)
+    assert settings.perturbation_size_options("scorecam", "test") == ([0, 160, 112, 64, 96], 96)  # the preset's own, added
+    assert settings.perturbation_size_label(0) == "the input's own size (exact)" and settings.perturbation_size_label(96) == "96 px"
+
+
+def test_the_resolution_line_lists_the_measured_seconds(monkeypatch):
+    from camlib import timings
+
+    monkeypatch.setattr(timings, "resolution_seconds", {224: 2.9, 448: 16.0}.get)
+    assert settings.resolution_timing_text() == (
+        f"All six methods at Fast, measured on {timings.THREADS} threads of an idle 2-core CPU: 224 px: 2.9 s, 448 px: 16 s."
+    )
+    monkeypatch.setattr(timings, "resolution_seconds", lambda resolution: None)
+    assert settings.resolution_timing_text() is None
+
+
+def test_the_grid_requests_maps_under_the_pages_settings_and_shows_caveats_only_for_the_shipped_weights():
+    image = inputs.ImageInput("x.png", "digest", Image.new("RGB", (8, 8)))
+    chosen = settings.MethodSettings(["gradcam", "scorecam"], "test", {"scorecam": {"score": "probability"}}, 448)
+    request = maps.settings_request(image, "efficientnet_lite0", None, "conv_head", 281, "scorecam", chosen)
+    assert request == maps.MapRequest("digest", "efficientnet_lite0", None, "conv_head", 281, "scorecam",
+                                      (("batch_size", 128), ("perturbation_size", 64), ("score", "probability")), 448)
+    assert maps.shown_caveats("scorecam", "efficientnet_lite0", "conv_head", "/my/weights.pth") == []
+    from camlib.measured import caveats
+
+    assert maps.shown_caveats("scorecam", "efficientnet_lite0", None, None) == caveats("scorecam", "efficientnet_lite0", "bn2")
+
+
+def test_the_figure_notes_and_the_inspected_map():
+    _, _, results = a_map_and_a_refusal(224, 0.1)
+    assert figures.rendered_methods(results) == ["gradcam"]
+    assert figures.inspected_first(["gradcam", "scorecam", "gradpp_scorecam"]) == 2
+    assert figures.inspected_first(["gradcam", "scorecam"]) == 0
+    assert figures.figure_scale_note(True) == figures.COMMON_SCALE_FIGURE_NOTE
+    assert figures.figure_scale_note(False) == figures.SCALE_NOTE
+
+
+def test_the_samples_a_page_offers(monkeypatch, tmp_path):
+    for name in ("dog_and_cat.png", "dogs.png"):
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.setattr(inputs, "SHARED_IMAGES", tmp_path)
+    chelsea = inputs.ImageInput("chelsea", "d1", Image.new("RGB", (8, 8)), inputs.SAMPLES[0])
+    pair = inputs.ImageInput("pair", "d2", Image.new("RGB", (8, 8)), inputs.SAMPLES[3])
+    assert inputs.sample_to_offer(chelsea) == inputs.SAMPLES[3]
+    assert inputs.sample_to_offer(pair) is None  # already the current image
+    assert list(inputs.samples_with_instances()) == ["Six dogs (shared)"]  # only the counted photos on this machine
+    assert inputs.counted_instances(pair) is None and inputs.counted_instances(chelsea) is None
+    monkeypatch.setattr(inputs, "SHARED_IMAGES", tmp_path / "absent")
+    assert inputs.sample_to_offer(chelsea) is None and inputs.samples_with_instances() == {}
+    assert inputs.images_or_samples([pair]) == [pair]
+    assert [image.name for image in inputs.images_or_samples([])] == [sample.label for sample in inputs.SAMPLES[:3]]  # scikit-image's
+    assert inputs.set_note([pair]) is None and inputs.set_note([]) == "No images uploaded: the set is the built-in samples."
+
+
+def test_the_crowd_photo_and_its_notes():
+    crowds = {"Six dogs (shared)": inputs.SAMPLES[4]}
+    current = inputs.ImageInput("mine.png", "d", Image.new("RGB", (8, 8)))
+    assert instances.crowd_options(crowds) == (["current", "Six dogs (shared)"], 1)
+    assert instances.crowd_options({}) == (["current"], 0)
+    assert instances.crowd_option_label("current", "mine.png") == "The current image (mine.png)"
+    assert instances.crowd_option_label("Six dogs (shared)", "mine.png") == "Six dogs (shared)"
+    assert instances.crowd_photo("current", current, crowds) is current
+    assert instances.no_crowd_note(crowds) is None
+    assert instances.no_crowd_note({}) == "Upload a photo with several objects of one class to see how each method spreads over them."
+    assert instances.resolution_note(224) is None
+    assert instances.resolution_note(448).startswith("At 448 px the objects look larger than in the 224-px photos")
+    assert instances.pointing_missing_text("vgg16", "features.29") == (
+        "Not measured for VGG16 at layer features.29. Run "
+        "`camlib pointing-game IMAGES_DIR --backbone vgg16 --layer features.29 --half report`."
+    )
+
+
+def test_the_faithfulness_page_evaluates_a_set_only_for_the_button_and_keeps_the_latest_evaluations():
+    images = [inputs.ImageInput(name, name, Image.new("RGB", (8, 8))) for name in ("a.png", "b.png")]
+    signature = faithfulness.set_signature(images, "efficientnet_lite0", "bn2", ["gradcam", "center"], "fast", {})
+    assert signature == (("a.png", "b.png"), "efficientnet_lite0", "bn2", ("gradcam", "center"), "fast", "{}")
+    state = {}
+    assert not faithfulness.set_requested(state, signature, clicked=False)
+    assert faithfulness.set_requested(state, signature, clicked=True)
+    assert faithfulness.set_requested(state, signature, clicked=False)  # still shown on the next rerun
+    assert not faithfulness.set_requested(state, signature[:-1] + ("{'scorecam': {}}",), clicked=False)  # settings changed
+    assert faithfulness.evaluate_label(images, ["gradcam", "center"]) == "Evaluate 2 image(s) × 2 map(s)"
+    assert faithfulness.set_line(images) == "2 image(s): a.png, b.png"
+    assert faithfulness.evaluation_signature("set", images, "vgg16", None, "features.29", ["gradcam"], ["gradcam"],
+                                             lambda key: (("k", 1),), 16) == (
+        "set", ("a.png", "b.png"), "vgg16", None, "features.29", ("gradcam",), ((("k", 1),),), 16)
+    cache, calls = {}, []
+    for signature in range(10):
+        assert faithfulness.remembered(cache, signature, lambda signature=signature: calls.append(signature) or signature * 2) == signature * 2
+    assert faithfulness.remembered(cache, 9, lambda: calls.append("again")) == 18  # from the cache, not computed again
+    assert list(cache) == list(range(2, 10)) and calls == list(range(10))
+
+
+def test_the_faithfulness_page_texts():
+    assert faithfulness.failures_text({}) is None
+    assert faithfulness.failures_text({"Grad-CAM": ["ADCC ↑", "Coherency ↑"], "CAM": ["ADCC ↑"]}) == (
+        "Not better than the centre blob (no model):\n- **Grad-CAM** on ADCC ↑, Coherency ↑\n- **CAM** on ADCC ↑"
+    )
+    labels, default = faithfulness.chart_choices()
+    assert labels == [metric.label for metric in faithfulness.METRICS] and labels[default] == "ADCC ↑" and default == 10
+    assert faithfulness.metrics_guide().splitlines()[0] == f"- **Average Drop (%) ↓**: {faithfulness.METRICS[0].guide}"
+    assert faithfulness.table_height(faithfulness.pd.DataFrame({"a": range(13)})) == 506
+    from camlib.evaluate import TABLE_ROWS
+
+    directions = {row.field: row.higher_is_better for row in TABLE_ROWS}  # one source for ↑ / ↓ and for the centre-blob check
+    assert all(metric.higher_is_better == directions[metric.field] for metric in faithfulness.METRICS)
+    assert [metric.label for metric in faithfulness.METRICS][:3] == ["Average Drop (%) ↓", "Average Increase (%) ↑", "Insertion AUC ↑"]
+
+
+def test_a_methods_header_names_its_paper_and_cost():
+    info = METHODS["gradcam"]
+    assert teaching.method_header(info) == (
+        f"[{info.paper}]({info.paper_url})  \n**Cost per image:** {info.cost} (relative cost {info.relative_cost} of 5)."
+    )

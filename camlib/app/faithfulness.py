@@ -25,8 +25,9 @@ from camlib.app.models import shared_model
 from camlib.app.settings import Params
 from camlib.baselines import BASELINES
 from camlib.errors import CamlibError
-from camlib.evaluate import MethodSummary, evaluate_images, fails_against_center, prepare_sources, summarize
+from camlib.evaluate import TABLE_ROWS, MethodSummary, evaluate_images, fails_against_center, prepare_sources, summarize
 from camlib.explain import display_name
+from camlib.metrics import FIXED_AREAS
 
 logger = logging.getLogger(__name__)
 
@@ -43,30 +44,28 @@ class Metric:
     guide: str  # one line: how to read it
 
 
+# field -> (the metric's name, how to read it), in the table's order; each label gets its direction (↑ / ↓)
+# from camlib evaluate's table, the one that also judges which methods beat the centre blob.
+GUIDES: dict[str, tuple[str, str]] = {
+    "average_drop": ("Average Drop (%)", "How much the class score falls on the image times the map (Grad-CAM++ paper). A map of all ones scores 0: read it with Complexity."),
+    "average_increase": ("Average Increase (%)", "Share of images whose class score rises on the image times the map. Also rewards broad maps."),
+    "insertion_auc": ("Insertion AUC", "Score while the most salient pixels are put back onto a blurred image (RISE): high if the map finds the evidence first."),
+    "deletion_auc": ("Deletion AUC", "Score while the most salient pixels are removed (RISE): low if removing what the map shows kills the prediction."),
+    "insertion_minus_deletion": ("Insertion − deletion", "Both curves in one number; a method should beat the centre blob here."),
+    **{
+        f"average_drop_{p}": (f"Average Drop, top {p} % kept (%)",
+                              f"Average Drop when only the map's top {p} % of pixels are kept: every map gets the same area, so breadth cannot win.")
+        for p in FIXED_AREAS
+    },
+    "complexity": ("Complexity", "Mean map value (Poppi et al. 2021): how much of the image the map lights up; 1 for the uniform map."),
+    "coherency": ("Coherency", "Does the map stay the same when the input is reduced to what it shows? 1 for the baselines by construction; — when undefined."),
+    "adcc": ("ADCC", "Harmonic mean of Coherency, 1 − Complexity and 1 − Average Drop (Poppi et al. 2021): one number that a broad map cannot game."),
+    "sparseness": ("Sparseness (Gini)", "Gini index of the map (Chalasani et al. 2020, as in Quantus): 0 for a uniform map, near 1 when a few pixels hold the mass."),
+}
+_HIGHER_IS_BETTER = {row.field: row.higher_is_better for row in TABLE_ROWS}
 METRICS: list[Metric] = [
-    Metric("Average Drop (%) ↓", "average_drop", False,
-           "How much the class score falls on the image times the map (Grad-CAM++ paper). A map of all ones scores 0: read it with Complexity."),
-    Metric("Average Increase (%) ↑", "average_increase", True,
-           "Share of images whose class score rises on the image times the map. Also rewards broad maps."),
-    Metric("Insertion AUC ↑", "insertion_auc", True,
-           "Score while the most salient pixels are put back onto a blurred image (RISE): high if the map finds the evidence first."),
-    Metric("Deletion AUC ↓", "deletion_auc", False,
-           "Score while the most salient pixels are removed (RISE): low if removing what the map shows kills the prediction."),
-    Metric("Insertion − deletion ↑", "insertion_minus_deletion", True,
-           "Both curves in one number; a method should beat the centre blob here."),
-    *(
-        Metric(f"Average Drop, top {p} % kept (%) ↓", f"average_drop_{p}", False,
-               f"Average Drop when only the map's top {p} % of pixels are kept: every map gets the same area, so breadth cannot win.")
-        for p in (10, 25, 50)
-    ),
-    Metric("Complexity ↓", "complexity", False,
-           "Mean map value (Poppi et al. 2021): how much of the image the map lights up; 1 for the uniform map."),
-    Metric("Coherency ↑", "coherency", True,
-           "Does the map stay the same when the input is reduced to what it shows? 1 for the baselines by construction; — when undefined."),
-    Metric("ADCC ↑", "adcc", True,
-           "Harmonic mean of Coherency, 1 − Complexity and 1 − Average Drop (Poppi et al. 2021): one number that a broad map cannot game."),
-    Metric("Sparseness (Gini) ↑", "sparseness", True,
-           "Gini index of the map (Chalasani et al. 2020, as in Quantus): 0 for a uniform map, near 1 when a few pixels hold the mass."),
+    Metric(f"{name} {'↑' if _HIGHER_IS_BETTER[field] else '↓'}", field, _HIGHER_IS_BETTER[field], guide)
+    for field, (name, guide) in GUIDES.items()
 ]
 SECONDS = "Seconds per image"
 AVERAGE_DROP, AVERAGE_INCREASE = METRICS[0].label, METRICS[1].label
@@ -255,3 +254,69 @@ def what_differs(backbone_name: str, layer: str, image_count: int) -> str:
         f"or its target rule; here it is {backbone_name} at `{layer}` on {image_count} image(s), explaining the top-1 "
         "class, with softmax scores. Read the two side by side, not as a reproduction."
     )
+
+
+# -- what the Faithfulness page decides ----------------------------------------------------------------
+
+KEPT_EVALUATIONS = 8  # the latest evaluations a session keeps
+SET_SIGNATURE_KEY = "camlib_set_signature"  # session state: the set last asked for with the button
+
+
+def evaluation_signature(label: str, images: Sequence[ImageInput], backbone_key: str, weights_path: str | None, layer: str,
+                         keys: Sequence[str], methods: Sequence[str], params_for: Callable[[str], Params], steps: int) -> tuple:
+    """Everything that decides one evaluation's rows: the key of the session's cache of them."""
+    return (label, tuple(item.digest for item in images), backbone_key, weights_path, layer,
+            tuple(keys), tuple(params_for(key) for key in methods), steps)
+
+
+def remembered(cache: dict, signature, compute: Callable[[], object], *, keep: int = KEPT_EVALUATIONS):
+    """``cache[signature]``, computed first when absent; the oldest entries go beyond the latest ``keep``."""
+    if signature not in cache:
+        cache[signature] = compute()
+        while len(cache) > keep:
+            cache.pop(next(iter(cache)))
+    return cache[signature]
+
+
+def set_signature(images: Sequence[ImageInput], backbone_key: str, layer: str, keys: Sequence[str], speed: str,
+                  overrides: dict) -> tuple:
+    """What the set's "Evaluate" button was pressed for: when any of it changes, the set waits for the button again."""
+    return tuple(item.digest for item in images), backbone_key, layer, tuple(keys), speed, repr(overrides)
+
+
+def set_requested(state, signature: tuple, clicked: bool) -> bool:
+    """Whether to show the set's evaluation: the button was pressed for this very set (now or before, in ``state``)."""
+    if clicked:
+        state[SET_SIGNATURE_KEY] = signature
+    return state.get(SET_SIGNATURE_KEY) == signature
+
+
+def evaluate_label(images: Sequence[ImageInput], keys: Sequence[str]) -> str:
+    return f"Evaluate {len(images)} image(s) × {len(keys)} map(s)"
+
+
+def set_line(images: Sequence[ImageInput]) -> str:
+    return f"{len(images)} image(s): " + ", ".join(item.name for item in images)
+
+
+def failures_text(failures: dict[str, list[str]]) -> str | None:
+    """The warning for the methods that do not beat the centre blob (from :func:`not_beating_center`)."""
+    if not failures:
+        return None
+    return "Not better than the centre blob (no model):\n" + "\n".join(f"- **{name}** on {', '.join(failed)}" for name, failed in failures.items())
+
+
+def metrics_guide() -> str:
+    """How to read each metric, one list item each."""
+    return "\n".join(f"- **{metric.label}**: {metric.guide}" for metric in METRICS)
+
+
+def chart_choices() -> tuple[list[str], int]:
+    """The metrics the chart can show, and the index of the one it opens on (:data:`CHART_DEFAULT`)."""
+    labels = [metric.label for metric in METRICS]
+    return labels, labels.index(CHART_DEFAULT)
+
+
+def table_height(table: pd.DataFrame) -> int:
+    """Pixels for a table to show every row without scrolling (36 a row, the header included)."""
+    return 36 * (len(table) + 1) + 2

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from camlib.explain import Explanation, MethodResult
-from camlib.figure import SCALE_NOTE, FigureRow  # noqa: F401 - SCALE_NOTE is re-exported for the pages
+from camlib.figure import SCALE_NOTE, FigureRow
 from camlib.render import colorize, overlay
 
 OWN_SCALE_NOTE = (
@@ -129,3 +129,18 @@ def class_label(class_names: Sequence[str], target_class: int, probability: floa
     """"tabby (281): 62.1 %", the class with the model's probability for it."""
     text = f"{class_names[target_class]} ({target_class})"
     return f"{text}: {probability:.1%}" if probability is not None else text
+
+
+def figure_scale_note(common: bool) -> str:
+    """The exported figure's line on its scale: the common scale's, else each map's own."""
+    return COMMON_SCALE_FIGURE_NOTE if common else SCALE_NOTE
+
+
+def rendered_methods(results: dict[str, MethodResult]) -> list[str]:
+    """The methods that produced a map, in the grid's order."""
+    return [key for key, result in results.items() if result.saliency is not None]
+
+
+def inspected_first(rendered: Sequence[str], preferred: str = "gradpp_scorecam") -> int:
+    """The index of the map the inspector opens on: Grad++ScoreCAM's when it rendered, else the first."""
+    return list(rendered).index(preferred) if preferred in rendered else 0

@@ -130,3 +130,32 @@ def sample_input(sample: Sample) -> ImageInput:
 
 def upload_limit_text() -> str:
     return f"{IMAGE_UPLOAD_LIMIT_MB} MB and {MAX_MEGAPIXELS} megapixels per image"
+
+
+PAIR_SAMPLE = "Dog and cat (shared)"  # the sample with two classes, offered on the multiple-objects page
+
+
+def sample_to_offer(current: ImageInput, label: str = PAIR_SAMPLE) -> Sample | None:
+    """The sample a page offers a button for: ``label``, when it is on this machine and not the current image."""
+    offered = next((sample for sample in available_samples() if sample.label == label), None)
+    return offered if offered is not None and current.sample != offered else None
+
+
+def samples_with_instances() -> dict[str, Sample]:
+    """The samples whose objects of one class were counted, by label."""
+    return {sample.label: sample for sample in available_samples() if sample.instances}
+
+
+def counted_instances(image: ImageInput) -> int | None:
+    """How many objects of its first class a sample shows (counted by eye); ``None`` for an upload."""
+    return image.sample.instances if image.sample else None
+
+
+def set_note(uploaded: list[ImageInput]) -> str | None:
+    """What a set of images is made of, when it is not the uploads."""
+    return None if uploaded else "No images uploaded: the set is the built-in samples."
+
+
+def images_or_samples(images: list[ImageInput]) -> list[ImageInput]:
+    """The uploaded images, or every sample when none was uploaded (a set to evaluate)."""
+    return images or [sample_input(sample) for sample in available_samples()]

@@ -14,9 +14,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from camlib.app.inputs import ImageInput, Sample, sample_input
+from camlib.backbones import BACKBONES
 from camlib.explain import MethodResult
 
 FEATURE_STRIDE = 32  # input pixels per cell of the last feature map (EfficientNet, ResNet, VGG, AlexNet)
+CURRENT = "current"  # the crowd box's entry for the current image
+TRAINED_RESOLUTION = 224  # the shorter side of the photos the models learned from
 
 
 def hot_spots(saliency: np.ndarray, *, threshold: float = 0.5, cell: int = FEATURE_STRIDE) -> list[tuple[int, int]]:
@@ -72,4 +76,43 @@ def pointing_table(methods, backbone: str, layer: str):
             "cells": [summaries[key].cells for key in shown],
         },
         index=[display_name(key) for key in shown],
+    )
+
+
+def crowd_options(crowds: dict[str, Sample]) -> tuple[list[str], int]:
+    """The crowd box's entries (the current image, then the counted samples) and the one it opens on:
+    the first counted sample when there is one."""
+    return [CURRENT, *crowds], 1 if crowds else 0
+
+
+def no_crowd_note(crowds: dict[str, Sample]) -> str | None:
+    """What to do when no counted sample is on this machine."""
+    if crowds:
+        return None
+    return "Upload a photo with several objects of one class to see how each method spreads over them."
+
+
+def crowd_option_label(choice: str, image_name: str) -> str:
+    return f"The current image ({image_name})" if choice == CURRENT else choice
+
+
+def crowd_photo(choice: str, current: ImageInput, crowds: dict[str, Sample]) -> ImageInput:
+    return current if choice == CURRENT else sample_input(crowds[choice])
+
+
+def resolution_note(resolution: int) -> str | None:
+    """Why the predictions may be less confident at a resolution other than the models' own."""
+    if resolution == TRAINED_RESOLUTION:
+        return None
+    return (
+        f"At {resolution} px the objects look larger than in the {TRAINED_RESOLUTION}-px photos the model learned from, so its "
+        "predictions are often less confident (the top-5 below); the maps are still for the classes you choose."
+    )
+
+
+def pointing_missing_text(backbone_key: str, layer: str) -> str:
+    """What to run when the pointing game was not measured for this backbone and layer."""
+    return (
+        f"Not measured for {BACKBONES[backbone_key].display_name} at layer {layer}. Run "
+        f"`camlib pointing-game IMAGES_DIR --backbone {backbone_key} --layer {layer} --half report`."
     )

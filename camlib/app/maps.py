@@ -19,10 +19,11 @@ from PIL import Image
 
 from camlib.app.inputs import ImageInput
 from camlib.app.models import shared_model
-from camlib.app.settings import Params
-from camlib.backbones import backbone_spec
+from camlib.app.settings import MethodSettings, Params
+from camlib.backbones import BACKBONES, backbone_spec
 from camlib.errors import CamlibError
 from camlib.explain import MethodResult, run_method
+from camlib.measured import caveats
 from camlib.methods import METHODS, method_info
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,14 @@ def map_request(
     if method_key == "cam":  # CAM always reads the layer before global average pooling
         layer = backbone_spec(backbone_key).cam_layer or layer
     return MapRequest(image.digest, backbone_key, weights_path, layer, int(target_class), method_key, params, int(resolution))
+
+
+def settings_request(
+    image: ImageInput, backbone_key: str, weights_path: str | None, layer: str, target_class: int, method_key: str,
+    settings: MethodSettings,
+) -> MapRequest:
+    """The request for one method's map under a page's :class:`~camlib.app.settings.MethodSettings`."""
+    return map_request(image, backbone_key, weights_path, layer, target_class, method_key, settings.params(method_key), settings.resolution)
 
 
 @st.cache_data(max_entries=MAX_CACHED_MAPS, show_spinner=False)
@@ -136,3 +145,21 @@ def progress_text(method_key: str, done: int, total: int) -> str:
 def ordered_methods(keys: Iterable[str]) -> list[str]:
     """Cheap methods first, so they appear before the Score-CAM family."""
     return sorted(dict.fromkeys(keys), key=lambda key: (method_info(key).relative_cost, list(METHODS).index(key)))
+
+
+def method_results(
+    image: ImageInput, backbone_key: str, weights_path: str | None, layer: str, target_class: int, settings: MethodSettings
+) -> dict[str, MethodResult]:
+    """Every chosen method's result for one class, from the cache when it is there (e.g. for the common scale)."""
+    return {
+        key: compute_map_safely(settings_request(image, backbone_key, weights_path, layer, target_class, key, settings), image)
+        for key in settings.methods
+    }
+
+
+def shown_caveats(method_key: str, backbone_key: str, layer: str | None, weights_path: str | None) -> list[str]:
+    """The measured caveats of a method at this backbone and layer; none for the user's own weights, since the
+    findings were measured with the shipped ones."""
+    if weights_path is not None:
+        return []
+    return caveats(method_key, backbone_key, layer or BACKBONES[backbone_key].default_layer)

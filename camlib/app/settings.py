@@ -1,4 +1,4 @@
-"""The speed presets of the Score-CAM family and the parameters each method runs with."""
+"""The speed presets of the Score-CAM family, the parameters each method runs with, and how the pages name them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 
 from camlib import timings
+from camlib.backbones import RESOLUTIONS
 from camlib.measured import fast_setting_text
 from camlib.methods import METHODS, method_info, speed_params
 from camlib.methods.registry import FAST_SAMPLED_CHANNELS, LOWRES_PERTURBATION_SIZE
@@ -112,3 +113,77 @@ def changed_params(overrides: dict[str, dict], speed: str) -> dict[str, dict]:
         if changed:
             kept[method_key] = changed
     return kept
+
+
+# -- the settings a page runs with, and how they are named -----------------------------------------
+
+# Plain names for the parameters people can change (the header and figures name changes with these).
+PARAM_LABELS = {
+    "perturbation_size": "masked-pass size",
+    "score": "channel score",
+    "sampled_channels": "channels measured",
+    "top_k": "channels scored",
+    "combination": "combination",
+    "n_samples": "noisy samples",
+    "noise_level": "noise level",
+}
+COMBINATION_LABELS = {
+    "softmax_w": "softmax(C_k) × w_k / max w (default)",
+    "softmax": "softmax(C_k) only: Score-CAM on the chosen channels",
+    "relu_w": "ReLU(C_k) × w_k / max w",
+}
+SCORE_LABELS = {"logit": "softmax of the logit increases", "probability": "class probability (authors' code)"}
+FULL_SIZE = 0  # the masked-pass size that means "the input's own size" (None in camlib)
+PERTURBATION_SIZES = (FULL_SIZE, 160, 112, 64)
+
+
+def value_label(name: str, value) -> str:
+    if name == "perturbation_size":
+        return "the input's" if value is None else f"{value} px"
+    if name in ("sampled_channels", "top_k") and value is None:
+        return "all"
+    return {**COMBINATION_LABELS, **SCORE_LABELS}.get(value, str(value)) if isinstance(value, str) else str(value)
+
+
+def param_key(speed: str, method_key: str, name: str) -> str:
+    """The session-state key of a parameter's widget: one per preset, so each preset keeps its own changes."""
+    return f"camlib_param::{speed}::{method_key}::{name}"
+
+
+def perturbation_size_options(method_key: str, speed: str) -> tuple[list[int], int]:
+    """The masked-pass sizes offered (:data:`FULL_SIZE` for the input's own) and the preset's, added when not among them."""
+    current = effective_param(method_key, "perturbation_size", speed) or FULL_SIZE
+    sizes = list(PERTURBATION_SIZES)
+    return (sizes if current in sizes else [*sizes, current]), current
+
+
+def perturbation_size_label(size: int) -> str:
+    return "the input's own size (exact)" if size == FULL_SIZE else f"{size} px"
+
+
+@dataclass(frozen=True)
+class MethodSettings:
+    """The methods chosen (cheapest first), the speed preset, the user's parameter overrides and the resolution."""
+
+    methods: list[str]
+    speed: str
+    overrides: dict[str, dict]
+    resolution: int = 224  # the shorter side of the model input, in pixels
+
+    def params(self, method_key: str) -> Params:
+        return method_params(method_key, self.speed, self.overrides)
+
+    def label(self) -> str:
+        """The setting as the header and the exported figures name it, with any changed parameter."""
+        text = SPEED_PRESETS[self.speed].label
+        changes = [f"{METHODS[key].display_name} {PARAM_LABELS.get(name, name)} = {value_label(name, value)}"
+                   for key, params in self.overrides.items() for name, value in params.items()]
+        return f"{text}, changed: {'; '.join(changes)}" if changes else text
+
+
+def resolution_timing_text() -> str | None:
+    """The measured seconds of all six methods at Fast for each resolution, or ``None`` when none was measured."""
+    measured = [f"{r} px: {timings.seconds_text(timings.resolution_seconds(r))}" for r in RESOLUTIONS if timings.resolution_seconds(r)]
+    if not measured:
+        return None
+    return f"All six methods at Fast, measured on {timings.THREADS} threads of an idle 2-core CPU: " + ", ".join(measured) + "."

@@ -154,3 +154,8 @@ def camlib_table_1(folder: Path = RESULTS_DIR) -> pd.DataFrame | None:
         return None
     summaries = summarize(read_rows(paths))
     return _table({summary.method: (summary.average_drop, summary.average_increase) for summary in summaries})
+
+
+def method_header(info) -> str:
+    """A method's paper, with its link, and its cost per image (``info``: its :class:`camlib.methods.MethodInfo`)."""
+    return f"[{info.paper}]({info.paper_url})  \n**Cost per image:** {info.cost} (relative cost {info.relative_cost} of 5)."

@@ -1,0 +1,47 @@
+"""The lines and titles the pages write from what was chosen: headers, captions, figure titles and file names."""
+
+from __future__ import annotations
+
+from camlib.app.settings import MethodSettings
+from camlib.backbones import BACKBONES
+
+
+def backbone_label(key: str) -> str:
+    return BACKBONES[key].display_name
+
+
+def explaining_line(class_text: str, image_name: str, backbone_key: str, layer: str, settings: MethodSettings) -> str:
+    """The main page's header: what is explained, in which image, with which model, layer and settings."""
+    return (
+        f"Explaining **{class_text}** in *{image_name}* with **{backbone_label(backbone_key)}** at layer `{layer}` · "
+        f"{settings.resolution} px · settings: **{settings.label()}**"
+    )
+
+
+def input_title(backbone_key: str, layer: str, settings: MethodSettings, width: int, height: int, image_name: str) -> str:
+    """The main page's figure title, with the input's size in pixels."""
+    return f"{backbone_label(backbone_key)} · layer {layer} · {settings.label()} · input {width}×{height} px · {image_name}"
+
+
+def setting_line(backbone_key: str, layer: str, settings: MethodSettings) -> str:
+    """The model, layer, settings and resolution, as the multiple-objects figures name them."""
+    return f"{backbone_label(backbone_key)} · layer {layer} · {settings.label()} · shorter side {settings.resolution} px"
+
+
+def backbones_title(image_name: str, settings: MethodSettings) -> str:
+    return f"{image_name} · each backbone at its default layer · {settings.label()} · shorter side {settings.resolution} px"
+
+
+def backbone_row_label(backbone_key: str, layer: str, class_text: str) -> str:
+    """A backbone's row label in the compare-backbones figure (two lines)."""
+    return f"{backbone_label(backbone_key)} · {layer}\n{class_text}"
+
+
+def top_1_line(top: list[tuple[int, str, float]], class_text: str, layer: str) -> str:
+    """A backbone's top-1 beside the class explained and the layer."""
+    return f"Top-1: **{top[0][1]}** ({top[0][2]:.0%}) · explaining **{class_text}** · layer `{layer}`"
+
+
+def file_stem(backbone_key: str, class_name: str) -> str:
+    """The downloads' file-name stem: the backbone and the class, spaces as underscores."""
+    return f"{backbone_key}_{class_name.replace(' ', '_')}"

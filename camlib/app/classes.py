@@ -1,0 +1,63 @@
+"""Which classes a page explains, how a class is named in a box, and what the page says about the model's confidence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from camlib.app.inputs import Sample
+
+Top = list[tuple[int, str, float]]  # (class index, name, probability), most likely first
+UNSURE_BELOW = 0.2  # a top-1 probability under this gets the "the model is unsure" note
+
+
+def class_option(class_names: Sequence[str], index: int) -> str:
+    """"tabby (281)": a class as the class boxes list it."""
+    return f"{class_names[index]} ({index})"
+
+
+def class_choice_option(class_names: Sequence[str], index: int | None) -> str:
+    """A class box entry where ``None`` stands for each backbone's own top-1."""
+    return "Each backbone's top-1" if index is None else class_option(class_names, index)
+
+
+def target_or_top_1(top: Top, choice: int | None) -> int:
+    """The class chosen, or the model's top-1 when none is."""
+    return top[0][0] if choice is None else choice
+
+
+def top_classes(top: Top, k: int) -> list[int]:
+    return [index for index, _, _ in top[:k]]
+
+
+def suggested_classes(sample: Sample | None, top: Top) -> list[int]:
+    """The classes compared first: the sample's known classes when it has two or more, else the model's top 2."""
+    if sample and len(sample.classes) >= 2:
+        return list(sample.classes)
+    return top_classes(top, 2)
+
+
+def first_known_class(sample: Sample | None, top: Top) -> int:
+    """The sample's first known class (the one its instances were counted for), else the model's top-1."""
+    return sample.classes[0] if sample and sample.classes else top[0][0]
+
+
+def enough_classes(classes: Sequence[int]) -> bool:
+    """Whether there are classes enough to compare (two or more)."""
+    return len(classes) >= 2
+
+
+def outside_top_5_note(class_names: Sequence[str], top: Top, target_class: int, probability: float) -> str | None:
+    """The model's probability for a chosen class that is not among the top predictions shown."""
+    if target_class in top_classes(top, len(top)):
+        return None
+    return f"**{class_names[target_class]}** is not in the top 5: the model gives it {probability:.2%}."
+
+
+def unsure_note(top: Top) -> str | None:
+    """What to try when the model's top-1 is weak (under :data:`UNSURE_BELOW`)."""
+    if top[0][2] >= UNSURE_BELOW:
+        return None
+    return (
+        f"The model is unsure about this image (its top-1 has only {top[0][2]:.0%}). Small objects fill little of the "
+        "input: a higher resolution may help, and a class chosen by hand can still be explained."
+    )

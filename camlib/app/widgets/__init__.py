@@ -1,0 +1,59 @@
+"""The Streamlit widgets the pages share, one module per thing they draw; every name is re-exported here, so a
+page writes ``widgets.overlay_grid``.
+
+- :mod:`~camlib.app.widgets.page`: the page's frame (config, title, page links, device line, "How to read this", notes).
+- :mod:`~camlib.app.widgets.image`: the sample box, the image uploaders, a set of images, a sample's button.
+- :mod:`~camlib.app.widgets.model`: the backbone and layer boxes, and the form that adds a backbone's weights.
+- :mod:`~camlib.app.widgets.method_controls`: the methods, the resolution, the speed preset and each method's parameters.
+- :mod:`~camlib.app.widgets.classes`: the class boxes, the top-5 chart and the notes on the model's confidence.
+- :mod:`~camlib.app.widgets.display`: the opacity and colormap controls, the colour bar and the figure downloads.
+- :mod:`~camlib.app.widgets.grid`: the grid of overlays, a class's row of it, and the single-map inspector.
+- :mod:`~camlib.app.widgets.tables`: the faithfulness tables and chart, the pointing game, Table 1 beside the paper's.
+
+What the pages decide (which classes, which notes, titles, button state) is in plain functions of the other
+:mod:`camlib.app` modules, tested without Streamlit.
+"""
+
+from camlib.app.captions import backbone_label
+from camlib.app.settings import MethodSettings
+from camlib.app.widgets.classes import class_box, classes_to_compare, top_5_and_notes
+from camlib.app.widgets.display import Display, colour_scale, figure_downloads, sidebar_display
+from camlib.app.widgets.grid import class_row, common_maxima_for, map_inspector, overlay_grid
+from camlib.app.widgets.image import (
+    SAMPLE_KEY,
+    UPLOAD_STATE_KEY,
+    UPLOADER_GENERATION_KEY,
+    UPLOADER_KEY,
+    image_set,
+    image_uploader,
+    offer_sample,
+    sidebar_image,
+    uploader_key,
+    uploader_key_in,
+    use_sample,
+)
+from camlib.app.widgets.method_controls import sidebar_method_settings, sidebar_resolution, sidebar_speed
+from camlib.app.widgets.model import (
+    SERVER_WEIGHTS_ENV,
+    WEIGHTS_STATE_KEY,
+    ImageAndModel,
+    load_model_or_explain,
+    server_weights_enabled,
+    sidebar_image_and_model,
+    sidebar_layer,
+    weights_form,
+    weights_path_for,
+)
+from camlib.app.widgets.page import NAVIGATION, how_to_read, note, page_setup, sidebar_device
+from camlib.app.widgets.tables import faithfulness_results, pointing_game, table_1_columns
+
+__all__ = [
+    "NAVIGATION", "SAMPLE_KEY", "SERVER_WEIGHTS_ENV", "UPLOADER_GENERATION_KEY", "UPLOADER_KEY", "UPLOAD_STATE_KEY",
+    "WEIGHTS_STATE_KEY", "Display", "ImageAndModel", "MethodSettings", "backbone_label", "class_box", "class_row",
+    "classes_to_compare", "colour_scale", "common_maxima_for", "faithfulness_results", "figure_downloads", "how_to_read",
+    "image_set", "image_uploader", "load_model_or_explain", "map_inspector", "note", "offer_sample", "overlay_grid",
+    "page_setup", "pointing_game",
+    "server_weights_enabled", "sidebar_device", "sidebar_display", "sidebar_image", "sidebar_image_and_model",
+    "sidebar_layer", "sidebar_method_settings", "sidebar_resolution", "sidebar_speed", "table_1_columns",
+    "top_5_and_notes", "uploader_key", "uploader_key_in", "use_sample", "weights_form", "weights_path_for",
+]

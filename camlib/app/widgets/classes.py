@@ -1,0 +1,52 @@
+"""The class controls: the class boxes, the top-5 chart beside them and the notes on the model's confidence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from camlib.app.classes import (
+    Top,
+    class_option,
+    enough_classes,
+    outside_top_5_note,
+    suggested_classes,
+    top_classes,
+    unsure_note,
+)
+from camlib.app.figures import predictions_figure
+from camlib.app.inputs import ImageInput
+from camlib.app.widgets.page import note
+
+
+def class_box(class_names: Sequence[str], default: int, *, key: str, label: str = "Class", container=st, **options) -> int:
+    """One class of all of them, typed to search, listed as "tabby (281)"; kept for the session."""
+    return container.selectbox(
+        label, range(len(class_names)), index=default, format_func=lambda index: class_option(class_names, index),
+        key=key, persist_state="session", **options,
+    )
+
+
+def top_5_and_notes(class_names: Sequence[str], top: Top, target_class: int, probability: float) -> None:
+    """The sidebar's top-5 chart with the chosen class marked, and what to know when the model is unsure of it."""
+    st.sidebar.plotly_chart(predictions_figure(top, target_class), key="top5", config={"displayModeBar": False})
+    note(outside_top_5_note(class_names, top, target_class, probability), st.sidebar)
+    note(unsure_note(top), st.sidebar)
+
+
+def classes_to_compare(image: ImageInput, class_names: Sequence[str], top: Top) -> list[int]:
+    """The classes to compare in one image: chosen by hand (the sample's known classes first) or the top k."""
+    mode = st.radio("Classes", ["choose", "top-k"], format_func={"choose": "Choose classes", "top-k": "Top-k predictions"}.get,
+                    horizontal=True, key="camlib_multi_mode", persist_state="session")
+    if mode == "top-k":
+        classes = top_classes(top, st.slider("k", 2, 5, 2, key="camlib_multi_k", persist_state="session"))
+    else:
+        classes = st.multiselect(
+            "Classes (type to search all 1000)", range(len(class_names)), default=suggested_classes(image.sample, top),
+            format_func=lambda index: class_option(class_names, index), key=f"camlib_multi_classes::{image.digest}",
+            persist_state="session",
+        )
+    if not enough_classes(classes):
+        st.info("Pick two or more classes to compare.")
+    return classes

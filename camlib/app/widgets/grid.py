@@ -1,0 +1,147 @@
+"""The grid of overlays that fills in as each method finishes, one row of it per class, and the single-map inspector."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import streamlit as st
+
+from camlib.app.figures import class_label, common_maxima, figure_row, heatmap_figure, on_common_scale, overlay_tile, tile_caption
+from camlib.app.inputs import ImageInput
+from camlib.app.maps import (
+    MapRequest,
+    compute_map_safely,
+    method_results,
+    ordered_methods,
+    progress_text,
+    reports_progress,
+    settings_request,
+    shown_caveats,
+)
+from camlib.app.models import class_probability
+from camlib.app.settings import MethodSettings
+from camlib.app.widgets.display import Display
+from camlib.app.widgets.model import ImageAndModel
+from camlib.explain import MethodResult
+from camlib.figure import FigureRow
+from camlib.methods import METHODS
+
+
+def overlay_grid(
+    image: ImageInput,
+    display_image: np.ndarray,
+    caption: str,
+    *,
+    backbone_key: str,
+    weights_path: str | None,
+    layer: str,
+    target_class: int,
+    settings: MethodSettings,
+    display: Display,
+    key: str,
+    columns: int | None = None,
+    common_maxima: dict[str, float] | None = None,
+) -> dict[str, MethodResult]:
+    """The input, then each chosen method's overlay as it finishes, ``columns`` to a row (all in one row by default).
+
+    With ``common_maxima`` (method key -> the largest raw map value over the rows being compared), each
+    overlay is drawn on that common scale instead of its own (see :func:`camlib.app.figures.on_common_scale`).
+    """
+    cells = _grid_cells(len(settings.methods) + 1, columns=columns or len(settings.methods) + 1, key=key)
+    cells[0].image(display_image, caption=caption, width="stretch")
+    method_cells = dict(zip(settings.methods, cells[1:]))
+    for method_key, cell in method_cells.items():
+        cell.caption(f"{METHODS[method_key].display_name}: waiting…")
+    results: dict[str, MethodResult] = {}
+    for method_key in ordered_methods(method_cells):
+        cell = method_cells[method_key]
+        request = settings_request(image, backbone_key, weights_path, layer, target_class, method_key, settings)
+        result = _compute_in_cell(cell, request, image)
+        if common_maxima is not None:
+            result = on_common_scale(result, common_maxima.get(method_key))
+        results[method_key] = result
+        _show_result(cell, display_image, result, display, shown_caveats(method_key, backbone_key, layer, weights_path))
+    return results
+
+
+def _grid_cells(count: int, *, columns: int, key: str) -> list:
+    """``count`` empty cells laid out ``columns`` to a row, inside a container named ``key``."""
+    holder = st.container(key=key)
+    cells = []
+    for start in range(0, count, columns):
+        row = holder.columns(columns)
+        cells.extend(row[index].empty() for index in range(min(columns, count - start)))
+    return cells
+
+
+def _compute_in_cell(cell, request: MapRequest, image: ImageInput) -> MethodResult:
+    """The map, with a progress bar in its cell for the methods that report progress, else a "computing…" line."""
+    method_key = request.method_key
+    if not reports_progress(method_key):
+        cell.caption(f"{METHODS[method_key].display_name}: computing…")
+        return compute_map_safely(request, image)
+    bar = cell.progress(0.0, text=f"{METHODS[method_key].display_name}: starting…")
+    started = time.perf_counter()
+
+    def show(done: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        bar.progress(min(1.0, done / max(total, 1)), text=f"{progress_text(method_key, done, total)} · {elapsed:.0f} s")
+
+    return compute_map_safely(request, image, progress=show)
+
+
+def _show_result(cell, display_image: np.ndarray, result: MethodResult, display: Display, caveats: list[str]) -> None:
+    """The overlay and its caption, or why there is no map; then the result's notices and the method's caveats."""
+    with cell.container():
+        if result.saliency is None:
+            st.warning(f"**{result.display_name}**: no map here. {result.error}")
+        else:
+            st.image(overlay_tile(display_image, result, opacity=display.opacity, colormap=display.colormap),
+                     caption=tile_caption(result), width="stretch")
+        for notice in result.notices:  # e.g. a batch halved after a GPU out-of-memory error
+            st.caption(notice)
+        for caveat in caveats:
+            st.caption(f"⚠ {caveat}")
+
+
+def class_row(
+    chosen: ImageAndModel, photo: ImageInput, target_class: int, *, layer: str, settings: MethodSettings, display: Display,
+    key: str, common_maxima: dict[str, float] | None = None,
+) -> tuple[FigureRow, dict[str, MethodResult]]:
+    """One class's row of the grid, its input captioned with the class and the model's probability for it;
+    returns the row for the exported figure and the results."""
+    backbone_key, weights_path = chosen.backbone_key, chosen.weights_path
+    probability = class_probability(photo.digest, backbone_key, weights_path, photo.image, settings.resolution, target_class)
+    label = class_label(chosen.class_names, target_class, probability)
+    display_image = chosen.model.backbone.display_image(photo.image, settings.resolution)
+    results = overlay_grid(
+        photo, display_image, label, backbone_key=backbone_key, weights_path=weights_path, layer=layer,
+        target_class=target_class, settings=settings, display=display, key=key, common_maxima=common_maxima,
+    )
+    return figure_row(label, display_image, results), results
+
+
+def common_maxima_for(chosen: ImageAndModel, photo: ImageInput, classes: list[int], *, layer: str,
+                      settings: MethodSettings, wanted: bool) -> dict[str, float] | None:
+    """Per method, the largest raw value over the classes' maps (computed first, with a spinner): the common scale;
+    ``None`` (each map on its own scale) unless ``wanted`` and there are classes."""
+    if not (wanted and classes):
+        return None
+    with st.spinner("Computing every class's maps for the common scale…"):
+        return common_maxima([
+            method_results(photo, chosen.backbone_key, chosen.weights_path, layer, target_class, settings) for target_class in classes
+        ])
+
+
+def map_inspector(results: dict[str, MethodResult], display_image: np.ndarray, display: Display, methods: list[str],
+                  default: int) -> None:
+    """One method's overlay beside its interactive heatmap, for the methods in ``methods`` (those with a map)."""
+    inspected = st.selectbox("Method", methods, index=default, format_func=lambda k: METHODS[k].display_name, key="camlib_inspect")
+    left, right = st.columns([2, 3])
+    left.image(overlay_tile(display_image, results[inspected], opacity=display.opacity, colormap=display.colormap),
+               caption=tile_caption(results[inspected]), width="stretch")
+    right.plotly_chart(
+        heatmap_figure(results[inspected].saliency, colormap=display.colormap, title=f"{METHODS[inspected].display_name}: hover for values"),
+        key="heatmap",
+    )

@@ -1,0 +1,120 @@
+"""The image controls: the sidebar's sample box and upload box, the uploader of a set of images, a sample's button."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from camlib.app.inputs import (
+    IMAGE_TYPES,
+    IMAGE_UPLOAD_LIMIT_MB,
+    ImageInput,
+    Sample,
+    available_samples,
+    images_or_samples,
+    read_uploaded_image,
+    read_uploaded_images,
+    sample_by_label,
+    sample_input,
+    set_note,
+    upload_limit_text,
+)
+from camlib.app.widgets.page import note
+
+# Session-state keys shared by the pages.
+SAMPLE_KEY = "camlib_sample"
+UPLOADER_KEY = "camlib_uploader"  # with a generation number: see uploader_key()
+UPLOADER_GENERATION_KEY = "camlib_uploader_generation"
+UPLOAD_STATE_KEY = "camlib_uploaded_image"  # (file name, bytes) of the last upload; survives page switches
+
+
+def uploader_key() -> str:
+    """The image uploader's current key: it changes after each upload, so the box is always empty and ready."""
+    return uploader_key_in(st.session_state)
+
+
+def uploader_key_in(session_state) -> str:
+    """:func:`uploader_key` for a given session state (e.g. an AppTest's)."""
+    generation = session_state[UPLOADER_GENERATION_KEY] if UPLOADER_GENERATION_KEY in session_state else 0  # noqa: SIM401 - an AppTest state has no .get
+    return f"{UPLOADER_KEY}::{generation}"
+
+
+def _empty_the_uploader() -> None:
+    st.session_state[UPLOADER_GENERATION_KEY] = st.session_state.get(UPLOADER_GENERATION_KEY, 0) + 1
+
+
+def _take_upload() -> None:
+    """Keep the uploaded file in the session and give the box a fresh key.
+
+    The box then holds no file: choosing a sample is never overridden by a file left in it, no refused
+    or stale chip stays beside it, and a new upload arrives as one change (never "file removed", then
+    the default sample, then the new file).
+    """
+    uploaded = st.session_state.get(uploader_key())
+    if uploaded is not None:
+        st.session_state[UPLOAD_STATE_KEY] = (uploaded.name, uploaded.getvalue())
+        _empty_the_uploader()
+
+
+def _forget_upload() -> None:
+    st.session_state[UPLOAD_STATE_KEY] = None
+
+
+def use_sample(label: str) -> None:
+    """Make ``label`` the current image (a button callback)."""
+    st.session_state[SAMPLE_KEY] = label
+    _forget_upload()
+
+
+def offer_sample(sample: Sample | None, text: str) -> None:
+    """A button that makes ``sample`` the current image, when a page offers one (see :func:`camlib.app.inputs.sample_to_offer`)."""
+    if sample is not None:
+        st.button(text, on_click=use_sample, args=(sample.label,))
+
+
+def image_uploader(label: str, *, key: str, container=st, **options):
+    """A file uploader for images, with the upload limit and its statement."""
+    return container.file_uploader(
+        label, type=IMAGE_TYPES, key=key, max_upload_size=IMAGE_UPLOAD_LIMIT_MB, help=f"Upload limit: {upload_limit_text()}.", **options
+    )
+
+
+def sidebar_image() -> ImageInput:
+    """The current image: the last upload of this session, else the chosen sample.
+
+    An unreadable upload shows its reason with ``st.error`` and stops the script; the sample box and the
+    empty uploader above it stay usable, so the user is never stuck on the error.
+    """
+    sidebar = st.sidebar
+    sidebar.header("Image")
+    labels = [sample.label for sample in available_samples()]
+    if st.session_state.get(SAMPLE_KEY) not in labels:
+        st.session_state.pop(SAMPLE_KEY, None)
+    label = sidebar.selectbox("Sample image", labels, key=SAMPLE_KEY, on_change=_forget_upload, persist_state="session")
+    image_uploader(
+        "…or upload your own (PNG, JPEG, WebP, BMP, GIF, TIFF)", key=uploader_key(), container=sidebar, on_change=_take_upload
+    )
+    sidebar.caption(f"Upload limit: {upload_limit_text()}.")
+    stored = st.session_state.get(UPLOAD_STATE_KEY)
+    if not stored:
+        return sample_input(sample_by_label(label))
+    name, data = stored
+    sidebar.caption(f"Explaining your upload **{name}**.")
+    sidebar.button("Use the sample instead", on_click=_forget_upload, key="camlib_use_sample")
+    image, error = read_uploaded_image(data, name)
+    if error:
+        st.error(error)
+        st.info("Upload another image, or pick a sample in the sidebar.")
+        st.stop()
+    for loader_note in image.notes:
+        sidebar.info(loader_note)
+    return image
+
+
+def image_set(label: str, *, key: str) -> list[ImageInput]:
+    """Several uploaded images, each unreadable one reported with ``st.error``; every sample when none is uploaded."""
+    uploads = image_uploader(label, key=key, accept_multiple_files=True)
+    uploaded, problems = read_uploaded_images((upload.name, upload.getvalue()) for upload in uploads or [])
+    for problem in problems:
+        st.error(problem)
+    note(set_note(uploaded))
+    return images_or_samples(uploaded)
