@@ -28,11 +28,7 @@ class SmoothGradCAMpp(BaseCAM):
     the same call always gives the same map. Cost: one forward pass plus ``n_samples`` forward and
     backward passes.
 
-    >>> import torch, torchvision
-    >>> from camlib.methods import SmoothGradCAMpp
-    >>> model = torchvision.models.resnet18(num_classes=10).eval()
-    >>> SmoothGradCAMpp(model, "layer4", n_samples=2)(torch.rand(1, 3, 64, 64), targets=[3]).shape
-    (1, 64, 64)
+    Called as ``SmoothGradCAMpp(model, "layer4", n_samples=2)(images, targets)`` (examples: :class:`BaseCAM`).
 
     Args:
         n_samples: number of noisy copies.
