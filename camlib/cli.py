@@ -167,35 +167,32 @@ def run_evaluate(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard, shards=args.shards)
     out = check_output_path(args.out, "--out")
     _refuse_overwriting_images(out, Path(args.images_dir))
+    summaries = _run_on_folder(
+        args, evaluate_folder, keys, "evaluate", f"target {args.target}; per-image rows in {shown(out)}",
+        shard=shard, limit=args.limit, target=args.target, labels=args.labels, metrics=args.metrics,
+        sanity=args.sanity, weights_path=args.weights, speed=args.speed,
+    )
+    print(markdown_table(summaries))
+    return 0
+
+
+def _run_on_folder(args: argparse.Namespace, folder_function, keys: list[str], label: str, heading: str, **own) -> list:
+    """What ``evaluate`` and ``pointing-game`` share: check the methods' ``--param`` values, load the
+    backbone, check ``--layer``, run ``folder_function`` on the folder with the options both take (and
+    ``own``), and print the heading of its table. Returns the summaries."""
     params = _method_params(args, [key for key in keys if key in METHODS])
     backbone = load_backbone(args.backbone, weights_path=args.weights, allow_download=_downloads_allowed(args))
     if args.layer:
         from camlib.methods import resolve_layer
 
         resolve_layer(backbone.model, args.layer)
-    summaries = evaluate_folder(
-        backbone,
-        args.images_dir,
-        methods=keys,
-        out=args.out,
-        layer=args.layer,
-        limit=args.limit,
-        shard=shard,
-        half=args.half,
-        target=args.target,
-        labels=args.labels,
-        resume=args.resume,
-        method_params=params,
-        metrics=args.metrics,
-        sanity=args.sanity,
-        progress=TerminalProgress("evaluate"),
-        weights_path=args.weights,
-        speed=args.speed,
+    summaries = folder_function(
+        backbone, args.images_dir, methods=keys, out=args.out, layer=args.layer, half=args.half, resume=args.resume,
+        method_params=params, progress=TerminalProgress(label), **own,
     )
     layer = args.layer or backbone.spec.default_layer
-    print(f"\n{backbone.spec.display_name}, layer {layer}, target {args.target}; per-image rows in {shown(out)}\n")
-    print(markdown_table(summaries))
-    return 0
+    print(f"\n{backbone.spec.display_name}, layer {layer}, {heading}\n")
+    return summaries
 
 
 def _refuse_overwriting_images(out: Path, folder: Path) -> None:
@@ -218,31 +215,11 @@ def run_pointing_game(args: argparse.Namespace) -> int:
     from camlib.dataset import parse_shard
     from camlib.pointing import pointing_game_folder, pointing_markdown
 
-    keys = _pointing_keys(args.methods)
-    backbone = load_backbone(args.backbone, weights_path=args.weights, allow_download=_downloads_allowed(args))
-    if args.layer:
-        from camlib.methods import resolve_layer
-
-        resolve_layer(backbone.model, args.layer)
-    from camlib.baselines import is_baseline
-
-    summaries = pointing_game_folder(
-        backbone,
-        args.images_dir,
-        methods=keys,
-        out=args.out,
-        grids=args.grids,
-        size=args.size,
-        seed=args.seed,
-        resume=args.resume,
-        shard=parse_shard(args.shard),
-        half=args.half,
-        layer=args.layer,
-        method_params=_method_params(args, [key for key in keys if not is_baseline(key)]),
-        progress=TerminalProgress("pointing game"),
+    summaries = _run_on_folder(
+        args, pointing_game_folder, _pointing_keys(args.methods), "pointing game",
+        f"{args.grids} grids of {args.size}²; per-cell rows in {args.out}",
+        grids=args.grids, size=args.size, seed=args.seed, shard=parse_shard(args.shard),
     )
-    layer = args.layer or backbone.spec.default_layer
-    print(f"\n{backbone.spec.display_name}, layer {layer}, {args.grids} grids of {args.size}²; per-cell rows in {args.out}\n")
     print(pointing_markdown(summaries))
     return 0
 
