@@ -32,15 +32,11 @@ from camlib.images import load_image
 from camlib.methods import METHODS, BaseCAM
 from camlib.metrics import (
     FIXED_AREAS,
-    adcc,
     average_drop,
     average_increase,
     class_scores,
-    coherency,
-    complexity,
     deletion_insertion_auc,
-    image_drop,
-    sparseness,
+    map_quality_scores,
     top_area_masks,
 )
 from camlib.results import (
@@ -523,15 +519,8 @@ def _score_map(backbone, source, inputs, saliency, class_index, base_score, metr
     if metrics == "all":
         values.update({column: f"{score:.6f}" for column, score in zip(AREA_COLUMNS, scores[1:])})
         on_masked = source(masked_inputs[:1], class_index)
-        coherent, simple = coherency(saliency, on_masked), complexity(saliency)
-        values.update(
-            {
-                "complexity": f"{simple:.6f}",
-                "coherency": _cell(coherent),
-                "adcc": _cell(adcc(coherent, simple, image_drop(base_score, float(scores[0])))),
-                "sparseness": f"{sparseness(saliency):.6f}",
-            }
-        )
+        quality = map_quality_scores(saliency, on_masked, base_score, float(scores[0]))
+        values.update({column: _cell(value) for column, value in quality.items()})
     return values
 
 
