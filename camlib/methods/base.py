@@ -135,6 +135,16 @@ class BaseCAM:
     key: ClassVar[str] = ""
     uses_gradients: ClassVar[bool] = False
 
+    def __init_subclass__(cls, *, key: str | None = None, uses_gradients: bool | None = None, **kwargs) -> None:
+        """A method declares its key, and whether :meth:`compute` must capture gradients for
+        :meth:`channel_weights`, in its class statement:
+        ``class GradCAM(BaseCAM, key="gradcam", uses_gradients=True)``."""
+        super().__init_subclass__(**kwargs)
+        if key is not None:
+            cls.key = key
+        if uses_gradients is not None:
+            cls.uses_gradients = uses_gradients
+
     def __init__(
         self,
         model: nn.Module,

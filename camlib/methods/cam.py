@@ -14,7 +14,7 @@ NOT_APPLICABLE_REASON = (
 )
 
 
-class CAM(BaseCAM):
+class CAM(BaseCAM, key="cam"):
     r"""Class activation map, from `Learning Deep Features for Discriminative Localization
     <https://arxiv.org/abs/1512.04150>`_ (Zhou et al., CVPR 2016).
 
@@ -33,9 +33,6 @@ class CAM(BaseCAM):
         classifier_layer: the ``nn.Linear`` after the pooling, or its dotted name.
         progress: unused; accepted so every method takes the same arguments.
     """
-
-    key = "cam"
-    uses_gradients = False
 
     def __init__(
         self,

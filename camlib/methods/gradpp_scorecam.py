@@ -39,7 +39,7 @@ def combine_scores(
     return alpha
 
 
-class GradPPScoreCAM(MaskedPassCAM):
+class GradPPScoreCAM(MaskedPassCAM, key="gradpp_scorecam", uses_gradients=True):
     r"""Grad++ScoreCAM, from *Grad++ScoreCAM: Enhancing Visual Explanations of Deep Convolutional Networks
     Using Incremented Gradient and Score-Weighted Methods* (IEEE Access, 2024), Algorithm 1.
 
@@ -97,9 +97,6 @@ class GradPPScoreCAM(MaskedPassCAM):
             :class:`~camlib.methods.masked_passes.MaskedPassCAM` (``sampled_channels`` counts among the
             chosen channels).
     """
-
-    key = "gradpp_scorecam"
-    uses_gradients = True
 
     def __init__(
         self,

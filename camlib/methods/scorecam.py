@@ -12,7 +12,7 @@ from camlib.methods.params import check_params
 from camlib.methods.sampled_scores import channel_scores
 
 
-class ScoreCAM(MaskedPassCAM):
+class ScoreCAM(MaskedPassCAM, key="scorecam"):
     r"""Score-CAM, from `Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural Networks
     <https://arxiv.org/abs/1910.01279>`_ (Wang et al., CVPR Workshops 2020).
 
@@ -50,9 +50,6 @@ class ScoreCAM(MaskedPassCAM):
         sampled_channels, seed, batch_size, perturbation_size, mixed_precision, progress: see
             :class:`~camlib.methods.masked_passes.MaskedPassCAM`.
     """
-
-    key = "scorecam"
-    uses_gradients = False
 
     def __init__(
         self,
