@@ -290,7 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="camlib", description="Class activation maps for image classifiers.")
     parser.add_argument("--version", action="version", version=f"camlib {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_explain_command(commands)
+    _add_evaluate_command(commands)
+    _add_evaluate_merge_command(commands)
+    _add_pointing_game_command(commands)
+    return parser
 
+
+def _add_explain_command(commands: argparse._SubParsersAction) -> None:
+    """``camlib explain``: one image, several methods, one grid."""
     explain_parser = commands.add_parser("explain", help="explain one image with several CAM methods")
     explain_parser.add_argument("image", help="image file (PNG, JPEG, WebP, BMP, ...)")
     add_model_options(explain_parser, methods="all", methods_help="'all' or a comma-separated list, e.g. gradcam,scorecam")
@@ -303,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain_parser.set_defaults(handler=run_explain)
 
+
+def _add_evaluate_command(commands: argparse._SubParsersAction) -> None:
+    """``camlib evaluate``: the faithfulness metrics over a folder."""
     evaluate_parser = commands.add_parser("evaluate", help="Average Drop / Increase, insertion and deletion over a folder")
     evaluate_parser.add_argument("images_dir")
     add_model_options(evaluate_parser, methods="all,baselines", methods_help=EVALUATION_METHODS_HELP)
@@ -328,12 +339,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("--shards", type=positive_int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
     evaluate_parser.set_defaults(handler=run_evaluate)
 
+
+def _add_evaluate_merge_command(commands: argparse._SubParsersAction) -> None:
+    """``camlib evaluate-merge``: the CSVs of several shards as one table."""
     merge_parser = commands.add_parser("evaluate-merge", help="combine the CSVs of several evaluate shards into one table")
     merge_parser.add_argument("csv_files", nargs="+")
     merge_parser.add_argument("--out", default=None, help="also write the combined rows here")
     merge_parser.add_argument("--common-images", action="store_true", help="summarise only the images every method scored")
     merge_parser.set_defaults(handler=run_evaluate_merge)
 
+
+def _add_pointing_game_command(commands: argparse._SubParsersAction) -> None:
+    """``camlib pointing-game``: the grid pointing game over a folder."""
     pointing_parser = commands.add_parser("pointing-game", help="grid pointing game: 2×2 grids of four classes, energy share per cell")
     pointing_parser.add_argument("images_dir")
     add_model_options(pointing_parser, methods="all,baselines", methods_help=EVALUATION_METHODS_HELP)
@@ -345,7 +362,6 @@ def build_parser() -> argparse.ArgumentParser:
     pointing_parser.add_argument("--shard", default="0/1", help="i/n: every n-th grid starting at i")
     pointing_parser.add_argument("--half", default=None, choices=["tuning", "report"], help="only images of this half (even / odd name-sorted indices)")
     pointing_parser.set_defaults(handler=run_pointing_game)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
