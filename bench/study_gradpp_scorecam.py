@@ -147,14 +147,14 @@ def image_metrics(backbone: Backbone, inputs: Tensor, maps: Tensor, target: int,
 
 
 class ScoreLookup:
-    """Stands in for a method in :func:`sampled_channel_scores`: its 'measurements' are the scores
+    """Stands in for the masked passes in :func:`sampled_channel_scores`: its 'measurements' are the scores
     already taken for every channel of the current image."""
 
     def __init__(self, scores: Tensor) -> None:
         self.scores = scores  # (K,)
         self.looked_up = 0
 
-    def score_channels(self, inputs, activations, targets, channels: Tensor, score="logit", progress_range=None) -> Tensor:
+    def score(self, inputs, activations, targets, channels: Tensor, score="logit", progress_range=None) -> Tensor:
         self.looked_up += channels.shape[1]
         return self.scores[channels]
 

@@ -167,35 +167,32 @@ def run_evaluate(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard, shards=args.shards)
     out = check_output_path(args.out, "--out")
     _refuse_overwriting_images(out, Path(args.images_dir))
+    summaries = _run_on_folder(
+        args, evaluate_folder, keys, "evaluate", f"target {args.target}; per-image rows in {shown(out)}",
+        shard=shard, limit=args.limit, target=args.target, labels=args.labels, metrics=args.metrics,
+        sanity=args.sanity, weights_path=args.weights, speed=args.speed,
+    )
+    print(markdown_table(summaries))
+    return 0
+
+
+def _run_on_folder(args: argparse.Namespace, folder_function, keys: list[str], label: str, heading: str, **own) -> list:
+    """What ``evaluate`` and ``pointing-game`` share: check the methods' ``--param`` values, load the
+    backbone, check ``--layer``, run ``folder_function`` on the folder with the options both take (and
+    ``own``), and print the heading of its table. Returns the summaries."""
     params = _method_params(args, [key for key in keys if key in METHODS])
     backbone = load_backbone(args.backbone, weights_path=args.weights, allow_download=_downloads_allowed(args))
     if args.layer:
         from camlib.methods import resolve_layer
 
         resolve_layer(backbone.model, args.layer)
-    summaries = evaluate_folder(
-        backbone,
-        args.images_dir,
-        methods=keys,
-        out=args.out,
-        layer=args.layer,
-        limit=args.limit,
-        shard=shard,
-        half=args.half,
-        target=args.target,
-        labels=args.labels,
-        resume=args.resume,
-        method_params=params,
-        metrics=args.metrics,
-        sanity=args.sanity,
-        progress=TerminalProgress("evaluate"),
-        weights_path=args.weights,
-        speed=args.speed,
+    summaries = folder_function(
+        backbone, args.images_dir, methods=keys, out=args.out, layer=args.layer, half=args.half, resume=args.resume,
+        method_params=params, progress=TerminalProgress(label), **own,
     )
     layer = args.layer or backbone.spec.default_layer
-    print(f"\n{backbone.spec.display_name}, layer {layer}, target {args.target}; per-image rows in {shown(out)}\n")
-    print(markdown_table(summaries))
-    return 0
+    print(f"\n{backbone.spec.display_name}, layer {layer}, {heading}\n")
+    return summaries
 
 
 def _refuse_overwriting_images(out: Path, folder: Path) -> None:
@@ -218,31 +215,11 @@ def run_pointing_game(args: argparse.Namespace) -> int:
     from camlib.dataset import parse_shard
     from camlib.pointing import pointing_game_folder, pointing_markdown
 
-    keys = _pointing_keys(args.methods)
-    backbone = load_backbone(args.backbone, weights_path=args.weights, allow_download=_downloads_allowed(args))
-    if args.layer:
-        from camlib.methods import resolve_layer
-
-        resolve_layer(backbone.model, args.layer)
-    from camlib.baselines import is_baseline
-
-    summaries = pointing_game_folder(
-        backbone,
-        args.images_dir,
-        methods=keys,
-        out=args.out,
-        grids=args.grids,
-        size=args.size,
-        seed=args.seed,
-        resume=args.resume,
-        shard=parse_shard(args.shard),
-        half=args.half,
-        layer=args.layer,
-        method_params=_method_params(args, [key for key in keys if not is_baseline(key)]),
-        progress=TerminalProgress("pointing game"),
+    summaries = _run_on_folder(
+        args, pointing_game_folder, _pointing_keys(args.methods), "pointing game",
+        f"{args.grids} grids of {args.size}²; per-cell rows in {args.out}",
+        grids=args.grids, size=args.size, seed=args.seed, shard=parse_shard(args.shard),
     )
-    layer = args.layer or backbone.spec.default_layer
-    print(f"\n{backbone.spec.display_name}, layer {layer}, {args.grids} grids of {args.size}²; per-cell rows in {args.out}\n")
     print(pointing_markdown(summaries))
     return 0
 
@@ -313,7 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="camlib", description="Class activation maps for image classifiers.")
     parser.add_argument("--version", action="version", version=f"camlib {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_explain_command(commands)
+    _add_evaluate_command(commands)
+    _add_evaluate_merge_command(commands)
+    _add_pointing_game_command(commands)
+    return parser
 
+
+def _add_explain_command(commands: argparse._SubParsersAction) -> None:
+    """``camlib explain``: one image, several methods, one grid."""
     explain_parser = commands.add_parser("explain", help="explain one image with several CAM methods")
     explain_parser.add_argument("image", help="image file (PNG, JPEG, WebP, BMP, ...)")
     add_model_options(explain_parser, methods="all", methods_help="'all' or a comma-separated list, e.g. gradcam,scorecam")
@@ -326,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain_parser.set_defaults(handler=run_explain)
 
+
+def _add_evaluate_command(commands: argparse._SubParsersAction) -> None:
+    """``camlib evaluate``: the faithfulness metrics over a folder."""
     evaluate_parser = commands.add_parser("evaluate", help="Average Drop / Increase, insertion and deletion over a folder")
     evaluate_parser.add_argument("images_dir")
     add_model_options(evaluate_parser, methods="all,baselines", methods_help=EVALUATION_METHODS_HELP)
@@ -351,12 +339,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("--shards", type=positive_int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
     evaluate_parser.set_defaults(handler=run_evaluate)
 
+
+def _add_evaluate_merge_command(commands: argparse._SubParsersAction) -> None:
+    """``camlib evaluate-merge``: the CSVs of several shards as one table."""
     merge_parser = commands.add_parser("evaluate-merge", help="combine the CSVs of several evaluate shards into one table")
     merge_parser.add_argument("csv_files", nargs="+")
     merge_parser.add_argument("--out", default=None, help="also write the combined rows here")
     merge_parser.add_argument("--common-images", action="store_true", help="summarise only the images every method scored")
     merge_parser.set_defaults(handler=run_evaluate_merge)
 
+
+def _add_pointing_game_command(commands: argparse._SubParsersAction) -> None:
+    """``camlib pointing-game``: the grid pointing game over a folder."""
     pointing_parser = commands.add_parser("pointing-game", help="grid pointing game: 2×2 grids of four classes, energy share per cell")
     pointing_parser.add_argument("images_dir")
     add_model_options(pointing_parser, methods="all,baselines", methods_help=EVALUATION_METHODS_HELP)
@@ -368,7 +362,6 @@ def build_parser() -> argparse.ArgumentParser:
     pointing_parser.add_argument("--shard", default="0/1", help="i/n: every n-th grid starting at i")
     pointing_parser.add_argument("--half", default=None, choices=["tuning", "report"], help="only images of this half (even / odd name-sorted indices)")
     pointing_parser.set_defaults(handler=run_pointing_game)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -120,6 +120,18 @@ class LabelRow:
     line: int
 
 
+def _labels_text(path: Path, shown: str) -> str:
+    """The text of a labels file of at most :data:`MAX_LABELS_BYTES`, without its byte-order mark; bytes
+    that are not UTF-8 are kept as surrogates, so such names come back byte for byte."""
+    try:
+        if path.stat().st_size > MAX_LABELS_BYTES:
+            raise InvalidParameterError(f"{shown} is larger than {MAX_LABELS_BYTES // 2**20} MiB; it cannot be a labels file.")
+        data = path.read_bytes()
+    except OSError as error:
+        raise InvalidParameterError(f"{shown} could not be read: {error.strerror or error}.") from None
+    return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "surrogateescape")
+
+
 def read_label_rows(path: str | os.PathLike, *, classes: int | None = None) -> list[LabelRow]:
     """The rows of a ``labels.csv`` (columns ``file`` and ``class_index``, optionally ``wnid``).
 
@@ -132,14 +144,7 @@ def read_label_rows(path: str | os.PathLike, *, classes: int | None = None) -> l
     """
     path = Path(path)
     shown = _printable(os.fspath(path))
-    try:
-        if path.stat().st_size > MAX_LABELS_BYTES:
-            raise InvalidParameterError(f"{shown} is larger than {MAX_LABELS_BYTES // 2**20} MiB; it cannot be a labels file.")
-        data = path.read_bytes()
-    except OSError as error:
-        raise InvalidParameterError(f"{shown} could not be read: {error.strerror or error}.") from None
-    text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "surrogateescape")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(_labels_text(path, shown), newline=""))
     try:
         fieldnames = [name.strip() for name in reader.fieldnames or []]
     except csv.Error as error:

@@ -55,6 +55,21 @@ def figure_bytes(
     tile_height = tile_width * height / width
     figure = Figure(figsize=(tile_width * (len(columns) + 1) + 1.0, tile_height * len(rows) + 0.9), layout="constrained")
     axes = figure.subplots(len(rows), len(columns) + 1, squeeze=False)
+    _draw_tiles(axes, rows, columns, colormap=colormap, opacity=opacity)
+    table = ListedColormap(colorize(np.linspace(0.0, 1.0, 256, dtype=np.float32)[None], colormap)[0] / 255.0)
+    bar = figure.colorbar(ScalarMappable(Normalize(0.0, 1.0), table), ax=axes, location="right", shrink=0.9, aspect=25)
+    bar.set_label("map value", fontsize=7)
+    bar.ax.tick_params(labelsize=7)
+    figure.suptitle(f"{title}\nColours: {scale_note}", fontsize=9)
+    buffer = io.BytesIO()
+    with rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):  # text stays text, so it can be found and edited
+        figure.savefig(buffer, format=file_format, dpi=PNG_DPI if file_format == "png" else 100,
+                       metadata={"Software": None} if file_format == "png" else None)
+    return buffer.getvalue()
+
+
+def _draw_tiles(axes, rows: Sequence[FigureRow], columns: list[str], *, colormap: str, opacity: float) -> None:
+    """Each row's input, then its overlay (or why it has none) in each column; titles on the first row."""
     for row_index, row in enumerate(rows):
         cells = axes[row_index]
         cells[0].imshow(row.image)
@@ -71,13 +86,3 @@ def figure_bytes(
     for cell in axes.flat:
         cell.set_xticks([])
         cell.set_yticks([])
-    table = ListedColormap(colorize(np.linspace(0.0, 1.0, 256, dtype=np.float32)[None], colormap)[0] / 255.0)
-    bar = figure.colorbar(ScalarMappable(Normalize(0.0, 1.0), table), ax=axes, location="right", shrink=0.9, aspect=25)
-    bar.set_label("map value", fontsize=7)
-    bar.ax.tick_params(labelsize=7)
-    figure.suptitle(f"{title}\nColours: {scale_note}", fontsize=9)
-    buffer = io.BytesIO()
-    with rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):  # text stays text, so it can be found and edited
-        figure.savefig(buffer, format=file_format, dpi=PNG_DPI if file_format == "png" else 100,
-                       metadata={"Software": None} if file_format == "png" else None)
-    return buffer.getvalue()

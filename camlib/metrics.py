@@ -252,6 +252,20 @@ def sparseness(saliency: Tensor | np.ndarray) -> float:
     return float((weights * values).sum() / (count * total))
 
 
+def map_quality_scores(
+    saliency: Tensor | np.ndarray, saliency_on_masked: Tensor | np.ndarray, base: float, masked: float
+) -> dict[str, float]:
+    """Complexity, Coherency, ADCC and sparseness of one map, with ``saliency_on_masked`` the map of the
+    image masked by it and ``base``, ``masked`` the class scores Y and O; NaN where one is undefined."""
+    coherent, simple = coherency(saliency, saliency_on_masked), complexity(saliency)
+    return {
+        "complexity": simple,
+        "coherency": coherent,
+        "adcc": adcc(coherent, simple, image_drop(base, masked)),
+        "sparseness": sparseness(saliency),
+    }
+
+
 FIXED_AREAS: tuple[int, ...] = (10, 25, 50)
 """Percentages of the image kept by the fixed-area Average Drop."""
 

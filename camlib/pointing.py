@@ -286,6 +286,7 @@ def _cell_maps(key: str, backbone: Backbone, inputs: torch.Tensor, classes: Sequ
 # -- a folder ---------------------------------------------------------------------------------------
 
 
+# Over 50 lines: 14 parameters (mostly the CLI options) and their docs; the body is checks, then one loop.
 def pointing_game_folder(
     backbone: Backbone,
     folder: str | os.PathLike,

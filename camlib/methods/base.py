@@ -117,17 +117,33 @@ class BaseCAM:
 
     Calling the method with images (N, 3, H, W) and one target class per image (or ``None`` for the
     top-1 prediction) returns float32 maps (N, H, W) in [0, 1] at the input's resolution. Every method
-    is called the same way:
+    is called the same way (the examples of all six):
 
     >>> import torch, torchvision
-    >>> from camlib.methods import GradCAM, GradCAMpp
+    >>> from camlib.methods import CAM, GradCAM, GradCAMpp, GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp
     >>> model = torchvision.models.resnet18(num_classes=10).eval()
-    >>> [method(model, "layer4")(torch.rand(1, 3, 64, 64), targets=[3]).shape for method in (GradCAM, GradCAMpp)]
-    [(1, 64, 64), (1, 64, 64)]
+    >>> methods = [GradCAM(model, "layer4"), GradCAMpp(model, "layer4"), CAM(model, "layer4", classifier_layer="fc"),
+    ...            ScoreCAM(model, "layer4", batch_size=64), GradPPScoreCAM(model, "layer4", top_k=16),
+    ...            SmoothGradCAMpp(model, "layer4", n_samples=2)]
+    >>> [method(torch.rand(1, 3, 64, 64), targets=[3]).shape for method in methods]
+    [(1, 64, 64), (1, 64, 64), (1, 64, 64), (1, 64, 64), (1, 64, 64), (1, 64, 64)]
+    >>> maps = CAM(model, "layer4", classifier_layer="fc")(torch.rand(2, 3, 64, 64), targets=[3, 7])
+    >>> maps.shape, maps.dtype.name
+    ((2, 64, 64), 'float32')
     """
 
     key: ClassVar[str] = ""
     uses_gradients: ClassVar[bool] = False
+
+    def __init_subclass__(cls, *, key: str | None = None, uses_gradients: bool | None = None, **kwargs) -> None:
+        """A method declares its key, and whether :meth:`compute` must capture gradients for
+        :meth:`channel_weights`, in its class statement:
+        ``class GradCAM(BaseCAM, key="gradcam", uses_gradients=True)``."""
+        super().__init_subclass__(**kwargs)
+        if key is not None:
+            cls.key = key
+        if uses_gradients is not None:
+            cls.uses_gradients = uses_gradients
 
     def __init__(
         self,

@@ -14,7 +14,7 @@ NOT_APPLICABLE_REASON = (
 )
 
 
-class CAM(BaseCAM):
+class CAM(BaseCAM, key="cam"):
     r"""Class activation map, from `Learning Deep Features for Discriminative Localization
     <https://arxiv.org/abs/1512.04150>`_ (Zhou et al., CVPR 2016).
 
@@ -25,12 +25,7 @@ class CAM(BaseCAM):
     where :math:`A_k` is channel :math:`k` of the layer that feeds global average pooling and
     :math:`w^c` is row :math:`c` of the single linear layer after it. One forward pass, no gradients.
 
-    >>> import torch, torchvision
-    >>> from camlib.methods import CAM
-    >>> model = torchvision.models.resnet18(num_classes=10).eval()
-    >>> maps = CAM(model, "layer4", classifier_layer="fc")(torch.rand(2, 3, 64, 64), targets=[3, 7])
-    >>> maps.shape, maps.dtype.name
-    ((2, 64, 64), 'float32')
+    Called as ``CAM(model, "layer4", classifier_layer="fc")(images, targets)`` (examples: :class:`BaseCAM`).
 
     Args:
         model: a classifier ending in global average pooling and one ``nn.Linear``.
@@ -38,9 +33,6 @@ class CAM(BaseCAM):
         classifier_layer: the ``nn.Linear`` after the pooling, or its dotted name.
         progress: unused; accepted so every method takes the same arguments.
     """
-
-    key = "cam"
-    uses_gradients = False
 
     def __init__(
         self,

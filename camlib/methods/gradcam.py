@@ -7,7 +7,7 @@ from torch import Tensor
 from camlib.methods.base import BaseCAM, LayerCapture
 
 
-class GradCAM(BaseCAM):
+class GradCAM(BaseCAM, key="gradcam", uses_gradients=True):
     r"""Grad-CAM, from `Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization
     <https://arxiv.org/abs/1610.02391>`_ (Selvaraju et al., ICCV 2017).
 
@@ -19,9 +19,6 @@ class GradCAM(BaseCAM):
 
     One forward and one backward pass (examples: :class:`BaseCAM`).
     """
-
-    key = "gradcam"
-    uses_gradients = True
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
         return capture.gradients.mean(dim=(2, 3))

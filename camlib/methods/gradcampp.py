@@ -8,7 +8,7 @@ from camlib.methods.base import BaseCAM, LayerCapture
 from camlib.methods.weights import gradcampp_weights
 
 
-class GradCAMpp(BaseCAM):
+class GradCAMpp(BaseCAM, key="gradcampp", uses_gradients=True):
     r"""Grad-CAM++, from `Grad-CAM++: Improved Visual Explanations for Deep Convolutional Networks
     <https://arxiv.org/abs/1710.11063>`_ (Chattopadhay et al., WACV 2018).
 
@@ -21,9 +21,6 @@ class GradCAMpp(BaseCAM):
 
     One forward and one backward pass (examples: :class:`BaseCAM`).
     """
-
-    key = "gradcampp"
-    uses_gradients = True
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
         grad = capture.gradients

@@ -10,9 +10,9 @@ from torch import Tensor, nn
 
 from camlib.errors import InvalidParameterError
 from camlib.methods.base import LayerCapture, ProgressCallback
-from camlib.methods.masked_passes import MaskedPassCAM, MaskedPassOptions
+from camlib.methods.masked_passes import MaskedPassCAM
 from camlib.methods.params import check_params
-from camlib.methods.sampled_scores import sampled_channel_scores
+from camlib.methods.sampled_scores import channel_scores
 from camlib.methods.weights import gradcampp_weights
 
 Combination = Literal["softmax_w", "softmax", "relu_w", "linear"]
@@ -39,7 +39,7 @@ def combine_scores(
     return alpha
 
 
-class GradPPScoreCAM(MaskedPassCAM):
+class GradPPScoreCAM(MaskedPassCAM, key="gradpp_scorecam", uses_gradients=True):
     r"""Grad++ScoreCAM, from *Grad++ScoreCAM: Enhancing Visual Explanations of Deep Convolutional Networks
     Using Incremented Gradient and Score-Weighted Methods* (IEEE Access, 2024), Algorithm 1.
 
@@ -86,26 +86,17 @@ class GradPPScoreCAM(MaskedPassCAM):
     only ``m`` are measured, and the others' :math:`C_k` are predicted by a ridge fit on their pooled
     masks. Cost: ``m`` masked passes instead of ``top_k``.
 
-    >>> import torch, torchvision
-    >>> from camlib.methods import GradPPScoreCAM
-    >>> model = torchvision.models.resnet18(num_classes=10).eval()
-    >>> GradPPScoreCAM(model, "layer4", top_k=16)(torch.rand(1, 3, 64, 64), targets=[3]).shape
-    (1, 64, 64)
+    Called as ``GradPPScoreCAM(model, "layer4", top_k=16)(images, targets)`` (examples: :class:`BaseCAM`).
 
     Args:
         top_k: number of channels to score, ranked by Grad-CAM++ weight; ``None`` for all.
         combination: how :math:`C_k` and :math:`w_k` combine into :math:`\alpha_k` (see above).
         linear_weight: :math:`\lambda` of ``combination="linear"``, in [0, 1] (1: scores only, 0: gradient
             weights only); ignored by the other combinations.
-        sampled_channels: measure this many of the chosen channels and predict the rest (``None``:
-            measure all of them; exact).
-        seed: seed of the draw of the sampled channels.
-        batch_size, perturbation_size, mixed_precision, progress: see
-            :class:`~camlib.methods.masked_passes.MaskedPassCAM`.
+        sampled_channels, seed, batch_size, perturbation_size, mixed_precision, progress: see
+            :class:`~camlib.methods.masked_passes.MaskedPassCAM` (``sampled_channels`` counts among the
+            chosen channels).
     """
-
-    key = "gradpp_scorecam"
-    uses_gradients = True
 
     def __init__(
         self,
@@ -115,33 +106,20 @@ class GradPPScoreCAM(MaskedPassCAM):
         top_k: int | None = 32,
         combination: Combination = "softmax_w",
         linear_weight: float = 0.5,
-        sampled_channels: int | None = None,
-        seed: int = 0,
-        batch_size: int | None = None,
-        perturbation_size: int | None = None,
-        mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
+        **options,
     ) -> None:
-        check_params(
-            type(self),
-            {"top_k": top_k, "combination": combination, "linear_weight": linear_weight, "sampled_channels": sampled_channels,
-             "seed": seed, "batch_size": batch_size, "perturbation_size": perturbation_size, "mixed_precision": mixed_precision},
-        )
-        options = MaskedPassOptions(batch_size, perturbation_size, mixed_precision)
-        super().__init__(model, target_layer, options, progress=progress)
+        check_params(type(self), {"top_k": top_k, "combination": combination, "linear_weight": linear_weight, **options})
+        super().__init__(model, target_layer, progress=progress, **options)
         if top_k is not None and top_k < 1:
             raise InvalidParameterError("top_k must be at least 1, or None for all channels.")
         if combination not in COMBINATIONS:
             raise InvalidParameterError(f"combination must be one of {', '.join(map(repr, COMBINATIONS))}; got {combination!r}.")
         if not 0 <= linear_weight <= 1:
             raise InvalidParameterError(f"linear_weight must be between 0 and 1, got {linear_weight!r}.")
-        if sampled_channels is not None and sampled_channels < 2:
-            raise InvalidParameterError("sampled_channels must be at least 2, or None to measure every chosen channel.")
         self.top_k = top_k
         self.combination = combination
         self.linear_weight = linear_weight
-        self.sampled_channels = sampled_channels
-        self.seed = seed
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
         grad = capture.gradients
@@ -151,17 +129,7 @@ class GradPPScoreCAM(MaskedPassCAM):
             raise InvalidParameterError(f"top_k={self.top_k} is larger than the layer's {channel_count} channels.")
         keep = channel_count if self.top_k is None else self.top_k
         chosen_weights, chosen = gradient_weights.topk(keep, dim=1)
-        if self.sampled_channels is None or self.sampled_channels >= keep:
-            scores = self.score_channels(inputs, capture.activations, targets, chosen)
-        else:
-            scores = torch.stack(
-                [
-                    sampled_channel_scores(
-                        self, inputs, capture.activations, targets, image, chosen[image], self.sampled_channels, self.seed
-                    )
-                    for image in range(len(chosen))
-                ]
-            )
+        scores = channel_scores(self, inputs, capture.activations, targets, chosen)
         largest_weight = gradient_weights.amax(dim=1, keepdim=True)
         alpha = combine_scores(scores, chosen_weights, largest_weight, self.combination, self.linear_weight)
         weights = torch.zeros_like(gradient_weights)

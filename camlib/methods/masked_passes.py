@@ -8,6 +8,7 @@ callbacks. :class:`MaskedPassOptions` holds the three settings that every such m
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
@@ -224,36 +225,55 @@ class MaskedPasses:
 
 
 class MaskedPassCAM(BaseCAM):
-    """Base of the methods that score channels on masked inputs (Score-CAM, Grad++ScoreCAM).
+    """Base of the Score-CAM family (Score-CAM, Grad++ScoreCAM): methods that score channels on masked inputs.
 
-    A subclass overrides :meth:`BaseCAM.channel_weights` and calls :meth:`score_channels`. Its
-    constructor takes ``batch_size``, ``perturbation_size`` and ``mixed_precision`` as keywords (the app
-    reads their defaults from its signature) and passes them on as one :class:`MaskedPassOptions`;
-    ``progress`` is called as ``progress(channels_done, channels_total)`` after each batch of passes.
+    A subclass overrides :meth:`BaseCAM.channel_weights` and scores channels with
+    :func:`~camlib.methods.sampled_scores.channel_scores`. Its constructor declares only its own keywords
+    and ``progress``, checks its parameters with :func:`~camlib.methods.params.check_params` and passes
+    ``**options`` on to this one; :meth:`__init_subclass__` adds this constructor's keywords to the
+    subclass constructor's signature, where :func:`~camlib.methods.params.method_parameters` and the
+    app's settings read them.
+
+    Args (every method of the family takes these; a method's docstring lists only its own):
+        sampled_channels: measure this many of the channels to score and predict the others' scores
+            (:func:`~camlib.methods.sampled_scores.sampled_channel_scores`; ``None``: measure all; exact).
+        seed: seed of the draw of the sampled channels.
+        batch_size, perturbation_size, mixed_precision: how the masked passes run (:class:`MaskedPassOptions`).
+        progress: called as ``progress(channels_done, channels_total)`` after each batch of passes.
     """
 
     def __init__(
         self,
         model: nn.Module,
         target_layer: str | nn.Module,
-        options: MaskedPassOptions | None = None,
         *,
+        sampled_channels: int | None = None,
+        seed: int = 0,
+        batch_size: int | None = None,
+        perturbation_size: int | None = None,
+        mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
     ) -> None:
+        options = MaskedPassOptions(batch_size, perturbation_size, mixed_precision)
         super().__init__(model, target_layer, progress=progress)
+        if sampled_channels is not None and sampled_channels < 2:
+            raise InvalidParameterError("sampled_channels must be at least 2, or None to measure every channel.")
+        self.sampled_channels = sampled_channels
+        self.seed = seed
         self.masked_passes = MaskedPasses(model, options, notify=self.notify, progress=self.report_progress)
 
-    def score_channels(
-        self,
-        inputs: Tensor,
-        activations: Tensor,
-        targets: Tensor,
-        channels: Tensor,
-        score: ScoreKind = "logit",
-        progress_range: tuple[int, int] | None = None,
-    ) -> Tensor:
-        """:meth:`MaskedPasses.score` with this method's options, reporting to this method."""
-        return self.masked_passes.score(inputs, activations, targets, channels, score, progress_range)
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Give a subclass constructor that takes ``**options`` the signature it really has: its own
+        keywords, then this class's (so that ``inspect.signature`` shows ``batch_size`` and its default)."""
+        super().__init_subclass__(**kwargs)
+        init = vars(cls).get("__init__")
+        if init is None:
+            return
+        own = inspect.signature(init, eval_str=True)
+        kept = [parameter for parameter in own.parameters.values() if parameter.kind is not inspect.Parameter.VAR_KEYWORD]
+        inherited = inspect.signature(MaskedPassCAM.__init__, eval_str=True).parameters.values()
+        added = [p for p in inherited if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in own.parameters]
+        init.__signature__ = own.replace(parameters=kept + added)
 
 
 def masked_input_scores(

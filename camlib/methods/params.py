@@ -48,10 +48,11 @@ _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 @cache
 def method_parameters(method_class: type) -> dict[str, tuple[object, object]]:
     """{name: (annotation, default)} of the parameters a user may set on ``method_class``."""
-    hints = typing.get_type_hints(method_class.__init__)
-    signature = inspect.signature(method_class.__init__)
+    # eval_str: the annotations as types; a Score-CAM family constructor's signature is built by
+    # MaskedPassCAM.__init_subclass__ from its own keywords and MaskedPassCAM's.
+    signature = inspect.signature(method_class.__init__, eval_str=True)
     return {
-        name: (hints.get(name, object), parameter.default)
+        name: (object if parameter.annotation is inspect.Parameter.empty else parameter.annotation, parameter.default)
         for name, parameter in signature.parameters.items()
         if name != "self" and name not in SET_BY_CAMLIB and parameter.kind is inspect.Parameter.KEYWORD_ONLY
     }

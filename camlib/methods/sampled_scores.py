@@ -6,12 +6,29 @@ import torch
 from torch import Tensor
 
 from camlib.methods.maps import varying_channels
-from camlib.methods.masked_passes import MaskedPassCAM, ScoreKind
+from camlib.methods.masked_passes import MaskedPassCAM, MaskedPasses, ScoreKind
 from camlib.methods.surrogate import mask_features, surrogate_scores
 
 
+def channel_scores(
+    method: MaskedPassCAM, inputs: Tensor, activations: Tensor, targets: Tensor, channels: Tensor, score: ScoreKind = "logit"
+) -> Tensor:
+    """Scores (N, k) of the channels ``channels`` (N, k) of ``activations`` on their masked inputs, by the
+    passes of ``method``: all measured, or, when ``method.sampled_channels`` is below k, that many measured
+    per image and the others predicted (:func:`sampled_channel_scores`)."""
+    budget = method.sampled_channels
+    if budget is None or budget >= channels.shape[1]:
+        return method.masked_passes.score(inputs, activations, targets, channels, score)
+    return torch.stack(
+        [
+            sampled_channel_scores(method.masked_passes, inputs, activations, targets, image, channels[image], budget, method.seed, score)
+            for image in range(len(channels))
+        ]
+    )
+
+
 def sampled_channel_scores(
-    method: MaskedPassCAM,
+    passes: MaskedPasses,
     inputs: Tensor,
     activations: Tensor,
     targets: Tensor,
@@ -21,7 +38,8 @@ def sampled_channel_scores(
     seed: int,
     score: ScoreKind = "logit",
 ) -> Tensor:
-    """(k,) scores of the channels ``channels`` (k,) of image ``image``: ``budget`` measured, the others predicted.
+    """(k,) scores of the channels ``channels`` (k,) of image ``image``: ``budget`` measured by ``passes``
+    (anything with :meth:`~camlib.methods.masked_passes.MaskedPasses.score`), the others predicted.
 
     Three quarters of the measured channels are drawn at random among the non-constant ones of
     ``channels``; a ridge fit of the measured scores on the channels' pooled masks (:func:`mask_features`,
@@ -41,7 +59,7 @@ def sampled_channel_scores(
     refined_count = budget - len(drawn)
 
     def measure(positions: Tensor, offset: int) -> Tensor:
-        return method.score_channels(
+        return passes.score(
             inputs[one], activations[one], targets[one], channels[positions][None], score, progress_range=(offset, budget)
         )[0]
 

@@ -7,12 +7,12 @@ from torch import Tensor, nn
 
 from camlib.errors import InvalidParameterError
 from camlib.methods.base import LayerCapture, ProgressCallback
-from camlib.methods.masked_passes import MaskedPassCAM, MaskedPassOptions, ScoreKind
+from camlib.methods.masked_passes import MaskedPassCAM, ScoreKind
 from camlib.methods.params import check_params
-from camlib.methods.sampled_scores import sampled_channel_scores
+from camlib.methods.sampled_scores import channel_scores
 
 
-class ScoreCAM(MaskedPassCAM):
+class ScoreCAM(MaskedPassCAM, key="scorecam"):
     r"""Score-CAM, from `Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural Networks
     <https://arxiv.org/abs/1910.01279>`_ (Wang et al., CVPR Workshops 2020).
 
@@ -43,22 +43,13 @@ class ScoreCAM(MaskedPassCAM):
     With ``m = 128`` of 1280 channels the maps correlate 0.987 (``conv_head``) and 0.995 (``bn2``) on
     average with exact Score-CAM over 20 ImageNet samples, at 7.4× and 3.7× less time (README, Performance).
 
-    >>> import torch, torchvision
-    >>> from camlib.methods import ScoreCAM
-    >>> model = torchvision.models.resnet18(num_classes=10).eval()
-    >>> ScoreCAM(model, "layer4", batch_size=64)(torch.rand(1, 3, 32, 32), targets=[3]).shape
-    (1, 32, 32)
+    Called as ``ScoreCAM(model, "layer4", batch_size=64)(images, targets)`` (examples: :class:`BaseCAM`).
 
     Args:
         score: ``"logit"`` (softmax over channels of the logit increase) or ``"probability"``.
-        sampled_channels: score this many channels and predict the rest (``None``: score all; exact).
-        seed: seed of the draw of the sampled channels.
-        batch_size, perturbation_size, mixed_precision, progress: see
+        sampled_channels, seed, batch_size, perturbation_size, mixed_precision, progress: see
             :class:`~camlib.methods.masked_passes.MaskedPassCAM`.
     """
-
-    key = "scorecam"
-    uses_gradients = False
 
     def __init__(
         self,
@@ -66,42 +57,17 @@ class ScoreCAM(MaskedPassCAM):
         target_layer: str | nn.Module,
         *,
         score: ScoreKind = "logit",
-        sampled_channels: int | None = None,
-        seed: int = 0,
-        batch_size: int | None = None,
-        perturbation_size: int | None = None,
-        mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
+        **options,
     ) -> None:
-        check_params(
-            type(self),
-            {"score": score, "sampled_channels": sampled_channels, "seed": seed, "batch_size": batch_size,
-             "perturbation_size": perturbation_size, "mixed_precision": mixed_precision},
-        )
-        options = MaskedPassOptions(batch_size, perturbation_size, mixed_precision)
-        super().__init__(model, target_layer, options, progress=progress)
+        check_params(type(self), {"score": score, **options})
+        super().__init__(model, target_layer, progress=progress, **options)
         if score not in ("logit", "probability"):
             raise InvalidParameterError(f"score must be 'logit' or 'probability', got {score!r}.")
-        if sampled_channels is not None and sampled_channels < 2:
-            raise InvalidParameterError("sampled_channels must be at least 2, or None to score every channel.")
         self.score = score
-        self.sampled_channels = sampled_channels
-        self.seed = seed
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
-        activations = capture.activations
-        batch, channel_count = activations.shape[:2]
-        if self.sampled_channels is None or self.sampled_channels >= channel_count:
-            every_channel = torch.arange(channel_count, device=inputs.device).expand(batch, channel_count)
-            scores = self.score_channels(inputs, activations, targets, every_channel, self.score)
-        else:
-            every_channel = torch.arange(channel_count, device=inputs.device)
-            scores = torch.stack(
-                [
-                    sampled_channel_scores(
-                        self, inputs, activations, targets, image, every_channel, self.sampled_channels, self.seed, self.score
-                    )
-                    for image in range(batch)
-                ]
-            )
+        batch, channel_count = capture.activations.shape[:2]
+        every_channel = torch.arange(channel_count, device=inputs.device).expand(batch, channel_count)
+        scores = channel_scores(self, inputs, capture.activations, targets, every_channel, self.score)
         return scores.softmax(dim=1) if self.score == "logit" else scores

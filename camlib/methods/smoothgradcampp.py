@@ -11,7 +11,7 @@ from camlib.methods.params import check_params
 from camlib.methods.weights import gradcampp_weights
 
 
-class SmoothGradCAMpp(BaseCAM):
+class SmoothGradCAMpp(BaseCAM, key="smoothgradcampp"):  # no uses_gradients: the clean pass needs none, the noisy passes take their own
     r"""SmoothGrad-CAM++, from `Smooth Grad-CAM++: An Enhanced Inference Level Visualization Technique
     for Deep Convolutional Neural Network Models <https://arxiv.org/abs/1908.01224>`_ (Omeiza et al., 2019).
 
@@ -28,11 +28,7 @@ class SmoothGradCAMpp(BaseCAM):
     the same call always gives the same map. Cost: one forward pass plus ``n_samples`` forward and
     backward passes.
 
-    >>> import torch, torchvision
-    >>> from camlib.methods import SmoothGradCAMpp
-    >>> model = torchvision.models.resnet18(num_classes=10).eval()
-    >>> SmoothGradCAMpp(model, "layer4", n_samples=2)(torch.rand(1, 3, 64, 64), targets=[3]).shape
-    (1, 64, 64)
+    Called as ``SmoothGradCAMpp(model, "layer4", n_samples=2)(images, targets)`` (examples: :class:`BaseCAM`).
 
     Args:
         n_samples: number of noisy copies.
@@ -40,9 +36,6 @@ class SmoothGradCAMpp(BaseCAM):
         seed: seed of the noise generator.
         progress: called as ``progress(done, n_samples)`` after each noisy pass.
     """
-
-    key = "smoothgradcampp"
-    uses_gradients = False  # the clean pass needs none; the noisy passes take their own
 
     def __init__(
         self,
