@@ -36,18 +36,14 @@ def build_method(
     if key == "cam":
         if not spec.supports_cam:
             raise MethodNotApplicableError(spec.cam_unavailable_reason)
-        return info.method_class(backbone.model, spec.cam_layer, classifier_layer=spec.cam_classifier, progress=progress, **params)
+        return info.method_class(
+            backbone.model, spec.cam_layer, classifier_layer=spec.cam_classifier, progress=progress, **params
+        )
     return info.method_class(backbone.model, layer or spec.default_layer, progress=progress, **params)
 
 
 def compute_map(
-    key: str,
-    backbone: Backbone,
-    inputs,
-    target_class: int,
-    *,
-    layer: str | None = None,
-    params: dict | None = None,
+    key: str, backbone: Backbone, inputs, target_class: int, *, layer: str | None = None, params: dict | None = None
 ) -> np.ndarray:
     """One (H, W) map in [0, 1] for ``inputs`` (1, 3, H, W): a method's, or a baseline's
     (:mod:`camlib.baselines`, which ignores the model). Raises :class:`CamlibError` when it cannot run."""
@@ -117,7 +113,9 @@ def run_method(
     except CamlibError as error:
         return MethodResult(key, display_name, None, time.perf_counter() - start, str(error))
     raw_range = method.raw_ranges[0] if method.raw_ranges else None
-    return MethodResult(key, display_name, saliency, time.perf_counter() - start, notices=tuple(method.notices), raw_range=raw_range)
+    return MethodResult(
+        key, display_name, saliency, time.perf_counter() - start, notices=tuple(method.notices), raw_range=raw_range
+    )
 
 
 def explain(

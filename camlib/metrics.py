@@ -132,12 +132,7 @@ def deletion_insertion_curves(
 
 
 def deletion_insertion_auc(
-    model: nn.Module,
-    inputs: Tensor,
-    saliency: Tensor | np.ndarray,
-    target: int,
-    *,
-    steps: int = 16,
+    model: nn.Module, inputs: Tensor, saliency: Tensor | np.ndarray, target: int, *, steps: int = 16
 ) -> tuple[float, float]:
     """Insertion and deletion AUCs of Petsiuk et al. (RISE, BMVC 2018) for one image (1, 3, H, W).
 
