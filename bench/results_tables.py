@@ -56,15 +56,15 @@ def main() -> int:
         paths = [RESULTS / name for name in names if (RESULTS / name).is_file()]
         if paths:
             print(f"### {title}\n\n{markdown_table(summarize(read_rows(paths)))}\n")
-    for title, name in STUDIES:
-        if (RESULTS / name).is_file():
-            print(f"### {title}\n\n{study_markdown(RESULTS / name)}\n")
     for title, names in POINTING:
         paths = [RESULTS / name for name in names if (RESULTS / name).is_file()]
         if paths:
             rows = read_pointing_rows(paths)
             grids = len({row["grid"] for row in rows})
             print(f"### {title} ({grids} grids of 448 × 448)\n\n{pointing_markdown(summarize_pointing(rows))}\n")
+    for title, name in STUDIES:
+        if (RESULTS / name).is_file():
+            print(f"### {title}\n\n{study_markdown(RESULTS / name)}\n")
     return 0
 
 
