@@ -34,9 +34,8 @@ def remember_batch_size(model: nn.Module, key: tuple, size: int) -> None:
 class BatchSizer:
     """The batch size of the masked passes: the one given, or one chosen by timing the first batches.
 
-    On the CPU the fastest batch size depends on the model and the processor's caches (on the 2-core
-    machines camlib is measured on, 4 masked images per pass beat 32 by up to 1.7× on EfficientNet-Lite0,
-    while AlexNet prefers 32 or more). So when no size is given, one warm-up batch and then one batch of
+    On the CPU the fastest batch size depends on the model and the processor's caches (small batches win on
+    EfficientNet-Lite0, large ones on AlexNet: measured in the README's Performance section). So when no size is given, one warm-up batch and then one batch of
     each of :data:`CPU_BATCH_CANDIDATES` run timed, and the rest run at the size that was fastest per
     image. If the largest size tried was the fastest, its double is tried too, up to
     :data:`CPU_BATCH_LIMIT`. These batches are real work: nothing is computed twice. The size chosen is
