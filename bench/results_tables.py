@@ -26,6 +26,8 @@ STUDIES = [
     ("Grad++ScoreCAM's perturbation resolution, EfficientNet-Lite0 at `bn2`, tuning half (one CPU thread)",
      "study_sizes_tuning_lite0_bn2.csv"),
 ]  # fmt: skip
+# The centre blob on the same tuning images as a study (camlib evaluate --half tuning --limit N --methods center).
+STUDY_BASELINES = {"study_sizes_tuning_lite0_bn2.csv": "blob_tuning62_lite0_bn2.csv"}
 STUDY_COLUMNS = [  # summary column, heading, decimals
     ("images", "images", 0), ("average_drop", "Avg Drop %", 1), ("average_increase", "Avg Inc %", 1),
     ("insertion_minus_deletion", "ins − del", 3), ("average_drop_10", "Avg Drop % at 10 % area", 1),
@@ -45,9 +47,13 @@ def study_markdown(path: Path) -> str:
     columns = [column for column in STUDY_COLUMNS if column[0] in rows[0]]
     lines = ["| configuration | " + " | ".join(heading for _, heading, _ in columns) + " |",
              "|---" * (len(columns) + 1) + "|"]  # fmt: skip
+    baseline = STUDY_BASELINES.get(path.name)
+    if baseline:
+        blob = summarize(read_rows([RESULTS / baseline]))[0]
+        rows.append({"configuration": "centre blob (no model), same images", **{key: getattr(blob, key, "nan") for key, _, _ in columns}})
     for row in rows:
         cells = [f"{float(row[key]):.{decimals}f}" for key, _, decimals in columns]
-        lines.append(f"| {row['configuration']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {row['configuration']} | " + " | ".join(cells).replace("nan", "—") + " |")
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from camlib.evaluate import TABLE_ROWS, MethodSummary, fails_against_center, read_rows, summarize
+from camlib.sanity import SANITY_THRESHOLD
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "docs" / "results"
 REPORT_FILES: dict[tuple[str, str], str] = {
@@ -55,8 +56,8 @@ def caveats(method: str, backbone: str, layer: str) -> list[str]:
     notes = []
     if summary.sanity_passes is False:
         notes.append(
-            f"Fails the model randomisation check here: its map keeps a rank correlation of {summary.sanity_spearman:.2f} "
-            "with itself after the classifier and the last two blocks are re-initialised"
+            f"Fails the model randomisation check here: its map keeps a rank correlation of {summary.sanity_spearman:.3f} "
+            f"(the check fails at {SANITY_THRESHOLD}) with itself after the classifier and the last two blocks are re-initialised"
             + (f" ({WHY[method]})." if method in WHY else ".")
         )
     labels = {row.field: row.label for row in TABLE_ROWS}
