@@ -51,6 +51,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from study_summary import read_rows, summary_rows  # bench/, beside this script
 from torch import Tensor
 
 from camlib.backbones import Backbone, load_backbone
@@ -258,22 +259,6 @@ def done_files(path: Path) -> set[str]:
         return {row["file"] for row in csv.DictReader(handle)}
 
 
-def summary_line(config: Config, path: Path) -> str:
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows:
-        return f"{config.name}: no images"
-    column = {field: np.array([float(r[field]) for r in rows]) for field in FIELDS[2:]}
-    insertion, deletion = column["insertion_auc"].mean(), column["deletion_auc"].mean()
-    return (
-        f"{config.name}: {len(rows)} images, Avg Drop {column['average_drop'].mean():.1f} %, "
-        f"Avg Inc {column['average_increase'].mean():.1f} %, insertion {insertion:.3f}, deletion {deletion:.3f}, "
-        f"ins-del {insertion - deletion:.3f}, drop@25% {column['drop_25'].mean():.1f}, "
-        f"{column['masked_passes'].mean():.0f} masked passes, "
-        f"{column['seconds'].mean():.2f} s/image"
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("images_dir")
@@ -354,8 +339,13 @@ def main() -> int:
             flush=True,
         )
 
-    for config, path in paths.items():
-        print(summary_line(config, path), flush=True)
+    for row in summary_rows({config.name: read_rows(path) for config, path in paths.items()}):
+        print(
+            f"{row['configuration']}: {row['images']} images, Avg Drop {row['average_drop']:.1f} %, "
+            f"ins-del {row['insertion_minus_deletion']:.3f}, drop@25% {row['average_drop_25']:.1f}, "
+            f"{row['masked_passes']:.0f} masked passes, {row['seconds']:.2f} s/image",
+            flush=True,
+        )
     print(f"done in {time.perf_counter() - began:.0f} s", flush=True)
     return 0
 

@@ -28,13 +28,15 @@ COLUMNS = {  # summary column: per-image column of the study's CSVs
 }
 
 
+def read_rows(path: Path) -> dict[str, dict]:
+    """One configuration's CSV: file -> row."""
+    with open(path, newline="") as handle:
+        return {row["file"]: row for row in csv.DictReader(handle)}
+
+
 def read_study(folder: Path) -> dict[str, dict[str, dict]]:
     """configuration name -> file -> row."""
-    study = {}
-    for path in sorted(folder.glob("*.csv")):
-        with open(path, newline="") as handle:
-            study[path.stem] = {row["file"]: row for row in csv.DictReader(handle)}
-    return study
+    return {path.stem: read_rows(path) for path in sorted(folder.glob("*.csv"))}
 
 
 def summary_rows(study: dict[str, dict[str, dict]]) -> list[dict]:
