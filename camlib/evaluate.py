@@ -32,6 +32,7 @@ from camlib.images import load_image
 from camlib.methods import METHODS, BaseCAM
 from camlib.metrics import (
     FIXED_AREAS,
+    PIXEL_ORDER,
     average_drop,
     average_increase,
     class_scores,
@@ -456,6 +457,7 @@ def evaluate_folder(
         speed=speed,
         metrics=metrics,
         sanity=sanity,
+        pixel_order=PIXEL_ORDER,
     )
     with open_results(out, CSV_FIELDS, config, resume=resume) as writer:
         evaluate_images(

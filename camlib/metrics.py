@@ -115,12 +115,11 @@ def deletion_insertion_curves(
     device = next(model.parameters()).device
     image = inputs[:1].to(device)
     height, width = image.shape[-2:]
-    saliency = torch.as_tensor(np.asarray(saliency) if not isinstance(saliency, Tensor) else saliency, device=device)
-    order = saliency.reshape(-1).float().argsort(descending=True)
+    rank = pixel_ranks(saliency)
+    if tuple(rank.shape) != (height, width):
+        raise InvalidParameterError(f"The map is {tuple(rank.shape)}; the image is {(height, width)}.")
+    rank = rank.to(device).view(1, 1, height, width)
     pixel_count = height * width
-    rank = torch.empty(pixel_count, dtype=torch.long, device=device)
-    rank[order] = torch.arange(pixel_count, device=device)
-    rank = rank.view(1, 1, height, width)
     thresholds = torch.linspace(0, pixel_count, steps + 1, device=device).round().long()
     moved = (rank[None] < thresholds.view(-1, 1, 1, 1, 1)).to(image.dtype)[:, 0]  # (steps+1, 1, H, W)
 
@@ -136,7 +135,8 @@ def deletion_insertion_auc(
 ) -> tuple[float, float]:
     """Insertion and deletion AUCs of Petsiuk et al. (RISE, BMVC 2018) for one image (1, 3, H, W).
 
-    Pixels are ranked by saliency, most salient first, and moved in ``steps`` equal steps of
+    Pixels are ranked by saliency, most salient first (ties in raster order, :func:`pixel_ranks`, the
+    same on every device), and moved in ``steps`` equal steps of
     H·W/steps pixels. **Deletion** starts from the image and replaces pixels with the all-zero
     normalised input (the dataset mean colour); **insertion** starts from a Gaussian blur of the
     image (kernel 11, sigma 5, as in RISE) and puts the original pixels back. Each curve is the
@@ -265,6 +265,27 @@ FIXED_AREAS: tuple[int, ...] = (10, 25, 50)
 """Percentages of the image kept by the fixed-area Average Drop."""
 
 
+PIXEL_ORDER = "stable, ties in raster order"
+"""How :func:`pixel_ranks` orders pixels, recorded in every results CSV: rows ranked another way
+(camlib before 2026-11-26 sorted unstably on the map's device) are not mixed with these."""
+
+
+def pixel_ranks(saliency: Tensor | np.ndarray) -> Tensor:
+    """The rank of every pixel of a 2-D map, 0 for the most salient, as a (H, W) tensor on the CPU.
+
+    Ties are broken by raster order (row by row, the earlier pixel first), with a stable sort on the
+    CPU, so the order, and every metric built on it (insertion, deletion, the fixed-area drops), is the
+    same on every device: an unstable or CUDA sort orders tied pixels (a uniform map, the zeros of a
+    ReLU'd map) differently from run to run and from device to device.
+    """
+    values = torch.as_tensor(_map_array(saliency), dtype=torch.float32)
+    height, width = values.shape
+    order = torch.sort(values.reshape(-1), descending=True, stable=True).indices
+    rank = torch.empty(height * width, dtype=torch.long)
+    rank[order] = torch.arange(height * width)
+    return rank.view(height, width)
+
+
 def top_area_masks(saliency: Tensor | np.ndarray, percents: Sequence[int] = FIXED_AREAS) -> Tensor:
     r"""Binary masks (len(percents), H, W) that keep the top ``p`` % of pixels by the map, for the
     **Average Drop at a fixed area**: the image times such a mask (kept pixels unchanged, the others 0
@@ -273,16 +294,13 @@ def top_area_masks(saliency: Tensor | np.ndarray, percents: Sequence[int] = FIXE
     (cf. the fixed-budget evaluation of Fong & Vedaldi, "Interpretable explanations of black boxes by
     meaningful perturbation", ICCV 2017).
 
-    Exactly k = ⌊p/100 · H·W + ½⌋ pixels are kept (at least 1). Ties are broken by raster order
-    (row by row, the earlier pixel first; a stable sort), so a uniform map keeps the top rows of the
-    image, not the whole image.
+    Exactly k = ⌊p/100 · H·W + ½⌋ pixels are kept (at least 1), ranked by :func:`pixel_ranks`: ties go
+    by raster order, so a uniform map keeps the top rows of the image, not the whole image.
     """
-    values = torch.as_tensor(_map_array(saliency), dtype=torch.float32)
-    height, width = values.shape
+    rank = pixel_ranks(saliency)
+    height, width = rank.shape
     pixel_count = height * width
-    order = torch.sort(values.reshape(-1), descending=True, stable=True).indices
-    rank = torch.empty(pixel_count, dtype=torch.long)
-    rank[order] = torch.arange(pixel_count)
+    rank = rank.reshape(-1)
     masks = []
     for percent in percents:
         if not 0 < percent <= 100:

@@ -18,7 +18,10 @@ from camlib.metrics import (
     complexity,
     confidence_pair,
     deletion_insertion_auc,
+    deletion_insertion_curves,
+    gaussian_blur,
     image_drop,
+    pixel_ranks,
     sparseness,
     top_area_masks,
 )
@@ -213,3 +216,20 @@ def test_deletion_and_insertion_auc_match_torchcam(effnet, real_batch):
     insertion_metric.update(inputs, class_idx=targets)
     assert ours[:, 1].mean() == pytest.approx(deletion_metric.summary()["deletion_auc"], abs=1e-3)
     assert ours[:, 0].mean() == pytest.approx(insertion_metric.summary()["insertion_auc"], abs=1e-3)
+
+
+def test_deletion_and_insertion_break_ties_by_raster_order():
+    # A uniform map has no order of its own: the tie rule decides it, the same one as the fixed-area
+    # masks, so the curves are the same on every device (an unstable sort of 64 tied pixels does not
+    # keep raster order). Model: sigmoid of the mean pixel; image: 8 rows of values 0..7.
+    model = pixel_sum_model(64)
+    with torch.no_grad():
+        model[1].weight[0] = 1.0 / 64
+    inputs = torch.arange(8.0).repeat_interleave(8).view(1, 1, 8, 8)
+    insertion_curve, deletion_curve = deletion_insertion_curves(model, inputs, torch.ones(8, 8), 0, steps=4)
+    # deletion zeroes two rows per step, the top rows (the smallest values) first
+    np.testing.assert_allclose(deletion_curve, sigmoid(np.array([28.0, 27.0, 22.0, 13.0, 0.0]) / 8), atol=1e-6)
+    blurred = gaussian_blur(inputs)[0, 0]
+    means = [torch.cat([inputs[0, 0, : 2 * k], blurred[2 * k :]]).mean().item() for k in range(5)]
+    np.testing.assert_allclose(insertion_curve, sigmoid(np.array(means)), atol=1e-6)
+    assert (pixel_ranks(np.ones((2, 3))).numpy() == np.arange(6).reshape(2, 3)).all()
