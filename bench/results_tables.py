@@ -1,11 +1,15 @@
-"""Print the tables of docs/results.md from the per-image rows in docs/results/ (the numbers are never typed).
+"""Print the tables of docs/results.md from the per-image rows in docs/results/ (the numbers are never typed),
+or write them into the document under their headings.
 
     python bench/results_tables.py > /tmp/tables.md
+    python bench/results_tables.py --update docs/results.md
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
+import re
 import sys
 from pathlib import Path
 
@@ -57,20 +61,59 @@ def study_markdown(path: Path) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def tables() -> list[tuple[str, str, bool]]:
+    """(title, markdown, whole_section) for every table whose rows exist. A whole section (the table and
+    its notes) runs to the next heading; a study's table is followed by prose, so only its rows are replaced."""
+    found = []
     for title, names in EVALUATIONS:
         paths = [RESULTS / name for name in names if (RESULTS / name).is_file()]
         if paths:
-            print(f"### {title}\n\n{markdown_table(summarize(read_rows(paths)))}\n")
+            found.append((title, markdown_table(summarize(read_rows(paths))), True))
     for title, names in POINTING:
         paths = [RESULTS / name for name in names if (RESULTS / name).is_file()]
         if paths:
             rows = read_pointing_rows(paths)
             grids = len({row["grid"] for row in rows})
-            print(f"### {title} ({grids} grids of 448 × 448)\n\n{pointing_markdown(summarize_pointing(rows))}\n")
+            found.append((f"{title} ({grids} grids of 448 × 448)", pointing_markdown(summarize_pointing(rows)), True))
     for title, name in STUDIES:
         if (RESULTS / name).is_file():
-            print(f"### {title}\n\n{study_markdown(RESULTS / name)}\n")
+            found.append((title, study_markdown(RESULTS / name), False))
+    return found
+
+
+def update_document(text: str, found: list[tuple[str, str, bool]]) -> tuple[str, list[str]]:
+    """Put each table of ``found`` under the heading of the same title in ``text`` (any level; a pointing
+    title matches whatever its grid count was). Returns the text and the titles with no heading."""
+    missing = []
+    for title, table, whole_section in found:
+        stem = re.escape(re.sub(r" \(\d+ grids of [^)]*\)$", "", title))
+        heading = re.search(rf"^(#+) {stem}(?: \(\d+ grids of [^)]*\))?\n", text, flags=re.M)
+        if heading is None:
+            missing.append(title)
+            continue
+        if whole_section:
+            following = re.compile(r"^#", flags=re.M).search(text, heading.end())
+            end = following.start() if following else len(text)
+        else:
+            end = re.compile(r"\n*(?:\|.*\n)+").match(text, heading.end()).end()
+        text = text[: heading.start()] + f"{heading.group(1)} {title}\n\n{table}\n" + ("\n" if whole_section else "") + text[end:]
+    return text, missing
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--update", metavar="MARKDOWN", help="write the tables into this document under their headings")
+    args = parser.parse_args(argv)
+    found = tables()
+    if args.update is None:
+        for title, table, _ in found:
+            print(f"### {title}\n\n{table}\n")
+        return 0
+    path = Path(args.update)
+    text, missing = update_document(path.read_text(encoding="utf-8"), found)
+    path.write_text(text, encoding="utf-8")
+    for title in missing:
+        print(f"left out (no heading of that title in {path.name}): {title}", file=sys.stderr)
     return 0
 
 
