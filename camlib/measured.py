@@ -20,6 +20,8 @@ RESULTS_DIR = Path(__file__).resolve().parents[1] / "docs" / "results"
 REPORT_FILES: dict[tuple[str, str], str] = {
     ("efficientnet_lite0", "bn2"): "report_lite0_bn2.csv",
     ("efficientnet_lite0", "conv_head"): "report_lite0_conv_head.csv",
+    ("efficientnet_lite1", "bn2"): "report_lite1_bn2_fast.csv",
+    ("efficientnet_lite2", "bn2"): "report_lite2_bn2_fast.csv",
 }
 """(backbone, layer) -> the report-half rows of every method and baseline there, in :data:`RESULTS_DIR`."""
 FAST_FILES: dict[tuple[str, str], str] = {("efficientnet_lite0", "bn2"): "report_lite0_bn2_scorecam_fast.csv"}
