@@ -20,7 +20,7 @@ On the first image a few configurations are also run through the class itself, a
 difference between its maps and the derived ones is printed (it should be ~1e-6; float16 differs more).
 
 Columns of each CSV: file, target, base_score (Y), masked_score (O), average_drop (100·max(0, Y−O)/Y;
-its mean over images is Average Drop), average_increase (100·[O > Y]; its mean is Average Increase),
+its mean over images is Average Drop), average_increase (100·[O > Y + 1e-5], camlib.metrics.INCREASE_TOLERANCE; its mean is Average Increase),
 insertion_auc, deletion_auc, masked_passes, and seconds: what the configuration costs by itself on this
 device, estimated as the forward-backward pass + masked_passes × this image's measured seconds per
 masked pass at that size (+ the surrogate fits for ``sampled``). The metric computation is one function,

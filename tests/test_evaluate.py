@@ -233,6 +233,8 @@ def test_new_columns_against_independent_computations(tiny_backbone, image_folde
         assert summary.insertion_minus_deletion == pytest.approx(summary.insertion_auc - summary.deletion_auc)
         assert summary.complexity == pytest.approx(np.mean([float(row["complexity"]) for row in mine]))
     assert np.isnan(by_method["uniform"].coherency) and by_method["uniform"].adcc == 0.0
+    # a map of all ones leaves the input as it is: no drop, no increase (rounding noise is not one)
+    assert by_method["uniform"].average_drop == pytest.approx(0.0, abs=1e-3) and by_method["uniform"].average_increase == 0.0
 
 
 def test_basic_metrics_leave_the_new_columns_empty_and_the_table_short(tiny_backbone, image_folder, tmp_path):

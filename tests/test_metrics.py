@@ -49,6 +49,13 @@ def test_average_drop_and_increase_by_hand():
     assert average_increase(base, masked) == pytest.approx(25.0)
 
 
+def test_average_increase_ignores_rounding_noise():
+    # a map of all ones scored 0.257814 against the image's 0.257813 (Blenheim spaniel, report half):
+    # the same input, rounded differently; not an increase. 2e-5 above is one.
+    assert average_increase([0.257813, 0.5], [0.257814, 0.5]) == 0.0
+    assert average_increase([0.5, 0.5], [0.50002, 0.5]) == pytest.approx(50.0)
+
+
 def test_metrics_reject_bad_input():
     with pytest.raises(InvalidParameterError):
         average_drop([0.5], [0.5, 0.2])
