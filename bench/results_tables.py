@@ -41,6 +41,8 @@ STUDY_COLUMNS = [  # summary column, heading, decimals
 POINTING = [
     ("Grid pointing game, EfficientNet-Lite0 at `bn2`, report half", ["pointing_lite0_bn2.csv"]),
     ("Grid pointing game, EfficientNet-Lite0 at `conv_head`, report half", ["pointing_lite0_conv_head.csv"]),
+    ("Grid pointing game, EfficientNet-Lite1 at `bn2`, report half", ["pointing_lite1_bn2.csv"]),
+    ("Grid pointing game, EfficientNet-Lite2 at `bn2`, report half", ["pointing_lite2_bn2.csv"]),
 ]
 
 

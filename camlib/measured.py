@@ -106,6 +106,8 @@ def fast_setting_text() -> str:
 POINTING_FILES: dict[tuple[str, str], str] = {
     ("efficientnet_lite0", "bn2"): "pointing_lite0_bn2.csv",
     ("efficientnet_lite0", "conv_head"): "pointing_lite0_conv_head.csv",
+    ("efficientnet_lite1", "bn2"): "pointing_lite1_bn2.csv",
+    ("efficientnet_lite2", "bn2"): "pointing_lite2_bn2.csv",
 }
 """(backbone, layer) -> the grid pointing game's rows on report-half grids (``camlib pointing-game``)."""
 
