@@ -30,8 +30,8 @@ FAST_FILES: dict[tuple[str, str], str] = {("efficientnet_lite0", "bn2"): "report
 WHY: dict[str, str] = {
     "gradcampp": "its channel weights keep only positive gradients, so with a destroyed classifier the map still "
     "follows the strongest activations",
-    "smoothgradcampp": "it averages Grad-CAM++'s gradients; at a layer right before the pooling the gradient does "
-    "not depend on the input, so it equals Grad-CAM++ there",
+    "smoothgradcampp": "it is Grad-CAM++ with gradients averaged over noisy copies, and keeps its positive weights; at "
+    "a layer right before the pooling the gradient does not depend on the input, so there it is Grad-CAM++'s map",
     "scorecam": "its softmax weights are all positive, so the map stays close to the channels' mean activation "
     "whatever the model's class scores",
     "gradpp_scorecam": "its weights are positive Score-CAM scores times Grad-CAM++ weights, and it inherits both",
