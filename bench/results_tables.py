@@ -22,8 +22,8 @@ EVALUATIONS = [
     ("EfficientNet-Lite0 at `conv_head`, report half", ["report_lite0_conv_head.csv"]),
     ("EfficientNet-Lite0 at `bn2`, Score-CAM at the `fast` setting (the app's default), report half",
      ["report_lite0_bn2_scorecam_fast.csv"]),
-    ("EfficientNet-Lite1 at `bn2`, report half so far (see the images row), `fast` setting", ["report_lite1_bn2_fast.csv"]),
-    ("EfficientNet-Lite2 at `bn2`, report half so far (see the images row), `fast` setting", ["report_lite2_bn2_fast.csv"]),
+    ("EfficientNet-Lite1 at `bn2`, report half, `fast` setting", ["report_lite1_bn2_fast.csv"]),
+    ("EfficientNet-Lite2 at `bn2`, report half, `fast` setting", ["report_lite2_bn2_fast.csv"]),
 ]  # fmt: skip
 STUDIES = [
     ("Grad++ScoreCAM's study, EfficientNet-Lite0 at `bn2`, tuning half (GPU)", "study_tuning_lite0_bn2.csv"),
