@@ -67,9 +67,23 @@ def caveats(method: str, backbone: str, layer: str) -> list[str]:
     for field in fails_against_center(list(summaries.values())).get(method, []):
         notes.append(
             f"Does not beat a centred blob that knows nothing of the model on {labels[field].lower()} "
-            f"({getattr(summary, field):.3f} against {getattr(center, field):.3f})."
+            f"({getattr(summary, field):.3f} against {getattr(center, field):.3f})"
+            + _blob_deletion_reason(field, summary, center)
+            + "."
         )
     return notes
+
+
+def _blob_deletion_reason(field: str, summary: MethodSummary, center: MethodSummary) -> str:
+    """Where the blob wins insertion − deletion by its deletion AUC alone (the map inserts at least as well), say so."""
+    if field != "insertion_minus_deletion" or not (
+        center.deletion_auc < summary.deletion_auc and summary.insertion_auc >= center.insertion_auc
+    ):
+        return ""
+    return (
+        f": the blob's deletion AUC ({center.deletion_auc:.3f}) is lower than this map's ({summary.deletion_auc:.3f}), "
+        "since the objects of ImageNet photos tend to sit in the middle"
+    )
 
 
 def images_measured(backbone: str, layer: str) -> int:
@@ -80,7 +94,12 @@ def images_measured(backbone: str, layer: str) -> int:
 def fast_against_exact(backbone: str = "efficientnet_lite0", layer: str = "bn2") -> tuple[MethodSummary, MethodSummary] | None:
     """Score-CAM at the ``fast`` setting and exact Score-CAM on the report images both scored, or ``None``."""
     exact_name, fast_name = REPORT_FILES.get((backbone, layer)), FAST_FILES.get((backbone, layer))
-    if exact_name is None or fast_name is None or not (RESULTS_DIR / exact_name).is_file() or not (RESULTS_DIR / fast_name).is_file():
+    if (
+        exact_name is None
+        or fast_name is None
+        or not (RESULTS_DIR / exact_name).is_file()
+        or not (RESULTS_DIR / fast_name).is_file()
+    ):
         return None
     exact = [row for row in read_rows([RESULTS_DIR / exact_name]) if row["method"] == "scorecam" and not row.get("error")]
     fast = [row for row in read_rows([RESULTS_DIR / fast_name]) if row["method"] == "scorecam" and not row.get("error")]
