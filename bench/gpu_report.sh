@@ -43,7 +43,7 @@ for layer in bn2 conv_head; do
     [ -n "${SKIP_METHOD_POINTING:-}" ] || $cli pointing-game "$images" "${common[@]}" --half report --grids $grids --layer $layer \
         --methods $methods --out "$work/point/methods_$layer.csv" > "$work/logs/point_$layer.txt" 2>&1 &
 done
-$cli evaluate "$images" "${common[@]}" --half report "${limit[@]}" --layer bn2 --methods scorecam --speed fast --sanity \
+$cli evaluate "$images" "${common[@]}" --half report "${limit[@]}" --layer bn2 --methods scorecam,baselines --speed fast --sanity \
     --out "$work/eval/scorecam_fast_bn2.csv" > "$work/logs/eval_fast.txt" 2>&1 &
 wait $study
 log "study done: $(tail -1 "$work/logs/study.txt")"
