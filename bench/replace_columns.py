@@ -4,7 +4,8 @@ checking that the newer run explained the same maps.
 Used when a metric's definition changed but the maps did not: the insertion / deletion AUCs of a table
 whose maps took hours (the randomisation check), recomputed by a cheaper ``camlib evaluate --metrics basic``
 run without ``--sanity``. Every (image, method) row of BASE must be in UPDATE, and the columns that depend
-on the map alone (``--same``: the Average Drop's masked score, by default) must agree within ``--tolerance``:
+on the map alone (``--same``: the base score and the Average Drop's masked score, by default) must agree
+within ``--tolerance``:
 otherwise the maps differ and nothing is written. The output keeps BASE's configuration with UPDATE's
 ``pixel_order``, and says on stdout how much each method's mean moved.
 
