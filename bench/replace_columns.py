@@ -5,8 +5,7 @@ Used when a metric's definition changed but the maps did not: the insertion / de
 whose maps took hours (the randomisation check), recomputed by a cheaper ``camlib evaluate --metrics basic``
 run without ``--sanity``. Every (image, method) row of BASE must be in UPDATE, and the columns that depend
 on the map alone (``--same``: the base score and the Average Drop's masked score, by default) must agree
-within ``--tolerance``:
-otherwise the maps differ and nothing is written. The output keeps BASE's configuration with UPDATE's
+within ``--tolerance``: otherwise the maps differ and nothing is written. The output keeps BASE's configuration with UPDATE's
 ``pixel_order``, and says on stdout how much each method's mean moved.
 
     python bench/replace_columns.py docs/results/report_lite0_bn2.csv new_bn2.csv \\
