@@ -20,7 +20,6 @@ the control. Also writes the demo picture assets/digits_pair.png (--write-demo).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -29,11 +28,8 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_digits import split  # noqa: E402
-
-from camlib.examples import digits as ex  # noqa: E402
-from camlib.methods import CAM, GradCAM, GradCAMpp, GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp  # noqa: E402
+from camlib.examples import digits as ex
+from camlib.methods import CAM, GradCAM, GradCAMpp, GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_PATH = REPO_ROOT / "assets" / "digits_pair.png"
@@ -118,7 +114,7 @@ def main() -> None:
     parser.add_argument("--write-demo", action="store_true", help=f"also write {DEMO_PATH.relative_to(REPO_ROOT)}")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    _, x_test, _, y_test = split()
+    _, x_test, _, y_test = ex.heldout_split()
     if args.write_demo:
         write_demo(x_test, y_test)
     left_index, right_index = draw_pairs(x_test, y_test, args.pairs)
