@@ -100,6 +100,16 @@ def test_heldout_accuracy_is_far_above_chance_and_the_planted_errors_are_not():
     assert heldout_accuracy(model_from(None)) < ACCURACY_FLOOR
 
 
+def test_the_demo_picture_is_drawn_from_held_out_digits():
+    _, x_test, _, y_test = ex.heldout_split()
+    first = [int(np.flatnonzero(y_test == label)[0]) for label in DEMO_CLASSES]
+    shipped = np.asarray(Image.open(DEMO_PATH).convert("L"), dtype=np.float32) / 255.0
+    drawn = ex.pair_pictures(x_test[first[:1]], x_test[first[1:]], size=shipped.shape[0])[0]
+    assert np.abs(shipped - drawn).max() <= 1 / 255 + 1e-6
+    other = ex.pair_pictures(x_test[first[1:]], x_test[first[:1]], size=shipped.shape[0])[0]  # planted: digits swapped
+    assert np.abs(shipped - other).max() > 0.5
+
+
 def test_the_model_sees_both_digits_of_the_demo_picture():
     with torch.inference_mode():
         top2 = model_from(trained_state())(demo_inputs()).topk(2, dim=1).indices[0].tolist()
