@@ -91,7 +91,12 @@ NARROW = {
     "vit_registers": {"embed_dim": 48, "depth": 2, "num_heads": 3},
     "swin": {"embed_dim": 8, "depths": (1, 1, 1, 1), "num_heads": (1, 1, 2, 2)},
 }
-NARROW_LAYERS = {"vit": "blocks.1.norm1", "deit_distilled": "blocks.1.norm1", "vit_registers": "blocks.1.norm1", "swin": "layers.3.blocks.0.norm1"}
+NARROW_LAYERS = {
+    "vit": "blocks.1.norm1",
+    "deit_distilled": "blocks.1.norm1",
+    "vit_registers": "blocks.1.norm1",
+    "swin": "layers.3.blocks.0.norm1",
+}
 
 
 def make_model(case: str, narrow: bool = False) -> nn.Module:
@@ -261,7 +266,8 @@ def test_grid_is_read_from_the_model_not_from_a_square_root(monkeypatch):
     assert capture.activations.shape[-2:] == (10, 14)
     theirs = peer_map(GradCAM, model, "blocks.11.norm1", inputs, lambda t: vit_reshape_transform(t, 10, 14))
     assert pearson(GradCAM(model, "blocks.11.norm1")(inputs, [TARGET])[0], theirs) >= THRESHOLD
-    assert pearson(GradCAM(model, "blocks.11.norm1", reshape=transposed_tokens(1, 14, 10))(inputs, [TARGET])[0], theirs) < THRESHOLD
+    transposed = GradCAM(model, "blocks.11.norm1", reshape=transposed_tokens(1, 14, 10))
+    assert pearson(transposed(inputs, [TARGET])[0], theirs) < THRESHOLD
 
     vit = model_for("vit")
     monkeypatch.setattr(vit.patch_embed, "grid_size", (7, 7))
@@ -307,7 +313,8 @@ def test_models_the_rule_cannot_read_take_an_explicit_reshape():
 
 def test_layers_without_a_spatial_output_are_refused_with_the_candidates(image):
     vit = model_for("vit")
-    with pytest.raises(UnknownLayerError, match=r"Layer 'head' outputs shape \(1, 10\): not a spatial map.*recommend 'blocks\.11\.norm1'"):
+    refused = r"Layer 'head' outputs shape \(1, 10\): not a spatial map.*recommend 'blocks\.11\.norm1'"
+    with pytest.raises(UnknownLayerError, match=refused):
         GradCAM(vit, "head")(image, [TARGET])
     with pytest.raises(UnknownLayerError, match="only its prefix \\(class\\) tokens reach the model's output.*'blocks.11.norm1'"):
         GradCAM(vit, "norm")(image, [TARGET])  # the final norm: the head reads the class token only

@@ -30,7 +30,9 @@ from camlib.methods.maps import normalize_maps
 from camlib.methods.tokens import NotSpatialError, SpatialReshape
 
 # LayerCapture, check_logits, eval_mode and resolve_layer live in capture and layers; they are imported from here too.
-__all__ = ["BaseCAM", "LayerCapture", "ProgressCallback", "check_logits", "eval_mode", "input_channels", "model_device", "resolve_layer"]
+__all__ = [
+    "BaseCAM", "LayerCapture", "ProgressCallback", "check_logits", "eval_mode", "input_channels", "model_device", "resolve_layer"
+]
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while a long method runs."""

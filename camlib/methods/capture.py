@@ -97,7 +97,8 @@ class LayerHook:
         try:
             return automatic_reshape(self.model, self.layer, tuple(output.shape), input_size)
         except NotSpatialError as error:
-            raise NotSpatialError(f"Layer '{self.name}' outputs shape {tuple(output.shape)}: not a spatial map ({error}).") from None
+            shape = tuple(output.shape)
+            raise NotSpatialError(f"Layer '{self.name}' outputs shape {shape}: not a spatial map ({error}).") from None
 
     def spatial(self, recorded: Recorded, tensor: Tensor, *, contiguous: bool = True) -> Tensor:
         """``tensor`` (the recorded output or its gradient) as (N, K, h, w)."""
@@ -111,7 +112,9 @@ class LayerHook:
             raise NotSpatialError(f"reshape= failed on layer '{self.name}''s output {tuple(tensor.shape)}: {error}") from None
         if not isinstance(spatial, Tensor) or spatial.ndim != 4:
             shape = tuple(spatial.shape) if isinstance(spatial, Tensor) else type(spatial).__name__
-            raise NotSpatialError(f"reshape= turned layer '{self.name}''s output {tuple(tensor.shape)} into {shape}, not (N, K, h, w).")
+            raise NotSpatialError(
+                f"reshape= turned layer '{self.name}''s output {tuple(tensor.shape)} into {shape}, not (N, K, h, w)."
+            )
         return spatial.contiguous() if contiguous else spatial
 
     @contextmanager

@@ -96,7 +96,9 @@ def is_token_model(model: nn.Module) -> bool:
     return patch_embedding(model) is not None and not _declares_channels_last(model)
 
 
-def automatic_reshape(model: nn.Module, layer: nn.Module, shape: Sequence[int], input_size: Sequence[int]) -> SpatialReshape | None:
+def automatic_reshape(
+    model: nn.Module, layer: nn.Module, shape: Sequence[int], input_size: Sequence[int]
+) -> SpatialReshape | None:
     """How ``layer``'s output of ``shape`` becomes (N, C, h, w), from the model's declarations; ``None`` when
     it already is. Raises :class:`NotSpatialError` with the reason when it cannot be read as a map."""
     if len(shape) == 4:
