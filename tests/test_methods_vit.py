@@ -36,6 +36,7 @@ import numpy as np
 import pytest
 import timm
 import torch
+import torchvision
 from conftest import assert_no_hooks, pearson
 from pytorch_grad_cam import GradCAM as PeerGradCAM
 from pytorch_grad_cam import GradCAMPlusPlus as PeerGradCAMPlusPlus
@@ -47,7 +48,17 @@ from torch import nn
 
 import camlib.methods.tokens as tokens_module
 from camlib.errors import InvalidParameterError, MethodNotApplicableError, UnknownLayerError
-from camlib.methods import CAM, METHODS, GradCAM, GradCAMpp, GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp, TokenGrid
+from camlib.methods import (
+    CAM,
+    METHODS,
+    GradCAM,
+    GradCAMpp,
+    GradPPScoreCAM,
+    ScoreCAM,
+    SmoothGradCAMpp,
+    TokenGrid,
+    recommended_transformer_layer,
+)
 from camlib.methods.params import method_parameters
 
 THRESHOLD = 0.99
@@ -329,3 +340,49 @@ def test_reshape_is_not_a_user_parameter():
     """The CLI and the app cannot set ``reshape``: it is set by camlib (or a library caller), like the layer."""
     for info in METHODS.values():
         assert "reshape" not in method_parameters(info.method_class)
+
+
+def torchvision_vit() -> nn.Module:
+    torch.manual_seed(0)
+    model = torchvision.models.VisionTransformer(
+        image_size=224, patch_size=16, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64
+    )
+    nn.init.normal_(model.heads.head.weight, std=0.02)  # torchvision starts the head at zero: no gradient at all
+    return model.eval()
+
+
+def torchvision_swin() -> nn.Module:
+    torch.manual_seed(0)
+    model = torchvision.models.SwinTransformer(
+        [4, 4], embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 2, 2], window_size=[7, 7]
+    )
+    return model.eval()
+
+
+TORCHVISION_CASES = {
+    # name: (model, layer the peers recommend, peer reshape, planted reshapes)
+    "vit": (torchvision_vit, "encoder.layers.encoder_layer_1.ln_1", vit_reshape_transform,
+            [keep_class_token(1, 14, 14), transposed_tokens(1, 14, 14)]),
+    "swin": (torchvision_swin, "features.7.0.norm1", lambda t: swinT_reshape_transform(t.flatten(1, 2)),
+             [transposed_channels_last, channels_last_read_as_first]),
+}
+
+
+@pytest.mark.parametrize("case", list(TORCHVISION_CASES))
+def test_torchvision_transformers_are_read_too(case, image):
+    """torchvision's ViT (image_size // patch_size, one class token) and Swin (channels last) need no argument either;
+    small random variants of the same classes, Grad-CAM against the peer, planted reshapes below the threshold."""
+    make, layer, peer_reshape, planted = TORCHVISION_CASES[case]
+    model = make()
+    assert recommended_transformer_layer(model) == layer
+    theirs = peer_map(GradCAM, model, layer, image, peer_reshape)
+    assert pearson(GradCAM(model, layer)(image, targets=[TARGET])[0], theirs) >= THRESHOLD
+    for wrong in planted:
+        assert pearson(GradCAM(model, layer, reshape=wrong)(image, targets=[TARGET])[0], theirs) < THRESHOLD
+    if case == "vit":
+        with pytest.raises(MethodNotApplicableError, match="Vision Transformer"):
+            CAM(model, layer, classifier_layer="heads.head")
+    else:  # the final norm, permuted back and average-pooled into one linear layer: CAM applies and is Grad-CAM
+        cam = CAM(model, "norm", classifier_layer="head")(image, [TARGET])
+        np.testing.assert_allclose(cam, GradCAM(model, "norm")(image, [TARGET]), atol=1e-4)
+        assert GradCAM(model, "permute")(image, [TARGET]).shape == (1, 224, 224)  # channels-first again: not permuted

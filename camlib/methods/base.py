@@ -174,7 +174,7 @@ class BaseCAM:
             entry, logits, gradients = self._gradient_pass(inputs, targets)
             return self._with_gradients(entry, logits, gradients)
         except NotSpatialError as error:
-            raise NotSpatialError(f"{error}{spatial_layers_hint(self.model, inputs)}") from None
+            raise UnknownLayerError(f"{error}{spatial_layers_hint(self.model, inputs)}") from None
 
     def _gradient_pass(self, inputs: Tensor, targets) -> tuple[Recorded, Tensor, Tensor]:
         """One forward and backward pass: the recorded layer, the logits and d logit[target] / d output."""

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from camlib.errors import UnknownLayerError
-from camlib.methods.tokens import NotSpatialError, automatic_reshape, patch_embedding
+from camlib.methods.tokens import NotSpatialError, automatic_reshape, is_transformer
 
 
 def resolve_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
@@ -30,10 +30,11 @@ def layer_name(model: nn.Module, layer: nn.Module) -> str:
 
 def recommended_transformer_layer(model: nn.Module) -> str | None:
     """The layer the peers recommend on a Vision Transformer or a Swin: the last block's first norm
-    (``blocks.11.norm1`` on a ViT-B/16, ``layers.3.blocks.1.norm1`` on a Swin-T); ``None`` for other models."""
-    if patch_embedding(model) is None:
+    (timm: ``blocks.11.norm1`` on a ViT-B/16, ``layers.3.blocks.1.norm1`` on a Swin-T; torchvision:
+    ``encoder.layers.encoder_layer_11.ln_1``, ``features.7.1.norm1``); ``None`` for other models."""
+    if not is_transformer(model):
         return None
-    names = [name for name, _module in model.named_modules() if name.endswith(".norm1") and ".blocks." in f".{name}"]
+    names = [name for name, _module in model.named_modules() if name.endswith((".norm1", ".ln_1"))]
     return names[-1] if names else None
 
 

@@ -7,10 +7,12 @@ from what the model itself declares, never from a square root of the token count
 
 - tokens: the patch grid and the number of prefix tokens of timm's Vision Transformers (ViT, DeiT, and
   the others built on timm's ``PatchEmbed``): ``model.patch_embed.grid_size`` (or its size for this
-  input when the model takes several sizes) and ``model.num_prefix_tokens``. The prefix tokens are dropped;
-  a token count that is neither ``prefix + h·w`` nor ``h·w`` is refused;
+  input when the model takes several sizes) and ``model.num_prefix_tokens``; of torchvision's
+  ``VisionTransformer``: ``image_size // patch_size`` a side and its one class token. The prefix tokens
+  are dropped; a token count that is neither ``prefix + h·w`` nor ``h·w`` is refused;
 - channels last: a layer that declares ``output_fmt = "NHWC"`` (timm's ``PatchEmbed``), or any layer
-  but a convolution, batch norm or pooling inside a model that declares it (timm's Swin).
+  but a convolution, batch norm, pooling or permutation to channels-first inside a model that declares
+  it (timm's Swin) or is torchvision's ``SwinTransformer``.
 
 The same rearrangement is applied to the activations and to their gradients (it is a permutation, so the
 gradient of the rearranged map is the rearranged gradient). For a model these rules cannot read, a method
@@ -24,13 +26,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from torch import Tensor, nn
+from torchvision.models import SwinTransformer, VisionTransformer
 
 from camlib.errors import UnknownLayerError
 
 SpatialReshape = Callable[[Tensor], Tensor]
 """Turns a layer's output into a spatial map (N, C, h, w)."""
 
-CHANNELS_FIRST_LAYERS = (nn.Conv2d, nn.BatchNorm2d, nn.modules.pooling._AvgPoolNd, nn.modules.pooling._MaxPoolNd)
+CHANNELS_FIRST_LAYERS = (
+    nn.Conv2d,
+    nn.BatchNorm2d,
+    nn.modules.pooling._AvgPoolNd,
+    nn.modules.pooling._MaxPoolNd,
+    nn.modules.pooling._AdaptiveAvgPoolNd,
+    nn.modules.pooling._AdaptiveMaxPoolNd,
+)
 
 
 class NotSpatialError(UnknownLayerError):
@@ -70,7 +80,13 @@ def channels_last_to_first(output: Tensor) -> Tensor:
 
 def _declares_channels_last(module: nn.Module) -> bool:
     fmt = getattr(module, "output_fmt", None)
-    return str(getattr(fmt, "value", fmt)) == "NHWC"
+    return str(getattr(fmt, "value", fmt)) == "NHWC" or isinstance(module, SwinTransformer)
+
+
+def _outputs_channels_first(layer: nn.Module) -> bool:
+    """A layer whose 4-D output is (N, C, h, w) even inside a channels-last model (torchvision's Swin permutes
+    back with ``Permute([0, 3, 1, 2])`` before its pooling)."""
+    return isinstance(layer, CHANNELS_FIRST_LAYERS) or list(getattr(layer, "dims", ())) == [0, 3, 1, 2]
 
 
 def patch_embedding(model: nn.Module) -> nn.Module | None:
@@ -83,6 +99,9 @@ def patch_embedding(model: nn.Module) -> nn.Module | None:
 
 def model_token_grid(model: nn.Module, input_size: Sequence[int]) -> TokenGrid | None:
     """The grid of patches and the prefix tokens the model declares for an input of ``input_size`` (H, W)."""
+    if isinstance(model, VisionTransformer):  # torchvision's: square inputs of image_size, one class token
+        side = model.image_size // model.patch_size
+        return TokenGrid(side, side, 1)
     embedding = patch_embedding(model)
     if embedding is None:
         return None
@@ -93,7 +112,12 @@ def model_token_grid(model: nn.Module, input_size: Sequence[int]) -> TokenGrid |
 
 def is_token_model(model: nn.Module) -> bool:
     """Whether the model turns images into a sequence of patch tokens (a Vision Transformer)."""
-    return patch_embedding(model) is not None and not _declares_channels_last(model)
+    return isinstance(model, VisionTransformer) or (patch_embedding(model) is not None and not _declares_channels_last(model))
+
+
+def is_transformer(model: nn.Module) -> bool:
+    """A Vision Transformer, or a Swin (timm's, torchvision's): a model whose layers this module can read."""
+    return is_token_model(model) or _declares_channels_last(model)
 
 
 def automatic_reshape(
@@ -103,7 +127,7 @@ def automatic_reshape(
     it already is. Raises :class:`NotSpatialError` with the reason when it cannot be read as a map."""
     if len(shape) == 4:
         channels_last = _declares_channels_last(layer) or (
-            _declares_channels_last(model) and not isinstance(layer, CHANNELS_FIRST_LAYERS)
+            _declares_channels_last(model) and not _outputs_channels_first(layer)
         )
         return channels_last_to_first if channels_last else None
     if len(shape) != 3:
