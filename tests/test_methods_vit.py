@@ -336,10 +336,20 @@ def test_layers_without_a_spatial_output_are_refused_with_the_candidates(image):
     assert_no_hooks(vit)
 
 
-def test_reshape_is_not_a_user_parameter():
-    """The CLI and the app cannot set ``reshape``: it is set by camlib (or a library caller), like the layer."""
-    for info in METHODS.values():
-        assert "reshape" not in method_parameters(info.method_class)
+def test_every_method_takes_reshape_but_not_as_a_user_parameter():
+    """Every registered method accepts ``reshape=`` and applies it (the planted transposed grid changes its map);
+    the CLI and the app cannot set it: it is set by camlib (or a library caller), like the layer."""
+    torch.manual_seed(0)
+    model = TokenNet().eval()
+    inputs = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(7))
+    cheap = {"smoothgradcampp": {"n_samples": 2}, "gradpp_scorecam": {"top_k": 4}}
+    for key, info in METHODS.items():
+        assert "reshape" not in method_parameters(info.method_class), key
+        if key == "cam":
+            continue  # CAM takes reshape= like the others; it needs a layer feeding average pooling (Swin's, above)
+        made = {name: info.method_class(model, "mixer", reshape=grid, **cheap.get(key, {}))(inputs, [TARGET])
+                for name, grid in (("right", TokenGrid(4, 4, 1)), ("transposed", transposed_tokens(1, 4, 4)))}
+        assert made["right"].shape == (1, 32, 32) and not np.allclose(made["right"], made["transposed"], atol=1e-3), key
 
 
 def torchvision_vit() -> nn.Module:

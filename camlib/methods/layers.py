@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import torch
 from torch import Tensor, nn
 
@@ -42,18 +44,20 @@ def spatial_layers(model: nn.Module, inputs: Tensor) -> list[str]:
     """The layers whose output for ``inputs`` is a spatial map larger than 1 × 1 by camlib's automatic
     rule (:func:`~camlib.methods.tokens.automatic_reshape`), in the order the forward pass finishes them.
 
-    Runs one forward pass on the first image, without gradients; the hooks are removed in ``finally``."""
+    Runs one forward pass on the first image, without gradients; the hooks (which see only this thread's
+    pass) are removed in ``finally``."""
     found: list[str] = []
+    owner_thread = threading.get_ident()
 
     def record(name: str, module: nn.Module):
         def hook(_module: nn.Module, _inputs: tuple, output) -> None:
-            if not isinstance(output, Tensor) or name in found:
+            if threading.get_ident() != owner_thread or not isinstance(output, Tensor) or name in found:
                 return
             try:
                 reshape = automatic_reshape(model, module, tuple(output.shape), inputs.shape[-2:])
+                spatial = reshape(output) if reshape is not None else output
             except NotSpatialError:
                 return
-            spatial = reshape(output) if reshape is not None else output
             if spatial.shape[-2:] != (1, 1):
                 found.append(name)
 
