@@ -1,8 +1,8 @@
 """The shared machinery of every CAM method.
 
-:class:`BaseCAM` owns the hooks, the choice of target classes, the weighted sum of the activation maps,
+:class:`BaseCAM` owns the passes, the choice of target classes, the weighted sum of the activation maps,
 the upsampling and the normalisation. A method only says how it weights the channels of the target
-layer, in :meth:`BaseCAM.channel_weights`, and always sees them as (N, K, h, w): the capture
+layer, in :meth:`BaseCAM.channel_weights`, and always sees them as (N, K, h, w): the hook
 (:mod:`camlib.methods.capture`) turns a Vision Transformer's tokens or a Swin's channels-last output into
 that layout, for the activations and their gradients alike (:mod:`camlib.methods.tokens`).
 
