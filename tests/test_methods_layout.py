@@ -12,21 +12,24 @@ from pathlib import Path
 import pytest
 
 METHODS_DIR = Path(__file__).resolve().parents[1] / "camlib" / "methods"
-SHARED = {"errors", "base", "maps", "weights", "batch_sizing", "surrogate", "masked_passes", "sampled_scores", "params"}
+SHARED = {"errors", "base", "maps", "weights", "batch_sizing", "surrogate", "masked_passes", "sampled_scores", "params", "tokens"}
 METHOD_MODULES = {"cam", "gradcam", "gradcampp", "smoothgradcampp", "scorecam", "gradpp_scorecam"}
 ALLOWED: dict[str, set[str]] = {
     "maps": set(),
     "weights": set(),
     "batch_sizing": set(),
     "params": {"errors"},  # the one check of method parameters, by the constructor's signature
-    "base": {"errors", "maps"},
+    "tokens": {"errors"},
+    "layers": {"errors", "tokens"},
+    "capture": {"errors", "layers", "tokens"},
+    "base": {"errors", "maps", "capture", "layers", "tokens"},
     "surrogate": {"maps"},
-    "masked_passes": {"errors", "base", "batch_sizing", "maps"},
+    "masked_passes": {"errors", "base", "batch_sizing", "capture", "maps", "tokens"},
     "sampled_scores": {"maps", "masked_passes", "surrogate"},
     **{name: SHARED for name in METHOD_MODULES},
     "registry": {"errors", "base", "params", *METHOD_MODULES},
     "score": {"batch_sizing", "masked_passes", "surrogate", "sampled_scores", "scorecam", "gradpp_scorecam"},  # re-exports only
-    "__init__": {"base", "maps", "weights", "masked_passes", "registry", *METHOD_MODULES},
+    "__init__": {"base", "maps", "weights", "masked_passes", "registry", "tokens", "layers", *METHOD_MODULES},
 }
 
 

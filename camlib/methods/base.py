@@ -1,8 +1,10 @@
 """The shared machinery of every CAM method.
 
-:class:`BaseCAM` owns the hooks, the choice of target classes, the weighted sum of the activation maps,
+:class:`BaseCAM` owns the passes, the choice of target classes, the weighted sum of the activation maps,
 the upsampling and the normalisation. A method only says how it weights the channels of the target
-layer, in :meth:`BaseCAM.channel_weights`.
+layer, in :meth:`BaseCAM.channel_weights`, and always sees them as (N, K, h, w): the hook
+(:mod:`camlib.methods.capture`) turns a Vision Transformer's tokens or a Swin's channels-last output into
+that layout, for the activations and their gradients alike (:mod:`camlib.methods.tokens`).
 
 Hooks live for one forward pass and are removed in ``finally``. They record only the passes of the
 thread that registered them, so several threads (several app users) can explain with one model object
@@ -13,10 +15,7 @@ is changed.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -25,33 +24,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from camlib.errors import InvalidParameterError, UnknownClassError, UnknownLayerError
+from camlib.methods.capture import LayerCapture, LayerHook, Recorded, check_logits, eval_mode
+from camlib.methods.layers import recommended_transformer_layer, resolve_layer, spatial_layers_hint
 from camlib.methods.maps import normalize_maps
+from camlib.methods.tokens import NotSpatialError, SpatialReshape
+
+# LayerCapture, check_logits, eval_mode and resolve_layer live in capture and layers; they are imported from here too.
+__all__ = [
+    "BaseCAM", "LayerCapture", "ProgressCallback", "check_logits", "eval_mode", "input_channels", "model_device", "resolve_layer"
+]
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while a long method runs."""
-
-
-@dataclass
-class LayerCapture:
-    """What one forward pass recorded at the target layer."""
-
-    activations: Tensor  # (N, K, h, w)
-    logits: Tensor  # (N, num_classes)
-    gradients: Tensor | None = None  # d logit[target] / d activations, (N, K, h, w)
-
-
-def resolve_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
-    """Return the submodule named by a dotted path such as ``"layer4"`` or ``"features.29"``."""
-    if isinstance(layer, nn.Module):
-        if not any(module is layer for module in model.modules()):
-            raise UnknownLayerError("The given layer module is not part of the model.")
-        return layer
-    modules = dict(model.named_modules())
-    if layer not in modules or layer == "":
-        candidates = [name for name in modules if name and name.split(".")[0] == layer.split(".")[0]]
-        hint = f" Layers under '{layer.split('.')[0]}': {', '.join(candidates[-5:])}." if candidates else ""
-        raise UnknownLayerError(f"Unknown layer '{layer}'.{hint} Use a dotted module name from model.named_modules().")
-    return modules[layer]
 
 
 def _as_index_tensor(targets) -> Tensor:
@@ -79,41 +63,18 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def check_logits(logits) -> Tensor:
-    """The model's output, if it is finite logits (N, num_classes); otherwise a clear error."""
-    if not isinstance(logits, Tensor) or logits.ndim != 2:
-        raise InvalidParameterError("The model must return logits of shape (N, num_classes).")
-    if not torch.isfinite(logits).all():
-        raise InvalidParameterError("The model produced non-finite outputs (NaN or inf) for this input.")
-    return logits
-
-
-@contextmanager
-def eval_mode(model: nn.Module):
-    """Put the model in eval mode for the block and restore every submodule's mode afterwards, even on
-    error (a frozen BatchNorm inside a training model stays in eval mode).
-
-    A model that is already in eval mode throughout (every model camlib loads) is left untouched, so
-    threads that share it never race on the mode.
-    """
-    training = [module for module in model.modules() if module.training]
-    if training:
-        model.eval()
-    try:
-        yield
-    finally:
-        for module in training:
-            module.training = True
-
-
 class BaseCAM:
     """Base class of the CAM methods. Subclasses override :meth:`channel_weights`.
 
     Args (every method takes these; a method's docstring lists only its own):
         model: a classifier that maps (N, 3, H, W) images to (N, num_classes) logits.
         target_layer: the layer whose activations are combined, a module or its dotted name; its
-            output must be a spatial map (N, K, h, w).
+            output must be a spatial map (N, K, h, w), or one that the model's own description turns into
+            one (:mod:`camlib.methods.tokens`: a Vision Transformer's tokens, a Swin's channels-last maps).
         progress: optional ``progress(done, total)`` callback for long methods (the others ignore it).
+        reshape: optional callable from the layer's output to (N, K, h, w), for a model whose layout
+            camlib cannot read (e.g. :class:`~camlib.methods.tokens.TokenGrid`); applied to the
+            activations and their gradients alike. A method's own constructor passes it on.
 
     Calling the method with images (N, 3, H, W) and one target class per image (or ``None`` for the
     top-1 prediction) returns float32 maps (N, H, W) in [0, 1] at the input's resolution. Every method
@@ -151,9 +112,13 @@ class BaseCAM:
         target_layer: str | nn.Module,
         *,
         progress: ProgressCallback | None = None,
+        reshape: SpatialReshape | None = None,
     ) -> None:
+        if reshape is not None and not callable(reshape):
+            raise InvalidParameterError(f"reshape must be a callable from the layer's output to (N, K, h, w), not {reshape!r}.")
         self.model = model
         self.target_layer = resolve_layer(model, target_layer)
+        self.layer_hook = LayerHook(model, self.target_layer, reshape)
         self.progress = progress
         self.notices: list[str] = []
         self.raw_ranges: list[tuple[float, float]] = []  # per map of the last call: (min, max) before normalisation
@@ -198,25 +163,45 @@ class BaseCAM:
         *,
         with_gradients: bool,
     ) -> LayerCapture:
-        """Run one forward pass, recording the target layer; with gradients of the target logits too."""
-        if not with_gradients:
-            with torch.inference_mode(), self._hooked() as recorded:
-                logits = self.model(inputs)
-            return LayerCapture(self._recorded_activation(recorded), check_logits(logits))
+        """Run one forward pass, recording the target layer as (N, K, h, w); with gradients of the target
+        logits too. A layer whose output is no spatial map raises an error that lists the layers that are."""
+        try:
+            if not with_gradients:
+                with torch.inference_mode(), self.layer_hook.hooked(inputs.shape[-2:]) as recorded:
+                    logits = self.model(inputs)
+                entry = self.layer_hook.last(recorded)
+                return LayerCapture(self.layer_hook.spatial(entry, entry.output), check_logits(logits), layout=entry.layout)
+            entry, logits, gradients = self._gradient_pass(inputs, targets)
+            return self._with_gradients(entry, logits, gradients)
+        except NotSpatialError as error:
+            raise UnknownLayerError(f"{error}{spatial_layers_hint(self.model, inputs)}") from None
 
+    def _gradient_pass(self, inputs: Tensor, targets) -> tuple[Recorded, Tensor, Tensor]:
+        """One forward and backward pass: the recorded layer, the logits and d logit[target] / d output."""
         # Autograd must be on even when the caller is inside torch.no_grad() or torch.inference_mode();
         # the clones make inputs and targets created in inference mode normal tensors that autograd can use.
         with torch.inference_mode(False), torch.enable_grad():
-            with self._hooked(as_leaf=True) as recorded:
+            with self.layer_hook.hooked(inputs.shape[-2:], as_leaf=True) as recorded:
                 logits = self.model(inputs.clone())
-            activations = self._recorded_activation(recorded)
+            entry = self.layer_hook.last(recorded)
             logits = check_logits(logits)
             target_tensor = self._resolve_targets(targets, logits.detach()).clone()
             if not logits.requires_grad:
                 raise UnknownLayerError("The target layer's output does not reach the model's output, so it has no gradient.")
             selected = logits.gather(1, target_tensor[:, None]).sum()
-            (gradients,) = torch.autograd.grad(selected, activations)
-        return LayerCapture(activations.detach(), logits.detach(), gradients.detach())
+            (gradients,) = torch.autograd.grad(selected, entry.output)
+        return entry, logits.detach(), gradients.detach()
+
+    def _with_gradients(self, entry: Recorded, logits: Tensor, gradients: Tensor) -> LayerCapture:
+        spatial_gradients = self.layer_hook.spatial(entry, gradients)
+        if entry.layout == "tokens" and gradients.any() and not spatial_gradients.any():
+            recommended = recommended_transformer_layer(self.model)
+            raise UnknownLayerError(
+                f"Layer '{self.layer_hook.name}': only its prefix (class) tokens reach the model's output, not its "
+                f"patch tokens, so every map would be empty. Pick an earlier layer"
+                + (f", such as '{recommended}'." if recommended else ".")
+            )
+        return LayerCapture(self.layer_hook.spatial(entry, entry.output.detach()), logits, spatial_gradients, entry.layout)
 
     def notify(self, message: str) -> None:
         """Record something the user should be told about the last call (read ``notices``)."""
@@ -227,46 +212,6 @@ class BaseCAM:
             self.progress(done, total)
 
     # -- helpers -------------------------------------------------------------------------------------
-
-    @contextmanager
-    def _hooked(self, *, as_leaf: bool = False):
-        recorded: list[Tensor] = []
-        owner_thread = threading.get_ident()
-
-        def record(_module: nn.Module, _inputs: tuple, output: Tensor):
-            if threading.get_ident() != owner_thread:
-                return None
-            if not isinstance(output, Tensor) or output.ndim != 4:
-                shape = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
-                raise UnknownLayerError(
-                    f"The target layer's output is {shape}, not a spatial map (N, K, h, w); choose a convolutional layer."
-                )
-            if output.shape[-2:] == (1, 1):
-                raise UnknownLayerError(
-                    f"The target layer's output is 1×1 ({tuple(output.shape)}): one value per channel has no "
-                    "position, so the map would be rounding noise. Choose an earlier layer, or give a larger input."
-                )
-            if not as_leaf:
-                recorded.append(output.detach())
-                return None
-            # A leaf copy lets autograd.grad reach the activation without gradients for the parameters;
-            # the clone keeps later in-place layers (ReLU(inplace=True)) from touching the leaf.
-            leaf = output.detach().requires_grad_(True)
-            recorded.append(leaf)
-            return leaf.clone()
-
-        handle = self.target_layer.register_forward_hook(record)
-        try:
-            yield recorded
-        finally:
-            handle.remove()
-
-    @staticmethod
-    def _recorded_activation(recorded: list[Tensor]) -> Tensor:
-        if not recorded:
-            raise UnknownLayerError("The target layer was not used by the model's forward pass.")
-        # A layer that runs twice in one pass keeps its last output, the one closest to the classifier.
-        return recorded[-1]
 
     def _check_inputs(self, inputs: Tensor) -> Tensor:
         if not isinstance(inputs, Tensor) or inputs.ndim != 4:

@@ -6,11 +6,16 @@ from torch import Tensor, nn
 
 from camlib.errors import MethodNotApplicableError
 from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback, resolve_layer
+from camlib.methods.tokens import SpatialReshape, is_token_model
 
 NOT_APPLICABLE_REASON = (
     "CAM needs global average pooling followed by one linear layer, whose weights give each channel's "
     "importance for a class. {model} has no such head, so CAM is not defined for it; use Grad-CAM, "
     "which generalises CAM to any architecture."
+)
+TOKEN_MODEL = (
+    "A Vision Transformer (its layers output tokens, not a map that is average-pooled into one linear layer: "
+    "it classifies from its class token, or from tokens pooled after a final norm)"
 )
 
 
@@ -32,6 +37,11 @@ class CAM(BaseCAM, key="cam"):
         target_layer: the layer whose output is pooled (``layer4`` for ResNets).
         classifier_layer: the ``nn.Linear`` after the pooling, or its dotted name.
         progress: unused; accepted so every method takes the same arguments.
+        reshape: see :class:`BaseCAM`.
+
+    On a Vision Transformer CAM does not apply: whatever the classifier, it raises
+    :class:`~camlib.errors.MethodNotApplicableError` saying why. On a Swin, whose final norm is
+    average-pooled into one linear layer (timm's ``norm`` and ``head.fc``), it does.
     """
 
     def __init__(
@@ -41,8 +51,11 @@ class CAM(BaseCAM, key="cam"):
         *,
         classifier_layer: str | nn.Module | None = None,
         progress: ProgressCallback | None = None,
+        reshape: SpatialReshape | None = None,
     ) -> None:
-        super().__init__(model, target_layer, progress=progress)
+        super().__init__(model, target_layer, progress=progress, reshape=reshape)
+        if is_token_model(model):
+            raise MethodNotApplicableError(NOT_APPLICABLE_REASON.format(model=TOKEN_MODEL))
         if classifier_layer is None:
             raise MethodNotApplicableError(NOT_APPLICABLE_REASON.format(model="This model"))
         classifier = resolve_layer(model, classifier_layer)
@@ -53,6 +66,8 @@ class CAM(BaseCAM, key="cam"):
         self.classifier = classifier
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
+        if capture.layout == "tokens":
+            raise MethodNotApplicableError(NOT_APPLICABLE_REASON.format(model=TOKEN_MODEL))
         channels = capture.activations.shape[1]
         if self.classifier.in_features != channels:
             raise MethodNotApplicableError(

@@ -13,6 +13,7 @@ from camlib.methods.base import LayerCapture, ProgressCallback
 from camlib.methods.masked_passes import MaskedPassCAM
 from camlib.methods.params import check_params
 from camlib.methods.sampled_scores import channel_scores
+from camlib.methods.tokens import SpatialReshape
 from camlib.methods.weights import gradcampp_weights
 
 Combination = Literal["softmax_w", "softmax", "relu_w", "linear"]
@@ -93,7 +94,7 @@ class GradPPScoreCAM(MaskedPassCAM, key="gradpp_scorecam", uses_gradients=True):
         combination: how :math:`C_k` and :math:`w_k` combine into :math:`\alpha_k` (see above).
         linear_weight: :math:`\lambda` of ``combination="linear"``, in [0, 1] (1: scores only, 0: gradient
             weights only); ignored by the other combinations.
-        sampled_channels, seed, batch_size, perturbation_size, mixed_precision, progress: see
+        sampled_channels, seed, batch_size, perturbation_size, mixed_precision, progress, reshape: see
             :class:`~camlib.methods.masked_passes.MaskedPassCAM` (``sampled_channels`` counts among the
             chosen channels).
     """
@@ -107,10 +108,11 @@ class GradPPScoreCAM(MaskedPassCAM, key="gradpp_scorecam", uses_gradients=True):
         combination: Combination = "softmax_w",
         linear_weight: float = 0.5,
         progress: ProgressCallback | None = None,
+        reshape: SpatialReshape | None = None,
         **options,
     ) -> None:
         check_params(type(self), {"top_k": top_k, "combination": combination, "linear_weight": linear_weight, **options})
-        super().__init__(model, target_layer, progress=progress, **options)
+        super().__init__(model, target_layer, progress=progress, reshape=reshape, **options)
         if top_k is not None and top_k < 1:
             raise InvalidParameterError("top_k must be at least 1, or None for all channels.")
         if combination not in COMBINATIONS:

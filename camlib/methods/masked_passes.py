@@ -20,7 +20,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from camlib.errors import InvalidParameterError
-from camlib.methods.base import BaseCAM, ProgressCallback, check_logits
+from camlib.methods.base import BaseCAM, ProgressCallback
+from camlib.methods.capture import check_logits
+from camlib.methods.tokens import SpatialReshape
 from camlib.methods.batch_sizing import BatchSizer, remember_batch_size, remembered_batch_size
 from camlib.methods.maps import normalize_maps, varying_channels
 
@@ -240,6 +242,7 @@ class MaskedPassCAM(BaseCAM):
         seed: seed of the draw of the sampled channels.
         batch_size, perturbation_size, mixed_precision: how the masked passes run (:class:`MaskedPassOptions`).
         progress: called as ``progress(channels_done, channels_total)`` after each batch of passes.
+        reshape: see :class:`BaseCAM`; the masks come from the reshaped activations.
     """
 
     def __init__(
@@ -253,9 +256,10 @@ class MaskedPassCAM(BaseCAM):
         perturbation_size: int | None = None,
         mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
+        reshape: SpatialReshape | None = None,
     ) -> None:
         options = MaskedPassOptions(batch_size, perturbation_size, mixed_precision)
-        super().__init__(model, target_layer, progress=progress)
+        super().__init__(model, target_layer, progress=progress, reshape=reshape)
         if sampled_channels is not None and sampled_channels < 2:
             raise InvalidParameterError("sampled_channels must be at least 2, or None to measure every channel.")
         self.sampled_channels = sampled_channels

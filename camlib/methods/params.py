@@ -1,8 +1,8 @@
 """The one place where method parameters are checked, for the CLI, the app and the library alike.
 
 A method's parameters are the keyword arguments of its class's ``__init__``, less the ones camlib sets
-itself (the model, the layer, the progress callback, CAM's classifier). Each value is checked against the
-annotation of its argument (``int | None``, ``float``, ``bool``, ``Literal[...]``) and against
+itself (the model, the layer, the progress callback, CAM's classifier, the layer's ``reshape``). Each value
+is checked against the annotation of its argument (``int | None``, ``float``, ``bool``, ``Literal[...]``) and against
 :data:`PARAM_BOUNDS`, so that a wrong name, a wrong type, a NaN or an absurd size ends in one
 :class:`~camlib.errors.InvalidParameterError` naming the method and the parameter, before any work.
 """
@@ -24,7 +24,7 @@ from camlib.errors import InvalidParameterError
 # validate_method_params(key, ...) and validate_params_for_methods live in camlib.methods.registry, which
 # knows the keys; this module sits below the methods and checks a method class's parameters.
 
-SET_BY_CAMLIB = ("model", "target_layer", "progress", "classifier_layer")
+SET_BY_CAMLIB = ("model", "target_layer", "progress", "classifier_layer", "reshape")
 """Constructor arguments that camlib fills in itself; they cannot be given as parameters."""
 
 PARAM_BOUNDS: dict[str, tuple[float, float]] = {

@@ -10,6 +10,7 @@ from camlib.methods.base import LayerCapture, ProgressCallback
 from camlib.methods.masked_passes import MaskedPassCAM, ScoreKind
 from camlib.methods.params import check_params
 from camlib.methods.sampled_scores import channel_scores
+from camlib.methods.tokens import SpatialReshape
 
 
 class ScoreCAM(MaskedPassCAM, key="scorecam"):
@@ -47,7 +48,7 @@ class ScoreCAM(MaskedPassCAM, key="scorecam"):
 
     Args:
         score: ``"logit"`` (softmax over channels of the logit increase) or ``"probability"``.
-        sampled_channels, seed, batch_size, perturbation_size, mixed_precision, progress: see
+        sampled_channels, seed, batch_size, perturbation_size, mixed_precision, progress, reshape: see
             :class:`~camlib.methods.masked_passes.MaskedPassCAM`.
     """
 
@@ -58,10 +59,11 @@ class ScoreCAM(MaskedPassCAM, key="scorecam"):
         *,
         score: ScoreKind = "logit",
         progress: ProgressCallback | None = None,
+        reshape: SpatialReshape | None = None,
         **options,
     ) -> None:
         check_params(type(self), {"score": score, **options})
-        super().__init__(model, target_layer, progress=progress, **options)
+        super().__init__(model, target_layer, progress=progress, reshape=reshape, **options)
         if score not in ("logit", "probability"):
             raise InvalidParameterError(f"score must be 'logit' or 'probability', got {score!r}.")
         self.score = score

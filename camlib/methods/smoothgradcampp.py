@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from camlib.errors import InvalidParameterError
 from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback
 from camlib.methods.params import check_params
+from camlib.methods.tokens import SpatialReshape
 from camlib.methods.weights import gradcampp_weights
 
 
@@ -35,6 +36,7 @@ class SmoothGradCAMpp(BaseCAM, key="smoothgradcampp"):  # no uses_gradients: the
         noise_level: noise standard deviation as a fraction of each image's value range.
         seed: seed of the noise generator.
         progress: called as ``progress(done, n_samples)`` after each noisy pass.
+        reshape: see :class:`~camlib.methods.base.BaseCAM`.
     """
 
     def __init__(
@@ -46,9 +48,10 @@ class SmoothGradCAMpp(BaseCAM, key="smoothgradcampp"):  # no uses_gradients: the
         noise_level: float = 0.15,
         seed: int = 0,
         progress: ProgressCallback | None = None,
+        reshape: SpatialReshape | None = None,
     ) -> None:
         check_params(type(self), {"n_samples": n_samples, "noise_level": noise_level, "seed": seed})
-        super().__init__(model, target_layer, progress=progress)
+        super().__init__(model, target_layer, progress=progress, reshape=reshape)
         if n_samples < 1:
             raise InvalidParameterError("n_samples must be at least 1.")
         if noise_level < 0:
