@@ -16,7 +16,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +49,9 @@ from camlib.results import (
     weights_identity,
     write_results,
 )
-from camlib.sanity import SANITY_FIELDS, RandomisationCheck, summarize_sanity
+from camlib.intervals import ABOVE, BELOW, INDISTINGUISHABLE, NOTHING, Interval, mean_of, verdict
+from camlib.verdicts import BLOB_MARKS, BLOB_WORDS, CHECKED_AGAINST_CENTER, against_center, leader, leader_sentence, versus, versus_sentence
+from camlib.sanity import SANITY_FIELDS, SANITY_THRESHOLD, RandomisationCheck, summarize_sanity
 
 METRIC_SETS = ("basic", "all")
 """``basic``: the metrics of camlib 0.x (Average Drop / Increase, insertion / deletion); ``all``: every metric."""
@@ -158,7 +160,16 @@ class MethodSummary:
     sparseness: float = math.nan
     sanity_spearman: float = math.nan  # mean Spearman at the last randomisation stage run
     sanity_ssim: float = math.nan
-    sanity_passes: bool | None = None  # None: the sanity check was not run
+    sanity_passes: bool | None = None  # True / False only where the interval excludes the threshold
+    sanity_verdict: str | None = None  # "passes", "fails" or "indistinguishable"; None: the check was not run
+    per_image: dict[str, dict[str, float]] = field(default_factory=dict, repr=False, compare=False)
+    """Metric field -> {image file: that image's value}, whose mean is the field (the rows behind the intervals)."""
+
+    def interval(self, name: str) -> Interval:
+        """The mean of ``name`` over images with its 95 % bootstrap interval (:mod:`camlib.intervals`);
+        no interval (NaN) when the per-image values are not known."""
+        values = self.per_image.get(name)
+        return mean_of(values) if values else NOTHING
 
 
 def summarize(rows: Iterable[dict]) -> list[MethodSummary]:
@@ -175,6 +186,8 @@ def summarize(rows: Iterable[dict]) -> list[MethodSummary]:
         masked = [float(r["masked_score"]) for r in items]
         insertion = float(np.mean([float(r["insertion_auc"]) for r in items]))
         deletion = float(np.mean([float(r["deletion_auc"]) for r in items]))
+        last = sanity.get(method, {}).get("last_stage")
+        per_image = _per_image(items, last)
         area_drops = {f"average_drop_{percent}": _area_drop(items, base, f"masked_score_{percent}") for percent in FIXED_AREAS}
         summaries.append(
             MethodSummary(
@@ -192,21 +205,55 @@ def summarize(rows: Iterable[dict]) -> list[MethodSummary]:
                 adcc=_mean_of(items, "adcc"),
                 sparseness=_mean_of(items, "sparseness"),
                 **area_drops,
-                **_sanity_summary(sanity.get(method)),
+                **_sanity_summary(sanity.get(method), per_image),
+                per_image=per_image,
             )
         )
     return summaries
 
 
-def _sanity_summary(values: dict | None) -> dict:
+def _per_image(items: list[dict], last_stage: int | None) -> dict[str, dict[str, float]]:
+    """Each table field's value on each image (file -> value), so that the field is their mean."""
+    values: dict[str, dict[str, float]] = {}
+
+    def put(name: str, row: dict, value: float) -> None:
+        if math.isfinite(value):
+            values.setdefault(name, {})[row["file"]] = value
+
+    for row in items:
+        base, masked = float(row["base_score"]), float(row["masked_score"])
+        put("average_drop", row, average_drop([base], [masked]) if base > 0 else math.nan)
+        put("average_increase", row, average_increase([base], [masked]))
+        for column in ("insertion_auc", "deletion_auc", "complexity", "coherency", "adcc", "sparseness"):
+            put(column, row, _number(row.get(column)))
+        put("insertion_minus_deletion", row, float(row["insertion_auc"]) - float(row["deletion_auc"]))
+        for percent in FIXED_AREAS:
+            kept = _number(row.get(f"masked_score_{percent}"))
+            put(f"average_drop_{percent}", row, average_drop([base], [kept]) if base > 0 and math.isfinite(kept) else math.nan)
+        if last_stage is not None:
+            put("sanity_spearman", row, _number(row.get(f"rand_spearman_{last_stage}")))
+            put("sanity_ssim", row, _number(row.get(f"rand_ssim_{last_stage}")))
+    return values
+
+
+def _sanity_summary(values: dict | None, per_image: dict[str, dict[str, float]]) -> dict:
     if not values:
         return {}
     last = values["last_stage"]
+    verdict_ = sanity_verdict_of(mean_of(per_image.get("sanity_spearman", {})))
     return {
         "sanity_spearman": values[f"rand_spearman_{last}"],
         "sanity_ssim": values.get(f"rand_ssim_{last}", math.nan),
-        "sanity_passes": values["passes"],
+        "sanity_passes": {"passes": True, "fails": False}.get(verdict_),
+        "sanity_verdict": verdict_,
     }
+
+
+def sanity_verdict_of(spearman: Interval) -> str:
+    """The randomisation check from the interval of the mean Spearman at the last stage: ``passes`` where it
+    lies wholly below :data:`camlib.sanity.SANITY_THRESHOLD`, ``fails`` above, else ``indistinguishable``."""
+    side = verdict(spearman, SANITY_THRESHOLD)
+    return {BELOW: "passes", ABOVE: "fails"}.get(side, INDISTINGUISHABLE)
 
 
 def _number(text: str | None) -> float:
@@ -252,46 +299,50 @@ TABLE_ROWS = [
     TableRow("Spearman after model randomisation", "sanity_spearman", 3, False, True),
     TableRow("SSIM after model randomisation", "sanity_ssim", 3, False, True),
 ]
-CHECKED_AGAINST_CENTER = ["insertion_minus_deletion", *(f"average_drop_{p}" for p in FIXED_AREAS)]
-NOT_BEATING_CENTER = "✗"
+NOT_BEATING_CENTER = BLOB_MARKS["worse"]
+LEADER_FIELDS = ["insertion_minus_deletion", "adcc"]
+"""Metrics on which the tables say which method is best (or that the top is a tie)."""
+VERSUS = [("gradpp_scorecam", "scorecam")]
+"""Pairs of methods whose paired difference the tables print (Grad++ScoreCAM against the method it builds on)."""
 
 
-def beats(value: float, reference: float, higher_is_better: bool) -> bool:
-    return value > reference if higher_is_better else value < reference
+def directions() -> dict[str, bool]:
+    return {row.field: row.higher_is_better for row in TABLE_ROWS if row.higher_is_better is not None}
+
+
+def blob_verdicts(summaries: Sequence[MethodSummary]) -> dict[str, dict[str, str]]:
+    """Method -> {checked field: ``better`` / ``worse`` / ``indistinguishable``} against the centre blob,
+    from paired intervals (:func:`camlib.verdicts.against_center`)."""
+    return against_center(summaries, directions())
 
 
 def fails_against_center(summaries: Sequence[MethodSummary]) -> dict[str, list[str]]:
-    """For each method (not baseline), the fields of :data:`CHECKED_AGAINST_CENTER` on which it does not
-    beat the ``center`` baseline; empty when ``center`` was not evaluated."""
-    center = next((s for s in summaries if s.method == "center"), None)
-    if center is None:
-        return {}
-    directions = {row.field: row.higher_is_better for row in TABLE_ROWS}
-    failures = {}
-    for summary in summaries:
-        if summary.kind == "baseline":
-            continue
-        failed = [
-            name
-            for name in CHECKED_AGAINST_CENTER
-            if math.isfinite(getattr(center, name))
-            and not (math.isfinite(getattr(summary, name)) and beats(getattr(summary, name), getattr(center, name), directions[name]))
-        ]
-        failures[summary.method] = failed
-    return failures
+    """For each method (not baseline), the fields of :data:`CHECKED_AGAINST_CENTER` on which it is below the
+    ``center`` baseline with 95 % confidence (its paired interval excludes 0); empty when ``center`` was not evaluated."""
+    return {method: [name for name, side in found.items() if side == "worse"] for method, found in blob_verdicts(summaries).items()}
 
 
 def _format(value: float, digits: int) -> str:
     return f"{value:.{digits}f}" if math.isfinite(value) else "—"
 
 
+def _table_cell(summary: MethodSummary, row: TableRow, marks: dict[str, str]) -> str:
+    value = getattr(summary, row.field)
+    interval = summary.interval(row.field)
+    text = _format(value, row.digits)
+    if math.isfinite(value) and math.isfinite(interval.low):
+        text += f" [{interval.low:.{row.digits}f}, {interval.high:.{row.digits}f}]"
+    return text + (f" {BLOB_MARKS[marks[row.field]]}" if row.field in marks else "")
+
+
 def markdown_table(summaries: Sequence[MethodSummary]) -> str:
     """Table 1's layout: methods and baselines as columns, metrics as rows with their direction.
 
-    Baselines are marked in a ``kind`` row; a method's cell gets ✗ where it does not beat the
-    ``center`` baseline on insertion − deletion or on an Average Drop at a fixed area."""
-    names = [display_name(s.method) if s.method in METHODS or is_baseline(s.method) else s.method for s in summaries]
-    failures = fails_against_center(summaries)
+    Each mean is followed by its 95 % bootstrap interval over images. Baselines are marked in a ``kind``
+    row; a method's cell on insertion − deletion or an Average Drop at a fixed area gets ✓ (beats the
+    ``center`` blob), ✗ (below it) or ≈ (indistinguishable), from the paired interval of the difference."""
+    names = [_name(s.method) for s in summaries]
+    verdicts = blob_verdicts(summaries)
     lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(summaries)]
     if any(s.kind == "baseline" for s in summaries):
         lines.append("| kind | " + " | ".join(s.kind for s in summaries) + " |")
@@ -300,32 +351,62 @@ def markdown_table(summaries: Sequence[MethodSummary]) -> str:
         if row.optional and not any(math.isfinite(value) for value in values):
             continue
         direction = "higher is better" if row.higher_is_better else "lower is better"
-        cells = [
-            _format(value, row.digits) + (f" {NOT_BEATING_CENTER}" if row.field in failures.get(s.method, []) else "")
-            for s, value in zip(summaries, values)
-        ]
+        cells = [_table_cell(s, row, verdicts.get(s.method, {})) for s in summaries]
         lines.append(f"| {row.label} ({direction}) | " + " | ".join(cells) + " |")
-    if any(s.sanity_passes is not None for s in summaries):
-        verdicts = {True: "passes", False: "**fails**", None: "—"}
-        lines.append("| sanity check (Spearman < 0.5 after randomisation) | " + " | ".join(verdicts[s.sanity_passes] for s in summaries) + " |")
+    if any(s.sanity_verdict is not None for s in summaries):
+        words = {"passes": "passes", "fails": "**fails**", INDISTINGUISHABLE: "indistinguishable from 0.5", None: "—"}
+        lines.append("| sanity check (Spearman below 0.5 after randomisation, 95 %) | " + " | ".join(words[s.sanity_verdict] for s in summaries) + " |")
     lines.append("| seconds per image | " + " | ".join(f"{s.seconds_per_image:.2f}" for s in summaries) + " |")
     lines.append("| images | " + " | ".join(str(s.images) for s in summaries) + " |")
-    notes = _table_notes(summaries, failures)
+    notes = _table_notes(summaries, verdicts)
     return "\n".join(lines + ([""] + notes if notes else []))
 
 
-def _table_notes(summaries: Sequence[MethodSummary], failures: dict[str, list[str]]) -> list[str]:
-    notes = []
-    if failures:
-        notes.append(f"{NOT_BEATING_CENTER}: does not beat the centre blob (a map that knows nothing of the model) on this metric.")
-        losers = [display_name(method) for method, failed in failures.items() if failed and method in METHODS]
-        if losers:
-            notes.append("Does not beat the centre blob on at least one checked metric: " + ", ".join(losers) + ".")
-    failing = [display_name(s.method) for s in summaries if s.kind != "baseline" and s.sanity_passes is False and s.method in METHODS]
-    if failing:
-        notes.append("Fails the model randomisation sanity check (its map barely changes when the model is destroyed): " + ", ".join(failing) + ".")
+def _name(key: str) -> str:
+    return display_name(key) if key in METHODS or is_baseline(key) else key
+
+
+def _table_notes(summaries: Sequence[MethodSummary], verdicts: dict[str, dict[str, str]]) -> list[str]:
+    notes = ["Each mean is followed by its 95 % interval (percentile bootstrap over images, seeded)."]
+    if verdicts:
+        notes.append(
+            "Against the centre blob (a map that knows nothing of the model), from the paired difference's 95 % interval: "
+            "✓ beats the blob, ✗ below the blob, ≈ indistinguishable from it."
+        )
+        for side in ("worse", INDISTINGUISHABLE):
+            named = [_name(m) for m, found in verdicts.items() if side in found.values() and m in METHODS]
+            if named:
+                notes.append(f"{BLOB_WORDS[side].capitalize()} on at least one checked metric: " + ", ".join(named) + ".")
+    notes.extend(_comparison_notes(summaries))
+    for verdict_, words in (("fails", "Fails"), (INDISTINGUISHABLE, "Indistinguishable from the threshold in")):
+        named = [_name(s.method) for s in summaries if s.kind != "baseline" and s.sanity_verdict == verdict_ and s.method in METHODS]
+        if named:
+            notes.append(f"{words} the model randomisation check (mean Spearman against 0.5, 95 % interval): " + ", ".join(named) + ".")
     if any(s.kind == "baseline" for s in summaries) and any(math.isfinite(s.coherency) for s in summaries):
         notes.append("Baselines ignore the image, so their Coherency is 1 by construction (undefined, —, for the constant uniform map).")
+    return notes
+
+
+def _lower(label: str) -> str:
+    """``Insertion − deletion`` -> ``insertion − deletion``; ``ADCC`` stays."""
+    return label[0].lower() + label[1:] if label[1:2].islower() else label
+
+
+def _comparison_notes(summaries: Sequence[MethodSummary]) -> list[str]:
+    """Who is best on :data:`LEADER_FIELDS` (or a tie), and the :data:`VERSUS` pairs' differences."""
+    labels, way = {row.field: row.label for row in TABLE_ROWS}, directions()
+    notes = []
+    for name in LEADER_FIELDS:
+        found = leader(summaries, name, way[name])
+        if found is not None and found.runner_up is not None:
+            notes.append(leader_sentence(found, labels[name], _name))
+    by = {s.method: s for s in summaries}
+    for first, second in VERSUS:
+        if first in by and second in by:
+            for name in LEADER_FIELDS:
+                gap, outcome = versus(by[first], by[second], name, way[name])
+                if math.isfinite(gap.mean):
+                    notes.append(versus_sentence(first, second, _lower(labels[name]), gap, outcome, _name))
     return notes
 
 

@@ -14,7 +14,7 @@ bootstrap interval over images, seeded so that a table prints the same digits on
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -68,14 +68,15 @@ def bootstrap_mean(
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     keep = np.isfinite(values)
     if groups is not None:
-        labels = np.asarray([hash(group) for group in groups])[keep]
+        order: dict[Hashable, int] = {}
+        labels = np.asarray([order.setdefault(group, len(order)) for group in groups], dtype=np.int64)[keep]
     values = values[keep]
     if values.size == 0:
         return NOTHING
     if groups is None:
         sums, counts = values, np.ones_like(values)
     else:
-        _, index = np.unique(labels, return_inverse=True)
+        _, index = np.unique(labels, return_inverse=True)  # numbered by first appearance: the same on every run
         sums = np.bincount(index, weights=values)
         counts = np.bincount(index).astype(np.float64)
     draws = _draws(sums.size, seed, resamples)
@@ -86,13 +87,25 @@ def bootstrap_mean(
 
 
 def paired_difference(
-    a: Mapping[Hashable, float], b: Mapping[Hashable, float], *, seed: int = SEED, resamples: int = RESAMPLES, level: float = LEVEL
+    a: Mapping[Hashable, float],
+    b: Mapping[Hashable, float],
+    *,
+    group: Callable[[Hashable], Hashable] | None = None,
+    seed: int = SEED,
+    resamples: int = RESAMPLES,
+    level: float = LEVEL,
 ) -> Interval:
     """Mean of ``a[image] − b[image]`` over the images with a finite value in both, with its interval
-    (resampling images, so both sides of a pair are always drawn together)."""
-    common = [key for key in a if key in b and math.isfinite(a[key]) and math.isfinite(b[key])]
-    common.sort(key=str)
-    return bootstrap_mean([a[key] - b[key] for key in common], seed=seed, resamples=resamples, level=level)
+    (resampling images, so both sides of a pair are always drawn together; or the groups ``group(image)``)."""
+    common = sorted((key for key in a if key in b and math.isfinite(a[key]) and math.isfinite(b[key])), key=str)
+    groups = [group(key) for key in common] if group is not None else None
+    return bootstrap_mean([a[key] - b[key] for key in common], groups=groups, seed=seed, resamples=resamples, level=level)
+
+
+def mean_of(values: Mapping[Hashable, float], *, group: Callable[[Hashable], Hashable] | None = None) -> Interval:
+    """:func:`bootstrap_mean` of per-image values keyed by image (in a fixed order, so the draws are reproducible)."""
+    keys = sorted(values, key=str)
+    return bootstrap_mean([values[key] for key in keys], groups=[group(key) for key in keys] if group else None)
 
 
 def verdict(interval: Interval, threshold: float = 0.0) -> str:
