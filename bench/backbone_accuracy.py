@@ -1,7 +1,7 @@
 """Top-1 and top-5 accuracy of backbones on a labelled folder of images, at each backbone's native input size.
 
-Two preprocessings per backbone: ``resize``, camlib's own (the whole image resized to the square input,
-no crop: what every map is computed on), and ``crop``, the usual ImageNet evaluation (shorter side
+Two preprocessings per backbone: ``resize``, camlib's own (the whole image resized, shorter side at the
+input size and the shape kept, no crop: what every map is computed on), and ``crop``, the usual ImageNet evaluation (shorter side
 resized to input / 0.875, then the central square of the input size). Labels come from the folder's
 ``labels.csv`` (columns ``file``, ``class_index``). ``--half tuning`` / ``report`` keeps the even / odd
 0-based indices of the name-sorted files.
@@ -55,6 +55,7 @@ def hits(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per image: whether the label is the top-1 class, and whether it is among the top 5."""
     top5 = []
+    batch = 1 if mode == "resize" else batch  # camlib keeps each image's shape, so its inputs differ in size
     for start in range(0, len(images), batch):
         probabilities = backbone.probabilities(batch_tensor(backbone, images[start : start + batch], mode))
         top5.append(probabilities.topk(5, dim=1).indices.cpu().numpy())

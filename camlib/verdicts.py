@@ -68,12 +68,17 @@ def leader(summaries: Sequence, name: str, higher_is_better: bool, *, group: Cal
         return None
     ranked = sorted(methods, key=lambda s: getattr(s, name), reverse=higher_is_better)
     best = ranked[0]
-    same = tuple(s.method for s in ranked[1:] if s.per_image.get(name) and s.per_image.get(name) == best.per_image.get(name))
+    same = tuple(s.method for s in ranked[1:] if _same_values(s.per_image.get(name), best.per_image.get(name)))
     others = [s for s in ranked[1:] if s.method not in same]
     if not others:
         return Leader(best.method, None, NOTHING, INDISTINGUISHABLE, same)
     gap = difference(best, others[0], name, group=group)
     return Leader(best.method, others[0].method, gap, better_or_worse(gap, higher_is_better), same)
+
+
+def _same_values(a: dict | None, b: dict | None, tolerance: float = 2e-6) -> bool:
+    """The same map on every image: equal per-image values to the CSV's six printed decimals (one unit of rounding apart)."""
+    return bool(a) and bool(b) and a.keys() == b.keys() and all(abs(a[key] - b[key]) <= tolerance for key in a)
 
 
 def versus(first, second, name: str, higher_is_better: bool, *, group: Callable[[Hashable], Hashable] | None = None) -> tuple[Interval, str]:
