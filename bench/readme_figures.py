@@ -178,7 +178,7 @@ def fast_text() -> str:
     for field, digits in (("average_drop", 2), ("insertion_minus_deletion", 3), ("adcc", 3)):
         gap, _ = versus(fast, exact, field, True)
         parts.append(f"{_label(field)} {getattr(fast, field):.{digits}f} against {getattr(exact, field):.{digits}f} (fast − exact {gap.text(digits, signed=True)})")
-    return f"On the {fast.images} report-half images at `bn2`, fast Score-CAM scores " + ", ".join(parts)
+    return f"on the {fast.images} report-half images at `bn2`, fast Score-CAM scores " + ", ".join(parts)
 
 
 def _label(field: str) -> str:
@@ -187,7 +187,7 @@ def _label(field: str) -> str:
 
 def figures() -> dict[str, str]:
     """Figure name -> its text, every one recomputed from the committed outputs."""
-    found = {f"block_{model}": model_block(model) for model in MODELS}
+    found = {f"block_{model}": "\n" + model_block(model) + "\n" for model in MODELS}  # markers on their own lines
     found["issue11"] = "is met" if any(issue11_met(model) for model in MODELS) else "is not met on any of the four"
     if (RESULTS / "backbone_accuracy.csv").is_file():
         found["top1"] = accuracy_text()
