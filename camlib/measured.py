@@ -13,14 +13,12 @@ is about. Where no rows were measured with that model, layer and parameters, not
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
 from camlib.evaluate import TABLE_ROWS, MethodSummary, blob_verdicts, read_results, summarize
 from camlib.intervals import INDISTINGUISHABLE, Interval, paired_difference, verdict
-from camlib.results import read_results_file
 from camlib.sanity import SANITY_THRESHOLD
 from camlib.verdicts import difference
 
