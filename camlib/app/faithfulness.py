@@ -306,7 +306,7 @@ def set_line(images: Sequence[ImageInput]) -> str:
 
 
 def failures_text(failures: dict[str, list[str]]) -> str | None:
-    """The warning for the methods that do not beat the centre blob (from :func:`not_beating_center`)."""
+    """The warning for the methods not shown to beat the centre blob (from :func:`not_beating_center`)."""
     if not failures:
         return None
     return "Not shown to beat the centre blob (no model), by the 95 % interval of the paired difference over these images:\n" + "\n".join(f"- **{name}** on {', '.join(failed)}" for name, failed in failures.items())
