@@ -429,3 +429,27 @@ def test_without_sanity_the_columns_stay_empty(tiny_backbone, image_folder, tmp_
     summaries = evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=out, limit=1)
     assert all(row[column] == "" for row in read_csv(out) for column in SANITY_FIELDS)
     assert summaries[0].sanity_passes is None and "sanity check" not in markdown_table(summaries)
+
+
+def test_the_randomisation_verdict_comes_from_the_interval_not_the_mean(monkeypatch):
+    """Spearman 0.3 and 0.75 in turn (mean 0.525): indistinguishable from 0.5; 0.9 everywhere fails; 0.1 passes."""
+    import camlib.summary
+    from camlib.evaluate import summarize
+    from camlib.intervals import ABOVE, BELOW
+
+    def rows(method, values):
+        found = _rows(method, "method", [0.3], (0.5, 0.7, 0.9))
+        for row, value in zip(found, values * len(found)):
+            row.update({f"rand_spearman_{stage}": str(value) for stage in (1, 2, 3)})
+        return found
+
+    def verdicts():
+        summaries = summarize(rows("gradcam", [0.3, 0.75]) + rows("cam", [0.9]) + rows("gradcampp", [0.1]))
+        return {s.method: s.sanity_verdict for s in summaries}
+
+    expected = {"gradcam": "indistinguishable", "cam": "fails", "gradcampp": "passes"}
+    assert verdicts() == expected
+    assert "indistinguishable from 0.5" in markdown_table(summarize(rows("gradcam", [0.3, 0.75])))
+    # planted error: the verdict from the mean alone fails Grad-CAM at 0.525
+    monkeypatch.setattr(camlib.summary, "verdict", lambda interval, threshold: ABOVE if interval.mean > threshold else BELOW)
+    assert verdicts() != expected

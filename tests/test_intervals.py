@@ -134,3 +134,17 @@ def test_the_issues_figures_from_the_committed_rows():
         spearman = bootstrap_mean(list(per_image(name, "gradpp_scorecam", "rand_spearman_3").values()))
         assert spearman.mean == pytest.approx(mean, abs=6e-4)
         assert verdict(spearman, 0.5) == INDISTINGUISHABLE, name
+
+
+def test_pointing_table_resamples_grids_and_names_the_best_only_past_the_runner_up():
+    from camlib.pointing import pointing_markdown, read_pointing_rows, summarize_pointing
+
+    summaries = summarize_pointing(read_pointing_rows([RESULTS / "pointing_lite0_bn2.csv"]))
+    table = pointing_markdown(summaries)
+    assert "| CAM | 0.805 [0.784, 0.823] |" in table
+    assert "Energy share: CAM (= Grad-CAM, the same map) is the best of the methods, ahead of Grad++ScoreCAM by +0.090 [0.068, 0.111]" in table
+    # planted error: cells resampled as if independent (the four cells of a grid share one map) give another interval
+    cam = next(s for s in summaries if s.method == "cam")
+    cells = bootstrap_mean(list(cam.per_image["energy_share"].values()))
+    grids = cam.interval("energy_share")
+    assert cells.mean == pytest.approx(grids.mean) and (round(cells.low, 3), round(cells.high, 3)) != (0.784, 0.823)
