@@ -111,6 +111,17 @@ def versus_sentence(model: str) -> str:
     return "Grad++ScoreCAM − Score-CAM: " + "; ".join(parts) + "."
 
 
+def gradpp_against_scorecam(model: str = "lite0_bn2") -> str:
+    """Grad++ScoreCAM against exact Score-CAM on insertion − deletion and ADCC, in words, with the intervals."""
+    found = summaries(MODELS[model][1])
+    words = {"better": "ahead of", "worse": "behind", INDISTINGUISHABLE: "indistinguishable from"}
+    parts = []
+    for field in ("insertion_minus_deletion", "adcc"):
+        gap, outcome = versus(found["gradpp_scorecam"], found["scorecam"], field, True)
+        parts.append(f"{words[outcome]} it on {LABELS[field]} ({gap.text(signed=True)})")
+    return " and ".join(parts)
+
+
 def issue11_met(model: str) -> bool:
     """Issue 11's target: Grad++ScoreCAM the best of the six, with 95 % confidence, on all three metrics."""
     label, report, grid = MODELS[model]
@@ -188,6 +199,7 @@ def _label(field: str) -> str:
 def figures() -> dict[str, str]:
     """Figure name -> its text, every one recomputed from the committed outputs."""
     found = {f"block_{model}": "\n" + model_block(model) + "\n" for model in MODELS}  # markers on their own lines
+    found["gradpp_lite0_bn2"] = gradpp_against_scorecam()
     found["issue11"] = "is met" if any(issue11_met(model) for model in MODELS) else "is not met on any of the four"
     if (RESULTS / "backbone_accuracy.csv").is_file():
         found["top1"] = accuracy_text()
