@@ -84,7 +84,8 @@ def benchmark(name: str, summary: MethodSummary) -> str:
     efficientnet_lite0 at bn2, fast setting)``."""
     config = _read(name)[1]
     setting = f", {config['speed']} setting" if config.get("speed") else ""
-    return f"camlib's benchmark ({summary.images} report-half ImageNet photos, {config.get('backbone', '?')} at {config.get('layer', '?')}{setting})"
+    model = f"{config.get('backbone', '?')} at {config.get('layer', '?')}"
+    return f"camlib's benchmark ({summary.images} report-half ImageNet photos, {model}{setting})"
 
 
 def caveats(method: str, backbone: str, layer: str, *, params: Mapping | None = None, resolution: int | None = None) -> list[str]:

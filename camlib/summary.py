@@ -218,7 +218,8 @@ def blob_verdicts(summaries: Sequence[MethodSummary]) -> dict[str, dict[str, str
 def fails_against_center(summaries: Sequence[MethodSummary]) -> dict[str, list[str]]:
     """For each method (not baseline), the fields of :data:`CHECKED_AGAINST_CENTER` on which it is below the
     ``center`` baseline with 95 % confidence (its paired interval excludes 0); empty when ``center`` was not evaluated."""
-    return {method: [name for name, side in found.items() if side == "worse"] for method, found in blob_verdicts(summaries).items()}
+    verdicts = blob_verdicts(summaries)
+    return {method: [name for name, side in found.items() if side == "worse"] for method, found in verdicts.items()}
 
 
 def _format(value: float, digits: int) -> str:
@@ -254,7 +255,8 @@ def markdown_table(summaries: Sequence[MethodSummary]) -> str:
         lines.append(f"| {row.label} ({direction}) | " + " | ".join(cells) + " |")
     if any(s.sanity_verdict is not None for s in summaries):
         words = {"passes": "passes", "fails": "**fails**", INDISTINGUISHABLE: "indistinguishable from 0.5", None: "—"}
-        lines.append("| sanity check (Spearman below 0.5 after randomisation, 95 %) | " + " | ".join(words[s.sanity_verdict] for s in summaries) + " |")
+        cells = " | ".join(words[s.sanity_verdict] for s in summaries)
+        lines.append(f"| sanity check (Spearman below 0.5 after randomisation, 95 %) | {cells} |")
     lines.append("| seconds per image | " + " | ".join(f"{s.seconds_per_image:.2f}" for s in summaries) + " |")
     lines.append("| images | " + " | ".join(str(s.images) for s in summaries) + " |")
     notes = _table_notes(summaries, verdicts)
@@ -278,11 +280,13 @@ def _table_notes(summaries: Sequence[MethodSummary], verdicts: dict[str, dict[st
                 notes.append(f"{BLOB_WORDS[side].capitalize()} on at least one checked metric: " + ", ".join(named) + ".")
     notes.extend(_comparison_notes(summaries))
     for verdict_, words in (("fails", "Fails"), (INDISTINGUISHABLE, "Indistinguishable from the threshold in")):
-        named = [_name(s.method) for s in summaries if s.kind != "baseline" and s.sanity_verdict == verdict_ and s.method in METHODS]
+        named = [_name(s.method) for s in summaries if s.sanity_verdict == verdict_ and s.method in METHODS]
         if named:
-            notes.append(f"{words} the model randomisation check (mean Spearman against 0.5, 95 % interval): " + ", ".join(named) + ".")
+            notes.append(f"{words} the model randomisation check (mean Spearman against 0.5, 95 % interval): {', '.join(named)}.")
     if any(s.kind == "baseline" for s in summaries) and any(math.isfinite(s.coherency) for s in summaries):
-        notes.append("Baselines ignore the image, so their Coherency is 1 by construction (undefined, —, for the constant uniform map).")
+        notes.append(
+            "Baselines ignore the image, so their Coherency is 1 by construction (undefined, —, for the constant uniform map)."
+        )
     return notes
 
 

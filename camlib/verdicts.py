@@ -21,10 +21,12 @@ from camlib.intervals import INDISTINGUISHABLE, NOTHING, Interval, better_or_wor
 
 CHECKED_AGAINST_CENTER = ["insertion_minus_deletion", "average_drop_10", "average_drop_25", "average_drop_50"]
 BLOB_MARKS = {"better": "✓", "worse": "✗", INDISTINGUISHABLE: "≈"}
+Grouping = Callable[[Hashable], Hashable] | None
+"""Maps an image key to its resampling unit (a pointing-game grid), or None: each image on its own."""
 BLOB_WORDS = {"better": "beats the blob", "worse": "below the blob", INDISTINGUISHABLE: "indistinguishable from the blob"}
 
 
-def difference(first, second, name: str, *, group: Callable[[Hashable], Hashable] | None = None) -> Interval:
+def difference(first, second, name: str, *, group: Grouping = None) -> Interval:
     """Paired ``first − second`` on ``name`` over the images both scored (NaN when either has no per-image values)."""
     a, b = first.per_image.get(name), second.per_image.get(name)
     if not a or not b:
@@ -32,7 +34,9 @@ def difference(first, second, name: str, *, group: Callable[[Hashable], Hashable
     return paired_difference(a, b, group=group)
 
 
-def against_center(summaries: Sequence, directions: dict[str, bool], fields: Sequence[str] = CHECKED_AGAINST_CENTER) -> dict[str, dict[str, str]]:
+def against_center(
+    summaries: Sequence, directions: dict[str, bool], fields: Sequence[str] = CHECKED_AGAINST_CENTER
+) -> dict[str, dict[str, str]]:
     """Method -> {field: ``better`` / ``worse`` / ``indistinguishable``} against ``center``; empty when the
     blob was not evaluated. ``directions`` says, per field, whether higher is better."""
     center = next((s for s in summaries if s.method == "center"), None)
@@ -60,7 +64,7 @@ class Leader:
     same_map: tuple[str, ...] = ()  # other methods whose per-image values equal the leader's (the same map)
 
 
-def leader(summaries: Sequence, name: str, higher_is_better: bool, *, group: Callable[[Hashable], Hashable] | None = None) -> Leader | None:
+def leader(summaries: Sequence, name: str, higher_is_better: bool, *, group: Grouping = None) -> Leader | None:
     """The best method (not baseline) on ``name`` and whether its paired difference to the runner-up excludes 0;
     ``None`` with fewer than two methods. A method with exactly the leader's values is the same map, not a runner-up."""
     methods = [s for s in summaries if s.kind != "baseline" and math.isfinite(getattr(s, name, math.nan))]
@@ -81,7 +85,7 @@ def _same_values(a: dict | None, b: dict | None, tolerance: float = 2e-6) -> boo
     return bool(a) and bool(b) and a.keys() == b.keys() and all(abs(a[key] - b[key]) <= tolerance for key in a)
 
 
-def versus(first, second, name: str, higher_is_better: bool, *, group: Callable[[Hashable], Hashable] | None = None) -> tuple[Interval, str]:
+def versus(first, second, name: str, higher_is_better: bool, *, group: Grouping = None) -> tuple[Interval, str]:
     """``first − second`` on ``name`` and ``better`` / ``worse`` / ``indistinguishable`` for ``first``."""
     gap = difference(first, second, name, group=group)
     return gap, better_or_worse(gap, higher_is_better)
@@ -95,9 +99,15 @@ def leader_sentence(found: Leader, label: str, name_of: Callable[[str], str], di
     gap = found.difference.text(digits, signed=True)
     if found.outcome == "better":
         return f"{label}: {best} is the best of the methods, ahead of {name_of(found.runner_up)} by {gap} (paired, 95 %)."
-    return f"{label}: {best} and {name_of(found.runner_up)} are indistinguishable at the top (difference {gap}, paired, 95 %); no single best method."
+    return (
+        f"{label}: {best} and {name_of(found.runner_up)} are indistinguishable at the top (difference {gap}, paired, 95 %); "
+        "no single best method."
+    )
 
 
-def versus_sentence(first: str, second: str, label: str, gap: Interval, outcome: str, name_of: Callable[[str], str], digits: int = 3) -> str:
+def versus_sentence(
+    first: str, second: str, label: str, gap: Interval, outcome: str, name_of: Callable[[str], str], digits: int = 3
+) -> str:
+    """``Grad++ScoreCAM − Score-CAM on ADCC: −0.029 [−0.048, −0.011] (behind Score-CAM).``"""
     words = {"better": f"ahead of {name_of(second)}", "worse": f"behind {name_of(second)}", INDISTINGUISHABLE: "indistinguishable"}
     return f"{name_of(first)} − {name_of(second)} on {label}: {gap.text(digits, signed=True)} ({words[outcome]})."
