@@ -51,7 +51,6 @@ from camlib.sanity import SANITY_FIELDS, RandomisationCheck
 from camlib.summary import (  # noqa: F401 - the summary and its table, re-exported: camlib.evaluate is their public home
     CHECKED_AGAINST_CENTER,
     LEADER_FIELDS,
-    NOT_BEATING_CENTER,
     TABLE_ROWS,
     MethodSummary,
     TableRow,

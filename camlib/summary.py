@@ -1,8 +1,6 @@
-"""The summary of per-image result rows: each method's means with their 95 % intervals over images
-(:class:`MethodSummary`), and the table ``camlib evaluate`` and ``evaluate-merge`` print
-(:func:`markdown_table`), whose every verdict comes from :mod:`camlib.verdicts`. Re-exported by
-:mod:`camlib.evaluate`.
-"""
+"""Per-image result rows summarised: each method's means with their 95 % intervals (:class:`MethodSummary`), and
+the table of ``camlib evaluate`` / ``evaluate-merge`` (:func:`markdown_table`), every verdict from :mod:`camlib.verdicts`.
+Re-exported by :mod:`camlib.evaluate`."""
 
 from __future__ import annotations
 
@@ -13,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from camlib.baselines import is_baseline
+from camlib.errors import InvalidParameterError
 from camlib.explain import display_name
 from camlib.intervals import ABOVE, BELOW, INDISTINGUISHABLE, NOTHING, Interval, mean_of, verdict
 from camlib.methods import METHODS
@@ -81,30 +80,17 @@ def summarize(rows: Iterable[dict]) -> list[MethodSummary]:
     sanity = summarize_sanity(rows)
     summaries = []
     for method, items in grouped.items():
-        base = [float(r["base_score"]) for r in items]
-        masked = [float(r["masked_score"]) for r in items]
-        insertion = float(np.mean([float(r["insertion_auc"]) for r in items]))
-        deletion = float(np.mean([float(r["deletion_auc"]) for r in items]))
-        last = sanity.get(method, {}).get("last_stage")
-        per_image = _per_image(items, last)
-        area_drops = {f"average_drop_{percent}": _area_drop(items, base, f"masked_score_{percent}") for percent in FIXED_AREAS}
+        per_image = _per_image(items, sanity.get(method, {}).get("last_stage"))
+        means = {name: _mean(per_image, name) for name in MEANS}
         summaries.append(
             MethodSummary(
                 method=method,
                 images=len(items),
-                average_drop=average_drop(base, masked),
-                average_increase=average_increase(base, masked),
-                insertion_auc=insertion,
-                deletion_auc=deletion,
                 seconds_per_image=float(np.mean([float(r["seconds"]) for r in items])),
                 kind=items[0].get("kind") or kind_of(method),
-                insertion_minus_deletion=insertion - deletion,
-                complexity=_mean_of(items, "complexity"),
-                coherency=_mean_of(items, "coherency"),
-                adcc=_mean_of(items, "adcc"),
-                sparseness=_mean_of(items, "sparseness"),
-                **area_drops,
-                **_sanity_summary(sanity.get(method), per_image),
+                insertion_minus_deletion=means["insertion_auc"] - means["deletion_auc"],
+                **means,
+                **_sanity_summary(sanity.get(method)),
                 per_image=per_image,
             )
         )
@@ -112,34 +98,40 @@ def summarize(rows: Iterable[dict]) -> list[MethodSummary]:
 
 
 def _per_image(items: list[dict], last_stage: int | None) -> dict[str, dict[str, float]]:
-    """Each table field's value on each image (file -> value), so that the field is their mean."""
+    """Each table field's value on each image (file -> value), so that the field is their mean. A file name
+    seen again (two uploads of one name) gets ``#2``, ``#3``…, in the same order for every method."""
     values: dict[str, dict[str, float]] = {}
+    seen: dict[str, int] = {}
 
-    def put(name: str, row: dict, value: float) -> None:
+    def put(name: str, key: str, value: float) -> None:
         if math.isfinite(value):
-            values.setdefault(name, {})[row["file"]] = value
+            values.setdefault(name, {})[key] = value
 
     for row in items:
+        seen[row["file"]] = seen.get(row["file"], 0) + 1
+        key = row["file"] if seen[row["file"]] == 1 else f"{row['file']}#{seen[row['file']]}"
         base, masked = float(row["base_score"]), float(row["masked_score"])
-        put("average_drop", row, average_drop([base], [masked]) if base > 0 else math.nan)
-        put("average_increase", row, average_increase([base], [masked]))
+        if base <= 0:
+            raise InvalidParameterError("Average Drop needs positive base scores Y.")
+        put("average_drop", key, average_drop([base], [masked]))
+        put("average_increase", key, average_increase([base], [masked]))
         for column in ("insertion_auc", "deletion_auc", "complexity", "coherency", "adcc", "sparseness"):
-            put(column, row, _number(row.get(column)))
-        put("insertion_minus_deletion", row, float(row["insertion_auc"]) - float(row["deletion_auc"]))
+            put(column, key, _number(row.get(column)))
+        put("insertion_minus_deletion", key, float(row["insertion_auc"]) - float(row["deletion_auc"]))
         for percent in FIXED_AREAS:
             kept = _number(row.get(f"masked_score_{percent}"))
-            put(f"average_drop_{percent}", row, average_drop([base], [kept]) if base > 0 and math.isfinite(kept) else math.nan)
+            put(f"average_drop_{percent}", key, average_drop([base], [kept]) if math.isfinite(kept) else math.nan)
         if last_stage is not None:
-            put("sanity_spearman", row, _number(row.get(f"rand_spearman_{last_stage}")))
-            put("sanity_ssim", row, _number(row.get(f"rand_ssim_{last_stage}")))
+            put("sanity_spearman", key, _number(row.get(f"rand_spearman_{last_stage}")))
+            put("sanity_ssim", key, _number(row.get(f"rand_ssim_{last_stage}")))
     return values
 
 
-def _sanity_summary(values: dict | None, per_image: dict[str, dict[str, float]]) -> dict:
+def _sanity_summary(values: dict | None) -> dict:
     if not values:
         return {}
     last = values["last_stage"]
-    verdict_ = sanity_verdict_of(mean_of(per_image.get("sanity_spearman", {})))
+    verdict_ = sanity_verdict_of(values["interval"])
     return {
         "sanity_spearman": values[f"rand_spearman_{last}"],
         "sanity_ssim": values.get(f"rand_ssim_{last}", math.nan),
@@ -162,17 +154,16 @@ def _number(text: str | None) -> float:
         return math.nan
 
 
-def _mean_of(items: list[dict], column: str) -> float:
-    values = [value for value in (_number(row.get(column)) for row in items) if math.isfinite(value)]
-    return float(np.mean(values)) if values else math.nan
+MEANS = [
+    "average_drop", "average_increase", "insertion_auc", "deletion_auc", *(f"average_drop_{p}" for p in FIXED_AREAS),
+    "complexity", "coherency", "adcc", "sparseness",
+]  # fmt: skip
+"""The summary's fields that are the mean of their per-image values (NaN where no image has one)."""
 
 
-def _area_drop(items: list[dict], base: list[float], column: str) -> float:
-    pairs = [(y, _number(row.get(column))) for y, row in zip(base, items)]
-    pairs = [(y, o) for y, o in pairs if math.isfinite(o)]
-    if not pairs:
-        return math.nan
-    return average_drop([y for y, _ in pairs], [o for _, o in pairs])
+def _mean(per_image: dict[str, dict[str, float]], name: str) -> float:
+    values = per_image.get(name)
+    return float(np.mean(list(values.values()))) if values else math.nan
 
 
 @dataclass(frozen=True)
@@ -198,7 +189,6 @@ TABLE_ROWS = [
     TableRow("Spearman after model randomisation", "sanity_spearman", 3, False, True),
     TableRow("SSIM after model randomisation", "sanity_ssim", 3, False, True),
 ]
-NOT_BEATING_CENTER = BLOB_MARKS["worse"]
 LEADER_FIELDS = ["insertion_minus_deletion", "adcc"]
 """Metrics on which the tables say which method is best (or that the top is a tie)."""
 VERSUS = [("gradpp_scorecam", "scorecam")]
@@ -290,11 +280,6 @@ def _table_notes(summaries: Sequence[MethodSummary], verdicts: dict[str, dict[st
     return notes
 
 
-def _lower(label: str) -> str:
-    """``Insertion − deletion`` -> ``insertion − deletion``; ``ADCC`` stays."""
-    return label[0].lower() + label[1:] if label[1:2].islower() else label
-
-
 def _comparison_notes(summaries: Sequence[MethodSummary]) -> list[str]:
     """Who is best on :data:`LEADER_FIELDS` (or a tie), and the :data:`VERSUS` pairs' differences."""
     labels, way = {row.field: row.label for row in TABLE_ROWS}, directions()
@@ -309,5 +294,5 @@ def _comparison_notes(summaries: Sequence[MethodSummary]) -> list[str]:
             for name in LEADER_FIELDS:
                 gap, outcome = versus(by[first], by[second], name, way[name])
                 if math.isfinite(gap.mean):
-                    notes.append(versus_sentence(first, second, _lower(labels[name]), gap, outcome, _name))
+                    notes.append(versus_sentence(first, second, labels[name], gap, outcome, _name))
     return notes

@@ -109,5 +109,6 @@ def versus_sentence(
     first: str, second: str, label: str, gap: Interval, outcome: str, name_of: Callable[[str], str], digits: int = 3
 ) -> str:
     """``Grad++ScoreCAM − Score-CAM on ADCC: −0.029 [−0.048, −0.011] (behind Score-CAM).``"""
+    label = label[0].lower() + label[1:] if label[1:2].islower() else label  # "Insertion − deletion" within a sentence
     words = {"better": f"ahead of {name_of(second)}", "worse": f"behind {name_of(second)}", INDISTINGUISHABLE: "indistinguishable"}
     return f"{name_of(first)} − {name_of(second)} on {label}: {gap.text(digits, signed=True)} ({words[outcome]})."
