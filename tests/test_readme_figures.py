@@ -82,3 +82,17 @@ def test_a_planted_change_in_the_committed_rows_is_caught(tmp_path, monkeypatch)
         readme_figures.summaries.cache_clear()
     assert changed != original
     assert changed not in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_timings_are_read_from_the_benchs_output_file(tmp_path):
+    import json
+
+    from camlib import timings
+
+    written = json.loads((readme_figures.RESULTS / "app_timings.json").read_text(encoding="utf-8"))
+    assert timings.TIMINGS_FILE == readme_figures.RESULTS / "app_timings.json"
+    assert timings.SECONDS_BY_SETTING == written["seconds_by_setting"]
+    assert timings.setting_seconds("fast") == pytest.approx(sum(written["seconds_by_setting"]["fast"].values()))
+    assert timings.map_size(448) == tuple(written["seconds_by_resolution"]["448"]["map_size"])
+    # without the file nothing is claimed (a planted absence reads as "not measured", not as typed numbers)
+    assert timings._load(tmp_path / "absent.json") == {}
