@@ -727,6 +727,12 @@ def test_table_1_uses_camlib_metrics():
     assert faithfulness.not_beating_center(rows) == {
         "Grad-CAM": ["Insertion − deletion ↑ (below it)", "Average Drop, top 25 % kept (%) ↓ (indistinguishable)"]
     }
+    # the intervals beside the means: Grad-CAM's Average Drop is 50 % on one image and 0 % on the other, so a
+    # resample of the two gives 0, 25 or 50 (hand-computed); insertion − deletion is 0.3 on both
+    intervals = faithfulness.intervals_table(rows, ["cam", "gradcam", "center"])
+    assert intervals.loc[faithfulness.AVERAGE_DROP, "Grad-CAM"] == "[0, 50]"
+    assert intervals.loc["Insertion − deletion ↑", "Grad-CAM"] == "[0.3, 0.3]"
+    assert intervals.loc[faithfulness.AVERAGE_DROP, "CAM"] == "—"
     figure = faithfulness.metric_figure(table, "Insertion − deletion ↑", ["gradcam", "center"])
     assert figure.data[0].marker.color == (faithfulness.METHOD_COLOR, faithfulness.BASELINE_COLOR)
     assert figure.layout.shapes[0].line.dash == "dash" and figure.layout.shapes[0].y0 == pytest.approx(0.4)

@@ -148,6 +148,20 @@ def table_1(rows: Sequence[dict], keys: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(columns, index=[metric.label for metric in METRICS] + [SECONDS])
 
 
+def intervals_table(rows: Sequence[dict], keys: Sequence[str]) -> pd.DataFrame:
+    """Beside :func:`table_1`, each mean's 95 % interval over the images (``[low, high]``; — where undefined),
+    from :mod:`camlib.intervals`: with a handful of images the intervals are wide, and say so."""
+    summaries = summaries_by_key(rows)
+    columns = {}
+    for key in keys:
+        summary = summaries.get(key)
+        intervals = [summary.interval(metric.field) if summary else None for metric in METRICS]
+        columns[display_name(key)] = [
+            f"[{i.low:.3g}, {i.high:.3g}]" if i is not None and math.isfinite(i.low) else "—" for i in intervals
+        ]
+    return pd.DataFrame(columns, index=[metric.label for metric in METRICS])
+
+
 def not_beating_center(rows: Sequence[dict]) -> dict[str, list[str]]:
     """Display name -> labels of the metrics on which that method is not shown to beat the centre blob, each
     with the verdict of the paired 95 % interval (:func:`camlib.evaluate.blob_verdicts`): below it, or
