@@ -526,10 +526,12 @@ def test_faithfulness_page_shows_every_metric_with_the_baselines_for_the_current
     assert any("2 image(s): coffee.png, rocket.png" in markdown.value for markdown in at.main.markdown)
     at.button(key="camlib_evaluate_set").click().run()
     assert_clean(at)
-    # table, per-image rows and (when ../shared/paper is here) the paper's Table 1, for the image and for the set
-    assert len(at.dataframe) == (6 if paper_shown else 4)
+    # table, its intervals, per-image rows and (when ../shared/paper is here) the paper's Table 1, for the image and the set
+    assert len(at.dataframe) == (8 if paper_shown else 6)
+    intervals = [frame.value for frame in at.dataframe if frame.value.shape[0] == len(faithfulness.METRICS)]
+    assert len(intervals) == 2 and all(cell == "—" or cell.startswith("[") for cell in intervals[1].to_numpy().ravel())
     if paper_shown:
-        comparison = at.dataframe[5].value
+        comparison = next(frame.value for frame in at.dataframe if "paper: Average Drop (%) ↓" in frame.value.columns)
         assert comparison.loc["Grad++ScoreCAM", "paper: Average Drop (%) ↓"] == pytest.approx(32.6)
         assert any("VGG16" in caption.value for caption in at.caption)
 
