@@ -38,6 +38,12 @@ STUDY_COLUMNS = [  # summary column, heading, decimals
     ("average_drop_25", "at 25 %", 1), ("average_drop_50", "at 50 %", 1), ("complexity", "complexity", 3),
     ("masked_passes", "masked passes", 0), ("seconds", "s / image", 2),
 ]  # fmt: skip
+CHOICE = ("Grad++ScoreCAM's four shortlisted configurations scored with the whole suite, tuning half "
+          "(`docs/results/choice_tuning_lite0_bn2.json`)", "choice_tuning_lite0_bn2.json")
+CHOICE_COLUMNS = [  # key in the JSON, heading, decimals
+    ("masked_passes", "masked passes", 0), ("adcc", "ADCC", 3), ("suite_insertion_minus_deletion", "insertion − deletion", 3),
+    ("energy_share", "pointing energy share", 3), ("mean_rank", "mean rank", 2),
+]  # fmt: skip
 POINTING = [
     ("Grid pointing game, EfficientNet-Lite0 at `bn2`, report half", ["pointing_lite0_bn2.csv"]),
     ("Grid pointing game, EfficientNet-Lite0 at `conv_head`, report half", ["pointing_lite0_conv_head.csv"]),
@@ -60,7 +66,28 @@ def study_markdown(path: Path) -> str:
     for row in rows:
         cells = [f"{float(row[key]):.{decimals}f}" for key, _, decimals in columns]
         lines.append(f"| {row['configuration']} | " + " | ".join(cells).replace("nan", "—") + " |")
+    lines += ["", STUDY_NOTE]
     return "\n".join(lines)
+
+
+STUDY_NOTE = (
+    "Means only: the study kept one summary row per configuration, not per-image rows, so these means carry no "
+    "interval and no verdict is drawn from them; they ranked configurations on the tuning half, and every claim "
+    "about the chosen default is made on the report half, with intervals, in the tables above."
+)
+
+
+def choice_markdown(path: Path) -> str:
+    """The shortlisted configurations of ``bench/choose_gradpp_defaults.py`` with their suite scores and ranks."""
+    import json
+
+    candidates = json.loads(path.read_text(encoding="utf-8"))["candidates"]
+    lines = ["| configuration | " + " | ".join(heading for _, heading, _ in CHOICE_COLUMNS) + " |",
+             "|---" * (len(CHOICE_COLUMNS) + 1) + "|"]  # fmt: skip
+    for candidate in candidates:
+        name = candidate["name"].removeprefix("size-full_")
+        lines.append(f"| {name} | " + " | ".join(f"{float(candidate[key]):.{digits}f}" for key, _, digits in CHOICE_COLUMNS) + " |")
+    return "\n".join(lines + ["", STUDY_NOTE])
 
 
 def tables() -> list[tuple[str, str, bool]]:
@@ -80,6 +107,8 @@ def tables() -> list[tuple[str, str, bool]]:
     for title, name in STUDIES:
         if (RESULTS / name).is_file():
             found.append((title, study_markdown(RESULTS / name), False))
+    if (RESULTS / CHOICE[1]).is_file():
+        found.append((CHOICE[0], choice_markdown(RESULTS / CHOICE[1]), False))
     return found
 
 
@@ -97,7 +126,7 @@ def update_document(text: str, found: list[tuple[str, str, bool]]) -> tuple[str,
             following = re.compile(r"^#", flags=re.M).search(text, heading.end())
             end = following.start() if following else len(text)
         else:
-            end = re.compile(r"\n*(?:\|.*\n)+").match(text, heading.end()).end()
+            end = re.compile(r"\n*(?:\|.*\n)+(?:\n" + re.escape(STUDY_NOTE) + r"\n)?").match(text, heading.end()).end()
         text = text[: heading.start()] + f"{heading.group(1)} {title}\n\n{table}\n" + ("\n" if whole_section else "") + text[end:]
     return text, missing
 

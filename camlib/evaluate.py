@@ -27,14 +27,12 @@ from camlib.backbones import Backbone
 from camlib.baselines import BASELINES, baseline_map, is_baseline
 from camlib.dataset import IMAGE_SUFFIXES, LabelLookup, list_images, parse_shard, read_labels  # noqa: F401
 from camlib.errors import CamlibError, InvalidParameterError, UnknownMethodError
-from camlib.explain import build_method, display_name
+from camlib.explain import build_method
 from camlib.images import load_image
 from camlib.methods import METHODS, BaseCAM
 from camlib.metrics import (
     FIXED_AREAS,
     PIXEL_ORDER,
-    average_drop,
-    average_increase,
     class_scores,
     deletion_insertion_auc,
     map_quality_scores,
@@ -49,7 +47,21 @@ from camlib.results import (
     weights_identity,
     write_results,
 )
-from camlib.sanity import SANITY_FIELDS, RandomisationCheck, summarize_sanity
+from camlib.sanity import SANITY_FIELDS, RandomisationCheck
+from camlib.summary import (  # noqa: F401 - the summary and its table, re-exported: camlib.evaluate is their public home
+    CHECKED_AGAINST_CENTER,
+    LEADER_FIELDS,
+    TABLE_ROWS,
+    MethodSummary,
+    TableRow,
+    blob_verdicts,
+    directions,
+    fails_against_center,
+    kind_of,
+    markdown_table,
+    sanity_verdict_of,
+    summarize,
+)
 
 METRIC_SETS = ("basic", "all")
 """``basic``: the metrics of camlib 0.x (Average Drop / Increase, insertion / deletion); ``all``: every metric."""
@@ -84,10 +96,6 @@ def parse_evaluation_list(text: str) -> list[str]:
         raise UnknownMethodError("No method given. Choose from: all, baselines, " + ", ".join([*METHODS, *BASELINES]) + ".")
     unique = list(dict.fromkeys(keys))
     return [key for key in unique if not is_baseline(key)] + [key for key in unique if is_baseline(key)]
-
-
-def kind_of(key: str) -> str:
-    return "baseline" if is_baseline(key) else "method"
 
 
 @dataclass
@@ -131,202 +139,6 @@ def prepare_sources(
                 raise
             sources[key] = MapSource(key, error=str(error))
     return sources
-
-
-@dataclass
-class MethodSummary:
-    """One method's or baseline's means over its images (field names as in ``camlib evaluate``'s table).
-
-    ``average_drop_10`` etc. are Average Drop % with only the top 10 / 25 / 50 % of pixels kept;
-    ``coherency`` and ``adcc`` average the images where they are defined (NaN when none is)."""
-
-    method: str
-    images: int
-    average_drop: float
-    average_increase: float
-    insertion_auc: float
-    deletion_auc: float
-    seconds_per_image: float
-    kind: str = "method"
-    insertion_minus_deletion: float = math.nan
-    average_drop_10: float = math.nan
-    average_drop_25: float = math.nan
-    average_drop_50: float = math.nan
-    complexity: float = math.nan
-    coherency: float = math.nan
-    adcc: float = math.nan
-    sparseness: float = math.nan
-    sanity_spearman: float = math.nan  # mean Spearman at the last randomisation stage run
-    sanity_ssim: float = math.nan
-    sanity_passes: bool | None = None  # None: the sanity check was not run
-
-
-def summarize(rows: Iterable[dict]) -> list[MethodSummary]:
-    """One summary per method, in the order the methods first appear, over the rows without errors."""
-    rows = list(rows)
-    grouped: dict[str, list[dict]] = {}
-    for row in rows:
-        if not row.get("error"):
-            grouped.setdefault(row["method"], []).append(row)
-    sanity = summarize_sanity(rows)
-    summaries = []
-    for method, items in grouped.items():
-        base = [float(r["base_score"]) for r in items]
-        masked = [float(r["masked_score"]) for r in items]
-        insertion = float(np.mean([float(r["insertion_auc"]) for r in items]))
-        deletion = float(np.mean([float(r["deletion_auc"]) for r in items]))
-        area_drops = {f"average_drop_{percent}": _area_drop(items, base, f"masked_score_{percent}") for percent in FIXED_AREAS}
-        summaries.append(
-            MethodSummary(
-                method=method,
-                images=len(items),
-                average_drop=average_drop(base, masked),
-                average_increase=average_increase(base, masked),
-                insertion_auc=insertion,
-                deletion_auc=deletion,
-                seconds_per_image=float(np.mean([float(r["seconds"]) for r in items])),
-                kind=items[0].get("kind") or kind_of(method),
-                insertion_minus_deletion=insertion - deletion,
-                complexity=_mean_of(items, "complexity"),
-                coherency=_mean_of(items, "coherency"),
-                adcc=_mean_of(items, "adcc"),
-                sparseness=_mean_of(items, "sparseness"),
-                **area_drops,
-                **_sanity_summary(sanity.get(method)),
-            )
-        )
-    return summaries
-
-
-def _sanity_summary(values: dict | None) -> dict:
-    if not values:
-        return {}
-    last = values["last_stage"]
-    return {
-        "sanity_spearman": values[f"rand_spearman_{last}"],
-        "sanity_ssim": values.get(f"rand_ssim_{last}", math.nan),
-        "sanity_passes": values["passes"],
-    }
-
-
-def _number(text: str | None) -> float:
-    try:
-        return float(text) if text not in (None, "") else math.nan
-    except ValueError:
-        return math.nan
-
-
-def _mean_of(items: list[dict], column: str) -> float:
-    values = [value for value in (_number(row.get(column)) for row in items) if math.isfinite(value)]
-    return float(np.mean(values)) if values else math.nan
-
-
-def _area_drop(items: list[dict], base: list[float], column: str) -> float:
-    pairs = [(y, _number(row.get(column))) for y, row in zip(base, items)]
-    pairs = [(y, o) for y, o in pairs if math.isfinite(o)]
-    if not pairs:
-        return math.nan
-    return average_drop([y for y, _ in pairs], [o for _, o in pairs])
-
-
-@dataclass(frozen=True)
-class TableRow:
-    label: str
-    field: str
-    digits: int
-    higher_is_better: bool | None  # None: not a quality (time, counts)
-    optional: bool = False  # shown only when some summary has a value
-
-
-TABLE_ROWS = [
-    TableRow("Average Drop %", "average_drop", 2, False),
-    TableRow("Average Increase %", "average_increase", 2, True),
-    TableRow("Insertion AUC", "insertion_auc", 3, True),
-    TableRow("Deletion AUC", "deletion_auc", 3, False),
-    TableRow("Insertion − deletion", "insertion_minus_deletion", 3, True),
-    *(TableRow(f"Average Drop % keeping the top {p} %", f"average_drop_{p}", 2, False, True) for p in FIXED_AREAS),
-    TableRow("Complexity (mean map value)", "complexity", 3, False, True),
-    TableRow("Coherency", "coherency", 3, True, True),
-    TableRow("ADCC", "adcc", 3, True, True),
-    TableRow("Sparseness (Gini)", "sparseness", 3, True, True),
-    TableRow("Spearman after model randomisation", "sanity_spearman", 3, False, True),
-    TableRow("SSIM after model randomisation", "sanity_ssim", 3, False, True),
-]
-CHECKED_AGAINST_CENTER = ["insertion_minus_deletion", *(f"average_drop_{p}" for p in FIXED_AREAS)]
-NOT_BEATING_CENTER = "✗"
-
-
-def beats(value: float, reference: float, higher_is_better: bool) -> bool:
-    return value > reference if higher_is_better else value < reference
-
-
-def fails_against_center(summaries: Sequence[MethodSummary]) -> dict[str, list[str]]:
-    """For each method (not baseline), the fields of :data:`CHECKED_AGAINST_CENTER` on which it does not
-    beat the ``center`` baseline; empty when ``center`` was not evaluated."""
-    center = next((s for s in summaries if s.method == "center"), None)
-    if center is None:
-        return {}
-    directions = {row.field: row.higher_is_better for row in TABLE_ROWS}
-    failures = {}
-    for summary in summaries:
-        if summary.kind == "baseline":
-            continue
-        failed = [
-            name
-            for name in CHECKED_AGAINST_CENTER
-            if math.isfinite(getattr(center, name))
-            and not (math.isfinite(getattr(summary, name)) and beats(getattr(summary, name), getattr(center, name), directions[name]))
-        ]
-        failures[summary.method] = failed
-    return failures
-
-
-def _format(value: float, digits: int) -> str:
-    return f"{value:.{digits}f}" if math.isfinite(value) else "—"
-
-
-def markdown_table(summaries: Sequence[MethodSummary]) -> str:
-    """Table 1's layout: methods and baselines as columns, metrics as rows with their direction.
-
-    Baselines are marked in a ``kind`` row; a method's cell gets ✗ where it does not beat the
-    ``center`` baseline on insertion − deletion or on an Average Drop at a fixed area."""
-    names = [display_name(s.method) if s.method in METHODS or is_baseline(s.method) else s.method for s in summaries]
-    failures = fails_against_center(summaries)
-    lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(summaries)]
-    if any(s.kind == "baseline" for s in summaries):
-        lines.append("| kind | " + " | ".join(s.kind for s in summaries) + " |")
-    for row in TABLE_ROWS:
-        values = [getattr(s, row.field) for s in summaries]
-        if row.optional and not any(math.isfinite(value) for value in values):
-            continue
-        direction = "higher is better" if row.higher_is_better else "lower is better"
-        cells = [
-            _format(value, row.digits) + (f" {NOT_BEATING_CENTER}" if row.field in failures.get(s.method, []) else "")
-            for s, value in zip(summaries, values)
-        ]
-        lines.append(f"| {row.label} ({direction}) | " + " | ".join(cells) + " |")
-    if any(s.sanity_passes is not None for s in summaries):
-        verdicts = {True: "passes", False: "**fails**", None: "—"}
-        lines.append("| sanity check (Spearman < 0.5 after randomisation) | " + " | ".join(verdicts[s.sanity_passes] for s in summaries) + " |")
-    lines.append("| seconds per image | " + " | ".join(f"{s.seconds_per_image:.2f}" for s in summaries) + " |")
-    lines.append("| images | " + " | ".join(str(s.images) for s in summaries) + " |")
-    notes = _table_notes(summaries, failures)
-    return "\n".join(lines + ([""] + notes if notes else []))
-
-
-def _table_notes(summaries: Sequence[MethodSummary], failures: dict[str, list[str]]) -> list[str]:
-    notes = []
-    if failures:
-        notes.append(f"{NOT_BEATING_CENTER}: does not beat the centre blob (a map that knows nothing of the model) on this metric.")
-        losers = [display_name(method) for method, failed in failures.items() if failed and method in METHODS]
-        if losers:
-            notes.append("Does not beat the centre blob on at least one checked metric: " + ", ".join(losers) + ".")
-    failing = [display_name(s.method) for s in summaries if s.kind != "baseline" and s.sanity_passes is False and s.method in METHODS]
-    if failing:
-        notes.append("Fails the model randomisation sanity check (its map barely changes when the model is destroyed): " + ", ".join(failing) + ".")
-    if any(s.kind == "baseline" for s in summaries) and any(math.isfinite(s.coherency) for s in summaries):
-        notes.append("Baselines ignore the image, so their Coherency is 1 by construction (undefined, —, for the constant uniform map).")
-    return notes
 
 
 def merge_results(

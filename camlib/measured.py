@@ -3,18 +3,24 @@ docs/results.md read, computed from the per-image rows in ``docs/results/`` (nev
 
 The rows are the **report half** of ``../shared/imagenet-sample`` (odd 0-based indices of the name-sorted
 files; the defaults were chosen on the other half), scored by ``camlib evaluate --sanity`` (see
-docs/results.md for the commands). A method gets a caveat where, at that backbone and layer, it fails the
-model randomisation check or does not beat the centred blob (a map that knows nothing of the model) on
-insertion − deletion or an Average Drop at a fixed area. Where no rows were measured, nothing is claimed.
+docs/results.md for the commands). A method gets a note where, at that backbone, layer and setting, its
+randomisation check does not pass, or it does not beat the centred blob (a map that knows nothing of the
+model) on insertion − deletion or an Average Drop at a fixed area. Every verdict comes from a 95 % bootstrap
+interval (:mod:`camlib.intervals`, paired against the blob): "fails" / "below the blob" only where the
+interval excludes the threshold, "indistinguishable" where it does not. Each note names the benchmark it
+is about. Where no rows were measured with that model, layer and parameters, nothing is claimed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
-from camlib.evaluate import TABLE_ROWS, MethodSummary, fails_against_center, read_rows, summarize
+from camlib.evaluate import TABLE_ROWS, MethodSummary, blob_verdicts, read_results, summarize
+from camlib.intervals import INDISTINGUISHABLE, Interval, paired_difference, verdict
 from camlib.sanity import SANITY_THRESHOLD
+from camlib.verdicts import difference
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "docs" / "results"
 REPORT_FILES: dict[tuple[str, str], str] = {
@@ -25,7 +31,7 @@ REPORT_FILES: dict[tuple[str, str], str] = {
 }
 """(backbone, layer) -> the report-half rows of every method and baseline there, in :data:`RESULTS_DIR`."""
 FAST_FILES: dict[tuple[str, str], str] = {("efficientnet_lite0", "bn2"): "report_lite0_bn2_scorecam_fast.csv"}
-"""(backbone, layer) -> the report-half rows of Score-CAM at the ``fast`` setting."""
+"""(backbone, layer) -> the report-half rows of Score-CAM at the ``fast`` setting (with the baselines)."""
 
 WHY: dict[str, str] = {
     "gradcampp": "its channel weights keep only positive gradients, so with a destroyed classifier the map still "
@@ -39,50 +45,103 @@ WHY: dict[str, str] = {
 """Why a method's map can survive the model's randomisation: a property of the method, not of the image."""
 
 
+def _files(backbone: str, layer: str) -> list[str]:
+    return [name for name in (REPORT_FILES.get((backbone, layer)), FAST_FILES.get((backbone, layer))) if name]
+
+
 @cache
+def _read(name: str) -> tuple[dict[str, MethodSummary], dict]:
+    """Method key -> summary, and the configuration line, of one results file (empty when it is absent)."""
+    if not (RESULTS_DIR / name).is_file():
+        return {}, {}
+    rows, config = read_results([RESULTS_DIR / name])
+    return {summary.method: summary for summary in summarize(rows)}, config or {}
+
+
+def _measured_file(method: str, backbone: str, layer: str, params: Mapping | None) -> str | None:
+    """The results file holding ``method`` at ``backbone`` / ``layer`` run with exactly ``params`` (any
+    parameters when ``params`` is None), or None when none was measured so."""
+    for name in _files(backbone, layer):
+        summaries, config = _read(name)
+        if method not in summaries:
+            continue
+        if params is None or dict(config.get("params", {}).get(method, {})) == dict(params):
+            return name
+    return None
+
+
 def report_summaries(backbone: str, layer: str) -> dict[str, MethodSummary]:
     """Method or baseline key -> its report-half summary at ``backbone`` / ``layer``; empty when not measured."""
     name = REPORT_FILES.get((backbone, layer))
-    if name is None or not (RESULTS_DIR / name).is_file():
-        return {}
-    return {summary.method: summary for summary in summarize(read_rows([RESULTS_DIR / name]))}
+    return dict(_read(name)[0]) if name else {}
 
 
-def caveats(method: str, backbone: str, layer: str) -> list[str]:
-    """One sentence per thing a viewer of ``method``'s map at ``backbone`` / ``layer`` should know, from the
-    measured report-half rows (empty when that combination was not measured or the method passes)."""
-    summaries = report_summaries(backbone, layer)
-    summary = summaries.get(method)
-    if summary is None:
+report_summaries.cache_clear = _read.cache_clear  # the tests swap the files and clear what was read
+
+
+def benchmark(name: str, summary: MethodSummary) -> str:
+    """Which measurement a note is about: ``camlib's benchmark (125 report-half ImageNet photos,
+    efficientnet_lite0 at bn2, fast setting)``."""
+    config = _read(name)[1]
+    setting = f", {config['speed']} setting" if config.get("speed") else ""
+    model = f"{config.get('backbone', '?')} at {config.get('layer', '?')}"
+    return f"camlib's benchmark ({summary.images} report-half ImageNet photos, {model}{setting})"
+
+
+def caveats(method: str, backbone: str, layer: str, *, params: Mapping | None = None, resolution: int | None = None) -> list[str]:
+    """One sentence per thing a viewer of ``method``'s map should know, from the report-half rows measured
+    with this ``backbone``, ``layer`` and method ``params`` (and at the backbone's own input size, when the
+    screen's ``resolution`` is given). Empty when that combination was not measured or the method passes."""
+    name = _measured_file(method, backbone, layer, params)
+    if name is None or (resolution is not None and resolution != _input_size(backbone)):
         return []
+    summaries = _read(name)[0]
+    summary, where = summaries[method], benchmark(name, summaries[method])
     notes = []
-    if summary.sanity_passes is False:
+    spearman = summary.interval("sanity_spearman")
+    if summary.sanity_verdict in ("fails", INDISTINGUISHABLE):
+        outcome = "fails" if summary.sanity_verdict == "fails" else "is indistinguishable from the threshold of"
         notes.append(
-            f"Fails the model randomisation check here: its map keeps a rank correlation of {summary.sanity_spearman:.3f} "
-            f"(the check fails at {SANITY_THRESHOLD}) with itself after the classifier and the last two blocks are re-initialised"
-            + (f" ({WHY[method]})." if method in WHY else ".")
+            f"In {where}, this method {outcome} the model randomisation check: its map keeps a mean rank correlation of "
+            f"{spearman.text()} (95 % interval; the check fails above {SANITY_THRESHOLD}) with itself after the classifier "
+            "and the last two blocks are re-initialised" + (f" ({WHY[method]})." if method in WHY else ".")
         )
     labels = {row.field: row.label for row in TABLE_ROWS}
     center = summaries.get("center")
-    for field in fails_against_center(list(summaries.values())).get(method, []):
+    for field, side in blob_verdicts(list(summaries.values())).get(method, {}).items():
+        if side == "better":
+            continue
+        gap = difference(summary, center, field)
+        words = "is below" if side == "worse" else "is indistinguishable from"
         notes.append(
-            f"Does not beat a centred blob that knows nothing of the model on {labels[field].lower()} "
-            f"({getattr(summary, field):.3f} against {getattr(center, field):.3f})"
+            f"In {where}, this method {words} a centred blob that knows nothing of the model on {labels[field].lower()} "
+            f"(difference {gap.text(3 if field == 'insertion_minus_deletion' else 2, signed=True)}, 95 % interval)"
             + _blob_deletion_reason(field, summary, center)
             + "."
         )
     return notes
 
 
+def _input_size(backbone: str) -> int | None:
+    """The input size the benchmark ran at: the backbone's own (``camlib evaluate`` preprocesses with it)."""
+    try:
+        from camlib.backbones import BACKBONES
+
+        return BACKBONES[backbone].input_size
+    except (ImportError, KeyError, AttributeError):
+        return None
+
+
 def _blob_deletion_reason(field: str, summary: MethodSummary, center: MethodSummary) -> str:
-    """Where the blob wins insertion − deletion by its deletion AUC alone (the map inserts at least as well), say so."""
-    if field != "insertion_minus_deletion" or not (
-        center.deletion_auc < summary.deletion_auc and summary.insertion_auc >= center.insertion_auc
-    ):
+    """Where the blob's deletion AUC is lower with 95 % confidence and the map inserts at least as well, say so."""
+    if field != "insertion_minus_deletion":
+        return ""
+    deletion = difference(summary, center, "deletion_auc")
+    if verdict(deletion) != "above" or verdict(difference(summary, center, "insertion_auc")) == "below":
         return ""
     return (
-        f": the blob's deletion AUC ({center.deletion_auc:.3f}) is lower than this map's ({summary.deletion_auc:.3f}), "
-        "since the objects of ImageNet photos tend to sit in the middle"
+        f": the blob's deletion AUC ({center.deletion_auc:.3f}) is lower than this map's ({summary.deletion_auc:.3f}; "
+        f"difference {deletion.text(signed=True)}), since the objects of ImageNet photos tend to sit in the middle"
     )
 
 
@@ -91,34 +150,37 @@ def images_measured(backbone: str, layer: str) -> int:
     return max((summary.images for summary in summaries.values()), default=0)
 
 
-def fast_against_exact(backbone: str = "efficientnet_lite0", layer: str = "bn2") -> tuple[MethodSummary, MethodSummary] | None:
-    """Score-CAM at the ``fast`` setting and exact Score-CAM on the report images both scored, or ``None``."""
+def fast_against_exact(backbone: str = "efficientnet_lite0", layer: str = "bn2") -> dict[str, Interval] | None:
+    """Score-CAM at the ``fast`` setting minus exact Score-CAM, paired over the report images both scored, on
+    insertion − deletion and ADCC (with the fast means as ``fast_*``); ``None`` when either was not measured."""
     exact_name, fast_name = REPORT_FILES.get((backbone, layer)), FAST_FILES.get((backbone, layer))
-    if (
-        exact_name is None
-        or fast_name is None
-        or not (RESULTS_DIR / exact_name).is_file()
-        or not (RESULTS_DIR / fast_name).is_file()
-    ):
+    if exact_name is None or fast_name is None:
         return None
-    exact = [row for row in read_rows([RESULTS_DIR / exact_name]) if row["method"] == "scorecam" and not row.get("error")]
-    fast = [row for row in read_rows([RESULTS_DIR / fast_name]) if row["method"] == "scorecam" and not row.get("error")]
-    common = {row["file"] for row in exact} & {row["file"] for row in fast}
-    if not common:
+    exact, fast = _read(exact_name)[0].get("scorecam"), _read(fast_name)[0].get("scorecam")
+    if exact is None or fast is None:
         return None
-    return summarize([r for r in fast if r["file"] in common])[0], summarize([r for r in exact if r["file"] in common])[0]
+    found = {}
+    for field in ("insertion_minus_deletion", "adcc"):
+        found[field] = paired_difference(fast.per_image.get(field, {}), exact.per_image.get(field, {}))
+        found[f"fast_{field}"] = fast.interval(field)
+        found[f"exact_{field}"] = exact.interval(field)
+    return found if found["insertion_minus_deletion"].n else None
 
 
 def fast_setting_text() -> str:
     """One sentence on how the fast Score-CAM scores against the exact one, for the app's speed labels."""
-    pair = fast_against_exact()
-    if pair is None:
+    found = fast_against_exact()
+    if found is None:
         return ""
-    fast, exact = pair
+    gaps = found["insertion_minus_deletion"], found["adcc"]
+    same = all(verdict(gap) == INDISTINGUISHABLE for gap in gaps)
     return (
-        f" On {fast.images} report-half ImageNet images (EfficientNet-Lite0, bn2) its maps score like the exact ones: "
-        f"insertion − deletion {fast.insertion_minus_deletion:.3f} against {exact.insertion_minus_deletion:.3f}, "
-        f"ADCC {fast.adcc:.3f} against {exact.adcc:.3f}."
+        f" On {gaps[0].n} report-half ImageNet images (EfficientNet-Lite0, bn2) its maps score "
+        + ("indistinguishably from the exact ones" if same else "differently from the exact ones")
+        + f": insertion − deletion {found['fast_insertion_minus_deletion'].mean:.3f} against "
+        f"{found['exact_insertion_minus_deletion'].mean:.3f} (fast − exact {gaps[0].text(signed=True)}), ADCC "
+        f"{found['fast_adcc'].mean:.3f} against {found['exact_adcc'].mean:.3f} (fast − exact {gaps[1].text(signed=True)}; "
+        "paired, 95 %)."
     )
 
 

@@ -37,10 +37,11 @@ shard composes the same grids first), and :func:`merge_pointing` joins shard CSV
 from __future__ import annotations
 
 import csv
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,8 @@ from camlib.dataset import LabelLookup, list_images
 from camlib.errors import CamlibError, InvalidParameterError
 from camlib.explain import build_method, display_name
 from camlib.images import load_image
+from camlib.intervals import NOTHING, Interval, mean_of
+from camlib.verdicts import leader, leader_sentence, versus, versus_sentence
 
 POINTING_FIELDS = ["grid", "cell", "file", "target", "method", "energy_share", "hit", "seconds", "error"]
 CHANCE = 0.25
@@ -84,6 +87,20 @@ class PointingSummary:
     energy_share: float
     hit_rate: float
     seconds_per_cell: float
+    kind: str = "method"
+    per_image: dict[str, dict[tuple[int, int], float]] = field(default_factory=dict, repr=False, compare=False)
+    """``energy_share`` / ``hit_rate`` -> {(grid, cell): that cell's value}."""
+
+    def interval(self, name: str) -> Interval:
+        """The mean of ``name`` with its 95 % bootstrap interval, resampling whole grids: the four cells of a
+        grid share one map, so their scores are not independent."""
+        values = self.per_image.get(name)
+        return mean_of(values, group=by_grid) if values else NOTHING
+
+
+def by_grid(key: tuple[int, int]) -> int:
+    """The bootstrap's unit for a (grid, cell) key: its grid."""
+    return key[0]
 
 
 # -- which images -----------------------------------------------------------------------------------
@@ -412,21 +429,40 @@ def summarize_pointing(rows: Iterable[dict]) -> list[PointingSummary]:
             energy_share=float(np.mean([float(r["energy_share"]) for r in items])),
             hit_rate=float(np.mean([float(r["hit"]) for r in items])),
             seconds_per_cell=float(np.mean([float(r["seconds"]) for r in items])),
+            kind="baseline" if is_baseline(method) else "method",
+            per_image={
+                "energy_share": {(int(r["grid"]), int(r["cell"])): float(r["energy_share"]) for r in items},
+                "hit_rate": {(int(r["grid"]), int(r["cell"])): float(r["hit"]) for r in items},
+            },
         )
         for method, items in grouped.items()
     ]
 
 
 def pointing_markdown(summaries: Sequence[PointingSummary]) -> str:
-    """Methods as rows, with the chance line last."""
+    """Methods as rows, each mean with its 95 % interval (bootstrap over grids), the chance line last, then
+    whether the best method's energy share is ahead of the runner-up's (paired over cells, grids resampled)."""
     lines = [
         "| method | energy share (higher is better) | hit rate (higher is better) | cells | seconds per cell |",
         "|---|---|---|---|---|",
     ]
     for s in summaries:
-        lines.append(f"| {_name(s.method)} | {s.energy_share:.3f} | {s.hit_rate:.3f} | {s.cells} | {s.seconds_per_cell:.3f} |")
+        cells = [f"{getattr(s, name):.3f}" + _interval_text(s.interval(name)) for name in ("energy_share", "hit_rate")]
+        lines.append(f"| {_name(s.method)} | {cells[0]} | {cells[1]} | {s.cells} | {s.seconds_per_cell:.3f} |")
     lines.append(f"| chance (2×2 grid) | {CHANCE:.3f} | {CHANCE:.3f} | | |")
+    lines += ["", "Each mean is followed by its 95 % interval (percentile bootstrap over grids, seeded)."]
+    found = leader(summaries, "energy_share", True, group=by_grid)
+    if found is not None and found.runner_up is not None:
+        lines.append(leader_sentence(found, "Energy share", _name))
+    by = {s.method: s for s in summaries}
+    if "gradpp_scorecam" in by and "scorecam" in by:
+        gap, outcome = versus(by["gradpp_scorecam"], by["scorecam"], "energy_share", True, group=by_grid)
+        lines.append(versus_sentence("gradpp_scorecam", "scorecam", "energy share", gap, outcome, _name))
     return "\n".join(lines)
+
+
+def _interval_text(interval: Interval) -> str:
+    return f" [{interval.low:.3f}, {interval.high:.3f}]" if math.isfinite(interval.low) else ""
 
 
 def _name(key: str) -> str:

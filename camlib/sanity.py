@@ -75,6 +75,7 @@ from torch import nn
 from camlib.backbones import Backbone
 from camlib.baselines import is_baseline
 from camlib.errors import InvalidParameterError
+from camlib.intervals import ABOVE, BELOW, mean_of, verdict
 
 DEFAULT_STAGES = 3
 MAX_STAGES = 8
@@ -283,36 +284,43 @@ class RandomisationCheck:
 
 
 def sanity_verdict(mean_spearman_last_stage: float) -> bool:
-    """True (passes) when the mean Spearman correlation at the last stage is below
-    :data:`SANITY_THRESHOLD`; NaN (nothing measured) fails."""
+    """True when a Spearman correlation is below :data:`SANITY_THRESHOLD`; NaN (nothing measured) fails. The
+    rule for one map; a verdict on a method over images comes from the interval of its mean
+    (:func:`summarize_sanity`, :func:`camlib.summary.sanity_verdict_of`), never from the mean alone."""
     value = float(mean_spearman_last_stage)
     return bool(math.isfinite(value) and value < SANITY_THRESHOLD)
 
 
 def summarize_sanity(rows: Iterable[dict]) -> dict[str, dict]:
     """Per method (in order of first appearance), over the rows without error that have sanity columns:
-    the mean of each column, ``images``, ``last_stage`` (the highest stage with values) and ``passes``
-    (:func:`sanity_verdict` of that stage's mean Spearman). Rows are dicts of strings, as in the CSV."""
-    grouped: dict[str, list[dict[str, float]]] = {}
+    the mean of each column, ``images``, ``last_stage`` (the highest stage with values), ``interval`` (that
+    stage's mean Spearman with its 95 % bootstrap interval over images, :mod:`camlib.intervals`) and ``passes``:
+    True where the interval lies below :data:`SANITY_THRESHOLD`, False above, None where it straddles it
+    (indistinguishable). Rows are dicts of strings, as in the CSV."""
+    grouped: dict[str, dict[str, dict[str, float]]] = {}  # method -> image file -> its sanity values
     for row in rows:
         if row.get("error"):
             continue
         values = {name: float(row[name]) for name in _sanity_columns(row) if row[name] not in ("", None)}
         if values:
-            grouped.setdefault(row["method"], []).append(values)
+            images = grouped.setdefault(row["method"], {})
+            images[row.get("file", str(len(images)))] = values
     summary: dict[str, dict] = {}
     for method, images in grouped.items():
-        names = sorted({name for values in images for name in values}, key=_stage_order)
+        names = sorted({name for values in images.values() for name in values}, key=_stage_order)
         stages = [_stage_order(name)[0] for name in names if name.startswith("rand_spearman_")]
         if not stages:
             continue
         last = max(stages)
-        means = {name: float(np.mean([values[name] for values in images if name in values])) for name in names}
+        means = {name: float(np.mean([values[name] for values in images.values() if name in values])) for name in names}
+        last_name = f"rand_spearman_{last}"
+        spearman = mean_of({file: values[last_name] for file, values in images.items() if last_name in values})
         summary[method] = {
             "images": len(images),
             **means,
             "last_stage": last,
-            "passes": sanity_verdict(means[f"rand_spearman_{last}"]),
+            "interval": spearman,
+            "passes": {BELOW: True, ABOVE: False}.get(verdict(spearman, SANITY_THRESHOLD)),
         }
     return summary
 

@@ -1,29 +1,40 @@
 """Measured seconds per map: the one source of the timing figures that the app's labels (and the README) state.
 
-Measured by ``OMP_NUM_THREADS=2 python -m bench.app_timings --repeats 3`` (see :data:`COMMAND`) on :data:`MACHINE`:
-EfficientNet-Lite0 at its default layer (``bn2``) on scikit-image's "chelsea" (451 × 300), one map per call. Rerun the
-command and paste its output here when the methods, the settings or the machine change.
+They are read from ``docs/results/app_timings.json``, the file that ``OMP_NUM_THREADS=2 python -m bench.app_timings
+--repeats 3 --out docs/results/app_timings.json`` writes (see :data:`COMMAND`) on :data:`MACHINE`: EfficientNet-Lite0
+at its default layer (``bn2``) on scikit-image's "chelsea" (451 × 300), one map per call. Rerun the command when the
+methods, the settings or the machine change; nothing here is typed by hand. Without the file nothing is claimed
+(every figure reads "not measured").
 """
 
 from __future__ import annotations
 
-COMMAND = "OMP_NUM_THREADS=2 python -m bench.app_timings --repeats 3"
-MACHINE = "the project's 2-core x86-64 CPU runner with nothing else running, 2 threads, torch 2.14.1"
-THREADS = 2
-BACKBONE = "EfficientNet-Lite0"
+import json
+from pathlib import Path
+
+TIMINGS_FILE = Path(__file__).resolve().parents[1] / "docs" / "results" / "app_timings.json"
+
+
+def _load(path: Path = TIMINGS_FILE) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+_MEASURED = _load()
+COMMAND: str = _MEASURED.get("command", "OMP_NUM_THREADS=2 python -m bench.app_timings --repeats 3 --out docs/results/app_timings.json")
+MACHINE: str = _MEASURED.get("machine", "not measured")
+THREADS: int = int(_MEASURED.get("threads", 2))
+BACKBONE: str = _MEASURED.get("backbone", "EfficientNet-Lite0")
 
 # Seconds per map at resolution 224 (a 337 × 224 input for this photo), by speed setting and method.
-SECONDS_BY_SETTING: dict[str, dict[str, float]] = {
-    "fast": {"cam": 0.03, "gradcam": 0.03, "gradcampp": 0.03, "smoothgradcampp": 0.24, "gradpp_scorecam": 0.46, "scorecam": 2.06},
-    "exact": {"cam": 0.02, "gradcam": 0.02, "gradcampp": 0.02, "smoothgradcampp": 0.19, "gradpp_scorecam": 0.42, "scorecam": 9.9},
-    "lowres": {"cam": 0.03, "gradcam": 0.03, "gradcampp": 0.03, "smoothgradcampp": 0.27, "gradpp_scorecam": 0.19, "scorecam": 2.31},
-}
+SECONDS_BY_SETTING: dict[str, dict[str, float]] = dict(_MEASURED.get("seconds_by_setting", {}))
 
 # At the Fast setting, by resolution (the input's shorter side): (map height, map width), seconds per map.
 SECONDS_BY_RESOLUTION: dict[int, tuple[tuple[int, int], dict[str, float]]] = {
-    224: ((224, 337), {"cam": 0.03, "gradcam": 0.03, "gradcampp": 0.03, "smoothgradcampp": 0.24, "gradpp_scorecam": 0.46, "scorecam": 2.06}),
-    320: ((320, 481), {"cam": 0.04, "gradcam": 0.04, "gradcampp": 0.04, "smoothgradcampp": 0.33, "gradpp_scorecam": 0.83, "scorecam": 3.89}),
-    448: ((448, 673), {"cam": 0.08, "gradcam": 0.07, "gradcampp": 0.07, "smoothgradcampp": 0.62, "gradpp_scorecam": 3.04, "scorecam": 11.86}),
+    int(resolution): (tuple(entry["map_size"]), dict(entry["seconds"]))
+    for resolution, entry in _MEASURED.get("seconds_by_resolution", {}).items()
 }
 
 

@@ -9,8 +9,8 @@ st.markdown(
     "For each image, the class is the model's top-1. **Y** is its softmax score on the image and **O** its "
     "score on the image multiplied by the map (on the normalised input, as in the Grad-CAM++ paper). "
     "Beside the methods stand three **baselines** that know nothing of the model (grey, hatched): a centred "
-    "Gaussian blob, a uniform map and smoothed noise. A method that does not beat the centre blob does not "
-    "explain anything by that metric. Computed by `camlib.evaluate`, the loop of `camlib evaluate`."
+    "Gaussian blob, a uniform map and smoothed noise. A method not shown to beat the centre blob (by the 95 % "
+    "interval of the paired difference over the images) explains nothing measurable by that metric. Computed by `camlib.evaluate`, the loop of `camlib evaluate`."
 )
 
 chosen = widgets.sidebar_image_and_model()

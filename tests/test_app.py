@@ -526,10 +526,12 @@ def test_faithfulness_page_shows_every_metric_with_the_baselines_for_the_current
     assert any("2 image(s): coffee.png, rocket.png" in markdown.value for markdown in at.main.markdown)
     at.button(key="camlib_evaluate_set").click().run()
     assert_clean(at)
-    # table, per-image rows and (when ../shared/paper is here) the paper's Table 1, for the image and for the set
-    assert len(at.dataframe) == (6 if paper_shown else 4)
+    # table, its intervals, per-image rows and (when ../shared/paper is here) the paper's Table 1, for the image and the set
+    assert len(at.dataframe) == (8 if paper_shown else 6)
+    intervals = [frame.value for frame in at.dataframe if frame.value.shape[0] == len(faithfulness.METRICS)]
+    assert len(intervals) == 2 and all(cell == "—" or cell.startswith("[") for cell in intervals[1].to_numpy().ravel())
     if paper_shown:
-        comparison = at.dataframe[5].value
+        comparison = next(frame.value for frame in at.dataframe if "paper: Average Drop (%) ↓" in frame.value.columns)
         assert comparison.loc["Grad++ScoreCAM", "paper: Average Drop (%) ↓"] == pytest.approx(32.6)
         assert any("VGG16" in caption.value for caption in at.caption)
 
@@ -722,10 +724,17 @@ def test_table_1_uses_camlib_metrics():
     assert table.loc["Insertion − deletion ↑", "Grad-CAM"] == pytest.approx(0.3)
     assert table.loc[faithfulness.SECONDS, "Grad-CAM"] == pytest.approx(2.0)
     assert np.isnan(table.loc[faithfulness.AVERAGE_DROP, "CAM"]) and np.isnan(table.loc["Complexity ↓", "Grad-CAM"])
-    # the centre blob: insertion − deletion 0.4 > 0.3, and 10 % drop at 25 % area < 37.5 %
+    # the centre blob: insertion − deletion 0.4 > 0.3 on both images (below it); drop at 25 % area 10 % on both
+    # against Grad-CAM's 0 % and 75 % (paired differences −10 and +65: indistinguishable)
     assert faithfulness.not_beating_center(rows) == {
-        "Grad-CAM": ["Insertion − deletion ↑", "Average Drop, top 25 % kept (%) ↓"]
+        "Grad-CAM": ["Insertion − deletion ↑ (below it)", "Average Drop, top 25 % kept (%) ↓ (indistinguishable)"]
     }
+    # the intervals beside the means: Grad-CAM's Average Drop is 50 % on one image and 0 % on the other, so a
+    # resample of the two gives 0, 25 or 50 (hand-computed); insertion − deletion is 0.3 on both
+    intervals = faithfulness.intervals_table(rows, ["cam", "gradcam", "center"])
+    assert intervals.loc[faithfulness.AVERAGE_DROP, "Grad-CAM"] == "[0, 50]"
+    assert intervals.loc["Insertion − deletion ↑", "Grad-CAM"] == "[0.3, 0.3]"
+    assert intervals.loc[faithfulness.AVERAGE_DROP, "CAM"] == "—"
     figure = faithfulness.metric_figure(table, "Insertion − deletion ↑", ["gradcam", "center"])
     assert figure.data[0].marker.color == (faithfulness.METHOD_COLOR, faithfulness.BASELINE_COLOR)
     assert figure.layout.shapes[0].line.dash == "dash" and figure.layout.shapes[0].y0 == pytest.approx(0.4)
@@ -922,7 +931,7 @@ def test_the_faithfulness_page_evaluates_a_set_only_for_the_button_and_keeps_the
 def test_the_faithfulness_page_texts():
     assert faithfulness.failures_text({}) is None
     assert faithfulness.failures_text({"Grad-CAM": ["ADCC ↑", "Coherency ↑"], "CAM": ["ADCC ↑"]}) == (
-        "Not better than the centre blob (no model):\n- **Grad-CAM** on ADCC ↑, Coherency ↑\n- **CAM** on ADCC ↑"
+        "Not shown to beat the centre blob (no model), by the 95 % interval of the paired difference over these images:\n- **Grad-CAM** on ADCC ↑, Coherency ↑\n- **CAM** on ADCC ↑"
     )
     labels, default = faithfulness.chart_choices()
     assert labels == [metric.label for metric in faithfulness.METRICS] and labels[default] == "ADCC ↑" and default == 10

@@ -248,32 +248,65 @@ def test_basic_metrics_leave_the_new_columns_empty_and_the_table_short(tiny_back
         evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=out, metrics="some")
 
 
-def test_table_marks_baselines_directions_and_methods_that_do_not_beat_center():
-    from camlib.evaluate import MethodSummary, fails_against_center
+def _rows(method, kind, insertion_minus_deletion, kept_scores, images=8):
+    """Per-image rows (as in the CSV) whose insertion − deletion and top-10/25/50 % scores are given per image."""
+    rows = []
+    for i in range(images):
+        idm = insertion_minus_deletion[i % len(insertion_minus_deletion)]
+        rows.append({"file": f"img{i}.png", "target": "0", "method": method, "base_score": "1.0", "masked_score": "0.9",
+                     "insertion_auc": f"{0.2 + idm}", "deletion_auc": "0.2", "seconds": "0.1", "error": "", "kind": kind,
+                     "complexity": "0.3", "coherency": "" if method == "uniform" else "0.9", "adcc": "0.7", "sparseness": "0.4",
+                     **{f"masked_score_{p}": f"{score}" for p, score in zip((10, 25, 50), kept_scores)}})  # fmt: skip
+    return rows
 
-    def summary(method, kind, idm, drops):
-        return MethodSummary(method, 4, 10.0, 20.0, 0.5, 0.2, 0.1, kind=kind, insertion_minus_deletion=idm,
-                             average_drop_10=drops[0], average_drop_25=drops[1], average_drop_50=drops[2],
-                             complexity=0.3, coherency=np.nan if method == "uniform" else 0.9, adcc=0.7, sparseness=0.4)
 
-    summaries = [
-        summary("gradcam", "method", 0.40, (50.0, 30.0, 10.0)),
-        summary("cam", "method", 0.20, (70.0, 30.0, 5.0)),
-        summary("center", "baseline", 0.30, (60.0, 30.0, 20.0)),
-        summary("uniform", "baseline", 0.10, (99.0, 99.0, 90.0)),
-    ]
-    assert fails_against_center(summaries) == {"gradcam": ["average_drop_25"], "cam": ["insertion_minus_deletion", "average_drop_10", "average_drop_25"]}
-    table = markdown_table(summaries)
-    lines = table.splitlines()
-    assert lines[2] == "| kind | method | method | baseline | baseline |"
-    assert "| Insertion − deletion (higher is better) | 0.400 | 0.200 ✗ | 0.300 | 0.100 |" in lines
-    assert "| Average Drop % keeping the top 10 % (lower is better) | 50.00 | 70.00 ✗ | 60.00 | 99.00 |" in lines
-    assert "| Coherency (higher is better) | 0.900 | 0.900 | 0.900 | — |" in lines
+def _blob_table_summaries():
+    from camlib.evaluate import summarize
+
+    return summarize(
+        _rows("gradcam", "method", [0.40], (0.50, 0.70, 0.90))  # every image above the blob: beats it (✓)
+        + _rows("cam", "method", [0.20], (0.30, 0.70, 0.95))  # every image below on ins − del and the 10 % drop (✗)
+        + _rows("gradcampp", "method", [0.36, 0.23], (0.40, 0.70, 0.80))  # mean 0.295 < 0.3, interval straddles (≈)
+        + _rows("center", "baseline", [0.30], (0.40, 0.70, 0.80))
+        + _rows("uniform", "baseline", [0.10], (0.01, 0.01, 0.10))
+    )
+
+
+def _check_blob_verdicts(summaries):
+    from camlib.evaluate import blob_verdicts, fails_against_center
+
+    assert fails_against_center(summaries) == {"gradcam": [], "cam": ["insertion_minus_deletion", "average_drop_10"], "gradcampp": []}
+    assert blob_verdicts(summaries)["gradcampp"]["insertion_minus_deletion"] == "indistinguishable"
+    lines = markdown_table(summaries).splitlines()
+    assert "| Insertion − deletion (higher is better) | 0.400 [0.400, 0.400] ✓ | 0.200 [0.200, 0.200] ✗ | 0.295 [0.246, 0.344] ≈ | 0.300 [0.300, 0.300] | 0.100 [0.100, 0.100] |" in lines
+    assert "| Average Drop % keeping the top 10 % (lower is better) | 50.00 [50.00, 50.00] ✓ | 70.00 [70.00, 70.00] ✗ | 60.00 [60.00, 60.00] ≈ | 60.00 [60.00, 60.00] | 99.00 [99.00, 99.00] |" in lines
+    return lines
+
+
+def test_table_marks_baselines_directions_and_the_blob_verdicts_from_paired_intervals(monkeypatch):
+    summaries = _blob_table_summaries()
+    # the interval of Grad-CAM++'s mean: half its images at 0.36 and half at 0.23 (hand-computed mean 0.295)
+    assert summaries[2].insertion_minus_deletion == pytest.approx(0.295)
+    lines = _check_blob_verdicts(summaries)
+    table = "\n".join(lines)
+    assert lines[2] == "| kind | method | method | method | baseline | baseline |"
+    assert "| Coherency (higher is better) | 0.900 [0.900, 0.900] | 0.900 [0.900, 0.900] | 0.900 [0.900, 0.900] | 0.900 [0.900, 0.900] | — |" in lines
     for label in ("Complexity (mean map value) (lower is better)", "ADCC (higher is better)", "Sparseness (Gini) (higher is better)",
                   "Average Drop % keeping the top 50 % (lower is better)", "Average Increase % (higher is better)"):
         assert f"| {label} |" in table
     assert "Centre blob (no model)" in lines[0]
-    assert "Grad-CAM, CAM" in table.split("at least one checked metric:")[1]
+    assert "CAM" in table.split("Below the blob on at least one checked metric:")[1].splitlines()[0]
+    assert "Grad-CAM++" in table.split("Indistinguishable from the blob on at least one checked metric:")[1].splitlines()[0]
+
+    # planted error: the verdict read off the mean alone calls Grad-CAM++ "below the blob"; the check catches it
+    import camlib.verdicts
+
+    def from_mean(gap, higher_is_better):
+        return "better" if (gap.mean > 0) == higher_is_better else "worse"
+
+    monkeypatch.setattr(camlib.verdicts, "better_or_worse", from_mean)
+    with pytest.raises(AssertionError):
+        _check_blob_verdicts(_blob_table_summaries())
 
 
 def test_resume_refuses_a_csv_with_other_columns(tiny_backbone, image_folder, tmp_path):
@@ -359,7 +392,9 @@ def test_merge_reads_csvs_written_before_the_new_columns(tmp_path):
     assert summary.kind == "method" and summary.average_drop == pytest.approx(25.0)
     assert summary.insertion_minus_deletion == pytest.approx(0.4) and np.isnan(summary.adcc)
     table = markdown_table([summary])
-    assert "Insertion − deletion (higher is better) | 0.400 |" in table and "ADCC" not in table
+    # per image 0.4 and 0.4: the interval is the point; Average Drop 50 % and 0 %: resamples give 0, 25 or 50
+    assert "Insertion − deletion (higher is better) | 0.400 [0.400, 0.400] |" in table and "ADCC" not in table
+    assert "| Average Drop % (lower is better) | 25.00 [0.00, 50.00] |" in table
     assert read_csv(tmp_path / "merged.csv")[0]["kind"] == ""
 
 
@@ -381,8 +416,8 @@ def test_sanity_columns_match_the_randomisation_check_and_baselines_fail(tiny_ba
             assert float(row[column]) == pytest.approx(expected[column], abs=1e-5)
     by = {s.method: s for s in summaries}
     assert by["center"].sanity_spearman == pytest.approx(1.0)
-    assert by["center"].sanity_passes is False
-    assert by["gradcam"].sanity_passes is not None
+    assert by["center"].sanity_passes is False and by["center"].sanity_verdict == "fails"  # Spearman 1 on every image
+    assert by["gradcam"].sanity_verdict in ("passes", "fails", "indistinguishable")
     table = markdown_table(summaries)
     assert "sanity check" in table and "**fails**" in table
 
@@ -394,3 +429,27 @@ def test_without_sanity_the_columns_stay_empty(tiny_backbone, image_folder, tmp_
     summaries = evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=out, limit=1)
     assert all(row[column] == "" for row in read_csv(out) for column in SANITY_FIELDS)
     assert summaries[0].sanity_passes is None and "sanity check" not in markdown_table(summaries)
+
+
+def test_the_randomisation_verdict_comes_from_the_interval_not_the_mean(monkeypatch):
+    """Spearman 0.3 and 0.75 in turn (mean 0.525): indistinguishable from 0.5; 0.9 everywhere fails; 0.1 passes."""
+    import camlib.summary
+    from camlib.evaluate import summarize
+    from camlib.intervals import ABOVE, BELOW
+
+    def rows(method, values):
+        found = _rows(method, "method", [0.3], (0.5, 0.7, 0.9))
+        for row, value in zip(found, values * len(found)):
+            row.update({f"rand_spearman_{stage}": str(value) for stage in (1, 2, 3)})
+        return found
+
+    def verdicts():
+        summaries = summarize(rows("gradcam", [0.3, 0.75]) + rows("cam", [0.9]) + rows("gradcampp", [0.1]))
+        return {s.method: s.sanity_verdict for s in summaries}
+
+    expected = {"gradcam": "indistinguishable", "cam": "fails", "gradcampp": "passes"}
+    assert verdicts() == expected
+    assert "indistinguishable from 0.5" in markdown_table(summarize(rows("gradcam", [0.3, 0.75])))
+    # planted error: the verdict from the mean alone fails Grad-CAM at 0.525
+    monkeypatch.setattr(camlib.summary, "verdict", lambda interval, threshold: ABOVE if interval.mean > threshold else BELOW)
+    assert verdicts() != expected

@@ -25,7 +25,7 @@ from camlib.app.models import shared_model
 from camlib.app.settings import Params
 from camlib.baselines import BASELINES
 from camlib.errors import CamlibError
-from camlib.evaluate import TABLE_ROWS, MethodSummary, evaluate_images, fails_against_center, prepare_sources, summarize
+from camlib.evaluate import TABLE_ROWS, MethodSummary, blob_verdicts, evaluate_images, prepare_sources, summarize
 from camlib.explain import display_name
 from camlib.metrics import FIXED_AREAS
 
@@ -148,11 +148,31 @@ def table_1(rows: Sequence[dict], keys: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(columns, index=[metric.label for metric in METRICS] + [SECONDS])
 
 
+def intervals_table(rows: Sequence[dict], keys: Sequence[str]) -> pd.DataFrame:
+    """Beside :func:`table_1`, each mean's 95 % interval over the images (``[low, high]``; — where undefined),
+    from :mod:`camlib.intervals`: with a handful of images the intervals are wide, and say so."""
+    summaries = summaries_by_key(rows)
+    columns = {}
+    for key in keys:
+        summary = summaries.get(key)
+        intervals = [summary.interval(metric.field) if summary else None for metric in METRICS]
+        columns[display_name(key)] = [
+            f"[{i.low:.3g}, {i.high:.3g}]" if i is not None and math.isfinite(i.low) else "—" for i in intervals
+        ]
+    return pd.DataFrame(columns, index=[metric.label for metric in METRICS])
+
+
 def not_beating_center(rows: Sequence[dict]) -> dict[str, list[str]]:
-    """Display name -> labels of the metrics on which that method does not beat the centre blob."""
+    """Display name -> labels of the metrics on which that method is not shown to beat the centre blob, each
+    with the verdict of the paired 95 % interval (:func:`camlib.evaluate.blob_verdicts`): below it, or
+    indistinguishable from it."""
     labels = {metric.field: metric.label for metric in METRICS}
-    failures = fails_against_center(summarize(rows))
-    return {display_name(key): [labels[field] for field in failed] for key, failed in failures.items() if failed}
+    words = {"worse": "below it", "indistinguishable": "indistinguishable"}
+    found = {
+        display_name(key): [f"{labels[field]} ({words[side]})" for field, side in sides.items() if side in words]
+        for key, sides in blob_verdicts(summarize(rows)).items()
+    }
+    return {name: failed for name, failed in found.items() if failed}
 
 
 def per_image_table(rows: Sequence[dict], class_names: Sequence[str]) -> pd.DataFrame:
@@ -300,10 +320,10 @@ def set_line(images: Sequence[ImageInput]) -> str:
 
 
 def failures_text(failures: dict[str, list[str]]) -> str | None:
-    """The warning for the methods that do not beat the centre blob (from :func:`not_beating_center`)."""
+    """The warning for the methods not shown to beat the centre blob (from :func:`not_beating_center`)."""
     if not failures:
         return None
-    return "Not better than the centre blob (no model):\n" + "\n".join(f"- **{name}** on {', '.join(failed)}" for name, failed in failures.items())
+    return "Not shown to beat the centre blob (no model), by the 95 % interval of the paired difference over these images:\n" + "\n".join(f"- **{name}** on {', '.join(failed)}" for name, failed in failures.items())
 
 
 def metrics_guide() -> str:

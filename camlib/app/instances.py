@@ -57,6 +57,12 @@ def instances_note(results: dict[str, MethodResult], *, resolution: int, instanc
     return note
 
 
+def _interval(summary, name: str) -> str:
+    """``[low, high]`` of a pointing mean (bootstrap over grids, :mod:`camlib.intervals`)."""
+    interval = summary.interval(name)
+    return f"[{interval.low:.3f}, {interval.high:.3f}]"
+
+
 def pointing_table(methods, backbone: str, layer: str):
     """The grid pointing game of camlib's evaluation for ``methods`` at ``backbone`` / ``layer`` (2 × 2 grids
     of four report-half ImageNet photos of different classes; chance 0.25), or ``None`` when not measured."""
@@ -72,7 +78,9 @@ def pointing_table(methods, backbone: str, layer: str):
     return pd.DataFrame(
         {
             "energy share in the right cell": [summaries[key].energy_share for key in shown],
+            "energy share, 95 % interval": [_interval(summaries[key], "energy_share") for key in shown],
             "maximum in the right cell": [summaries[key].hit_rate for key in shown],
+            "maximum, 95 % interval": [_interval(summaries[key], "hit_rate") for key in shown],
             "cells": [summaries[key].cells for key in shown],
         },
         index=[display_name(key) for key in shown],

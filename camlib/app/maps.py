@@ -157,9 +157,22 @@ def method_results(
     }
 
 
-def shown_caveats(method_key: str, backbone_key: str, layer: str | None, weights_path: str | None) -> list[str]:
-    """The measured caveats of a method at this backbone and layer; none for the user's own weights, since the
-    findings were measured with the shipped ones."""
+def shown_caveats(
+    method_key: str,
+    backbone_key: str,
+    layer: str | None,
+    weights_path: str | None,
+    params: Params | None = None,
+    resolution: int | None = None,
+) -> list[str]:
+    """The measured notes of a method at this backbone, layer, parameters and resolution (when given): only
+    where the screen shows what camlib's benchmark measured; none for the user's own weights."""
     if weights_path is not None:
         return []
-    return caveats(method_key, backbone_key, layer or BACKBONES[backbone_key].default_layer)
+    return caveats(
+        method_key,
+        backbone_key,
+        layer or BACKBONES[backbone_key].default_layer,
+        params=dict(params) if params is not None else None,
+        resolution=resolution,
+    )

@@ -61,7 +61,8 @@ def overlay_grid(
         if common_maxima is not None:
             result = on_common_scale(result, common_maxima.get(method_key))
         results[method_key] = result
-        _show_result(cell, display_image, result, display, shown_caveats(method_key, backbone_key, layer, weights_path))
+        notes = shown_caveats(method_key, backbone_key, layer, weights_path, settings.params(method_key), settings.resolution)
+        _show_result(cell, display_image, result, display, notes)
     return results
 
 

@@ -45,6 +45,8 @@ def faithfulness_results(images: Sequence[ImageInput], label: str, *, chosen: Im
 def _metrics_table_and_chart(rows: list[dict], keys: list[str], label: str) -> None:
     table = faithfulness.table_1(rows, keys)
     st.dataframe(table.style.format("{:.3g}", na_rep="—"), width="stretch", height=faithfulness.table_height(table))
+    with st.expander("95 % intervals of these means (bootstrap over the images)"):
+        st.dataframe(faithfulness.intervals_table(rows, keys), width="stretch")
     failures = faithfulness.failures_text(faithfulness.not_beating_center(rows))
     if failures:
         st.warning(failures)
