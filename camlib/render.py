@@ -25,13 +25,15 @@ TITLE_HEIGHT = 28
 GAP = 4
 MIN_DISPLAY_SIDE = 224
 """Tiles whose shorter side is smaller are enlarged for display by a whole factor to reach at least this."""
+MAX_DISPLAY_SIDE = 2048
+"""...unless that would make their longer side larger than this (a long, thin tile is enlarged less)."""
 
 
 def display_factor(height: int, width: int) -> int:
-    """The whole factor that brings a (height, width) tile's shorter side to :data:`MIN_DISPLAY_SIDE` or more (1
-    for a tile that is large enough already)."""
-    shorter = max(1, min(height, width))
-    return max(1, math.ceil(MIN_DISPLAY_SIDE / shorter))
+    """The whole factor that brings a (height, width) tile's shorter side to :data:`MIN_DISPLAY_SIDE` or more,
+    with its longer side at most :data:`MAX_DISPLAY_SIDE` (1 for a tile that is large enough already)."""
+    shorter, longer = max(1, min(height, width)), max(1, height, width)
+    return max(1, min(math.ceil(MIN_DISPLAY_SIDE / shorter), MAX_DISPLAY_SIDE // longer))
 
 
 def display_size(size: tuple[int, int]) -> tuple[int, int]:

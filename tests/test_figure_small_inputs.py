@@ -72,6 +72,12 @@ def test_grid_check_catches_smoothed_enlargement(monkeypatch):
         check_readable_grid(render.grid(tiles), tiles)
 
 
+def test_long_thin_tiles_are_enlarged_within_a_bound():
+    assert render.display_size((2, 600)) == (6, 1800)  # 224 / 2 = 112 times would make it 67,200 px long
+    assert render.display_size((1, 5000)) == (1, 5000)
+    assert render.display_size((16, 32)) == (224, 448)
+
+
 def test_large_tiles_are_left_alone():
     assert render.display_factor(224, 337) == 1 and render.display_size((300, 451)) == (300, 451)
     assert render.grid_size(4, 224) == (224 + render.TITLE_HEIGHT + 2 * render.GAP, 4 * 224 + 5 * render.GAP)
