@@ -17,6 +17,7 @@ from camlib.render import colorize, message_tile, overlay
 
 FORMATS = ("png", "svg", "pdf")
 PNG_DPI = 200  # about 3300 px wide for six methods: sharp on a slide or a printed page
+TILE_WIDTH_INCHES = 2.2  # 440 px at PNG_DPI: every input size is drawn this wide
 SCALE_NOTE = "each map scaled to its own maximum (0 = lowest, 1 = highest value of that map)"
 
 
@@ -42,18 +43,35 @@ def figure_bytes(
     """The figure as PNG (:data:`PNG_DPI` dpi), SVG (text kept as text) or PDF bytes."""
     if file_format not in FORMATS:
         raise ValueError(f"file_format must be one of {FORMATS}")
+    from matplotlib import rc_context
+
+    figure = draw_figure(rows, title=title, colormap=colormap, opacity=opacity, scale_note=scale_note)
+    buffer = io.BytesIO()
+    with rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):  # text stays text, so it can be found and edited
+        figure.savefig(buffer, format=file_format, dpi=PNG_DPI if file_format == "png" else 100,
+                       metadata={"Software": None} if file_format == "png" else None)
+    return buffer.getvalue()
+
+
+def draw_figure(
+    rows: Sequence[FigureRow], *, title: str, colormap: str = "jet", opacity: float = 0.5, scale_note: str = SCALE_NOTE
+):
+    """The matplotlib ``Figure`` that :func:`figure_bytes` saves.
+
+    Each tile is :data:`TILE_WIDTH_INCHES` wide whatever the model's input size, so the pictures of a
+    model trained on 32 × 32 inputs are drawn as large as a 224 × 224 model's, with room for the titles.
+    """
     if not rows:
         raise ValueError("a figure needs at least one row")
-    from matplotlib import rc_context
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import ListedColormap, Normalize
     from matplotlib.figure import Figure
 
     columns = list(dict.fromkeys(name for row in rows for name in row.maps))
     height, width = rows[0].image.shape[:2]
-    tile_width = 2.2
-    tile_height = tile_width * height / width
-    figure = Figure(figsize=(tile_width * (len(columns) + 1) + 1.0, tile_height * len(rows) + 0.9), layout="constrained")
+    tile_height = TILE_WIDTH_INCHES * height / width
+    figure = Figure(figsize=(TILE_WIDTH_INCHES * (len(columns) + 1) + 1.0, tile_height * len(rows) + 0.9),
+                    layout="constrained")
     axes = figure.subplots(len(rows), len(columns) + 1, squeeze=False)
     _draw_tiles(axes, rows, columns, colormap=colormap, opacity=opacity)
     table = ListedColormap(colorize(np.linspace(0.0, 1.0, 256, dtype=np.float32)[None], colormap)[0] / 255.0)
@@ -61,11 +79,7 @@ def figure_bytes(
     bar.set_label("map value", fontsize=7)
     bar.ax.tick_params(labelsize=7)
     figure.suptitle(f"{title}\nColours: {scale_note}", fontsize=9)
-    buffer = io.BytesIO()
-    with rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):  # text stays text, so it can be found and edited
-        figure.savefig(buffer, format=file_format, dpi=PNG_DPI if file_format == "png" else 100,
-                       metadata={"Software": None} if file_format == "png" else None)
-    return buffer.getvalue()
+    return figure
 
 
 def _draw_tiles(axes, rows: Sequence[FigureRow], columns: list[str], *, colormap: str, opacity: float) -> None:
