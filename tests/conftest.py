@@ -81,6 +81,11 @@ CHEAP_METHOD_PARAMS: dict[str, dict] = {
     "smoothgradcampp": {"n_samples": 2},
     "scorecam": {"batch_size": 3},
     "gradpp_scorecam": {"top_k": 6, "batch_size": 3},
+    "sscam": {"n_samples": 2, "batch_size": 3},
+    "iscam": {"n_samples": 2, "batch_size": 3},
+    "ablationcam": {"batch_size": 3},
+    "reciprocam": {"batch_size": 3},
+    "groupcam": {"groups": 4, "batch_size": 3},
 }
 """Settings that keep the slow methods cheap on tiny models (usable as ``explain``'s ``method_params``)."""
 
