@@ -19,7 +19,9 @@ class XGradCAM(BaseCAM, key="xgradcam", uses_gradients=True):
         \qquad L^c = \mathrm{ReLU}\Big(\sum_k w_k^c A_k\Big)
 
     Cost: one forward and one backward pass. Left open: the paper assumes non-negative activations (after a
-    ReLU). A channel whose activations sum to 0 gets weight 0 here; pytorch-grad-cam adds 1e-7 to the
+    ReLU); on a layer before one, a channel whose activations sum to a negative number gets a weight of the
+    opposite sign (camlib, like both peers, keeps the formula: choose a layer after a ReLU). A channel whose
+    activations sum to 0 gets weight 0 here; pytorch-grad-cam adds 1e-7 to the
     sum and torchcam 1e-8 (the same weights for any channel whose sum is not almost 0).
     """
 
