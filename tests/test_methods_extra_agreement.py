@@ -105,7 +105,8 @@ def test_low_res_maps_match_pytorch_grad_cam_formula(method_class, tiny):
     theirs = np.maximum(peer_formula(method_class, capture, [1, 3]), 0)
     assert np.allclose(ours, theirs, rtol=1e-4, atol=1e-6 * np.abs(theirs).max())
     if method_class is XGradCAM:
-        peer_weights = formula_only(PeerXGradCAM).get_cam_weights(None, None, None, capture.activations.numpy(), capture.gradients.numpy())
+        activations, gradients = capture.activations.numpy(), capture.gradients.numpy()
+        peer_weights = formula_only(PeerXGradCAM).get_cam_weights(None, None, None, activations, gradients)
         assert np.allclose(weights, peer_weights, rtol=1e-4, atol=1e-6)
     wrong, _, _ = low_res_map(method_class(tiny, "features"), inputs, [2, 0])  # planted: another class
     assert not np.allclose(wrong, theirs, rtol=1e-4, atol=1e-6 * np.abs(theirs).max())
@@ -171,7 +172,8 @@ def test_ablationcam_weights_and_map_match_pytorch_grad_cam():
     ours, weights, capture = low_res_map(AblationCAM(model, "layer4", batch_size=64), inputs, [target])
     reference = copy.deepcopy(model).requires_grad_(True)
     with PeerAblationCAM(reference, [reference.layer4], batch_size=64) as peer:
-        peer_weights = peer.get_cam_weights(inputs, reference.layer4, [ClassifierOutputTarget(target)], capture.activations.numpy(), None)
+        targets = [ClassifierOutputTarget(target)]
+        peer_weights = peer.get_cam_weights(inputs, reference.layer4, targets, capture.activations.numpy(), None)
         theirs = peer(inputs, [ClassifierOutputTarget(target)])[0]
     assert np.allclose(weights, peer_weights, rtol=1e-3, atol=1e-5)
     assert pearson(AblationCAM(model, "layer4")(inputs, [target])[0], theirs) >= THRESHOLD

@@ -81,7 +81,8 @@ def test_pointing_game_on_the_colour_model(colour_backbone, colour_folder):  # n
     ignores the class, cannot hit all three cells: the check can fail. (At ``features``, before the ReLU,
     each channel sums to a negative number over the grid and XGrad-CAM's weights change sign, as its paper's
     assumption of non-negative activations warns: it hits no cell there.)"""
-    grid = Grid(index=0, files=tuple(colour_folder / f"{c}0.png" for c in ("red", "green", "blue", "black")), classes=(0, 1, 2, 3))
+    files = tuple(colour_folder / f"{colour}0.png" for colour in ("red", "green", "blue", "black"))
+    grid = Grid(index=0, files=files, classes=(0, 1, 2, 3))
     inputs, boxes = grid_input(colour_backbone, grid, size=32)
     keys = [key for key in ADDED]
     params = {key: CHEAP_METHOD_PARAMS.get(key, {}) for key in keys}

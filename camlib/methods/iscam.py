@@ -63,7 +63,9 @@ class ISCAM(MaskedPassCAM, key="iscam"):
         check_params(type(self), {"n_samples": n_samples, "path": path, **options})
         super().__init__(model, target_layer, progress=progress, **options)
         if n_samples < 1 or path not in ("cumulative", "linear"):
-            raise InvalidParameterError(f"n_samples must be at least 1 and path 'cumulative' or 'linear', got {n_samples!r}, {path!r}.")
+            raise InvalidParameterError(
+                f"n_samples must be at least 1 and path 'cumulative' or 'linear', got {n_samples!r}, {path!r}."
+            )
         self.n_samples = n_samples
         self.path = path
 

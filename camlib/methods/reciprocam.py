@@ -97,7 +97,7 @@ class ReciproCAM(ScoreMapCAM, key="reciprocam"):
             passes = FeaturePasses(
                 self.model, self.target_layer, partial(_spread_vectors, activations[image]), _class_probability,
                 self.options, notify=self.notify,
-                progress=lambda done, _total, offset=image * height * width: self.report_progress(offset + done, batch * height * width),
+                progress=lambda done, _total, start=image * positions.shape[1]: self.report_progress(start + done, maps.numel()),
             )  # fmt: skip
             maps[image] = passes.score(inputs[one], kernels[None], targets[one], positions, "probability")[0]
         return maps.reshape(batch, height, width)

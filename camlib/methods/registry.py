@@ -81,11 +81,13 @@ METHODS: dict[str, MethodInfo] = {
             "scorecam", "Score-CAM", ScoreCAM,
             "Wang et al., Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural Networks, CVPRW 2020",
             "https://arxiv.org/abs/1910.01279",
-            "1 forward + 1 masked forward per channel (fast setting: 128 measured, the others predicted)", 5, True, ACTIVATION_SCORE,
+            "1 forward + 1 masked forward per channel (fast setting: 128 measured, the others predicted)", 5, True,
+            ACTIVATION_SCORE,
         ),
         MethodInfo(
             "hirescam", "HiResCAM", HiResCAM,
-            "Draelos and Carin, Use HiResCAM instead of Grad-CAM for faithful explanations of convolutional neural networks, arXiv 2020",
+            "Draelos and Carin, Use HiResCAM instead of Grad-CAM for faithful explanations of convolutional neural "
+            "networks, arXiv 2020",
             "https://arxiv.org/abs/2011.08891",
             "1 forward + 1 backward", 2, False, GRADIENT,
         ),
@@ -121,7 +123,8 @@ METHODS: dict[str, MethodInfo] = {
         ),
         MethodInfo(
             "ablationcam", "Ablation-CAM", AblationCAM,
-            "Desai and Ramaswamy, Ablation-CAM: Visual Explanations for Deep Convolutional Network via Gradient-free Localization, WACV 2020",
+            "Desai and Ramaswamy, Ablation-CAM: Visual Explanations for Deep Convolutional Network via Gradient-free "
+            "Localization, WACV 2020",
             "https://doi.org/10.1109/WACV45572.2020.9093360",
             "1 forward + 1 pass of the layers after the target layer per channel", 4, True, PERTURBATION,
         ),
