@@ -153,3 +153,35 @@ def test_groupcam_matches_the_hand_loop():
         assert not np.allclose(ours[image], wrong, atol=1e-5)
     unthresholded = GroupCAM(model, "act2", percentile=0.0)(inputs, [0, 3])  # planted: no threshold
     assert not np.allclose(unthresholded, ours, atol=1e-5)
+
+
+class TokenNet(nn.Module):
+    """A small model that turns its maps into tokens (N, D, T) after ``stem``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(18)
+        self.stem = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.tokens = nn.Flatten(2)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.tokens(self.stem(x))  # (N, 4, T)
+        return self.fc(tokens.mean(dim=2))
+
+
+def test_feature_replacing_methods_refuse_a_layer_that_is_not_a_map():
+    """Features of another shape than the layer's output (as a layer of tokens would get) are refused in
+    one clear error, not a traceback from deep inside the model; the same call with features of the
+    layer's shape works (the check does not refuse everything)."""
+    from camlib.errors import MethodNotApplicableError
+    from camlib.methods.feature_passes import FeaturePasses
+
+    model = TokenNet().eval()
+    inputs = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(19))
+    items = torch.eye(16).reshape(1, 16, 4, 4)
+    wrong = FeaturePasses(model, model.stem, lambda chosen: torch.zeros(len(chosen), 5, 4, 4), lambda logits, t: logits[:, 0])
+    with pytest.raises(MethodNotApplicableError, match="convolutional layer"):
+        wrong.score(inputs, items, torch.tensor([0]), torch.arange(16)[None], "probability")
+    right = FeaturePasses(model, model.stem, lambda chosen: torch.zeros(len(chosen), 4, 4, 4), lambda logits, t: logits[:, 0])
+    assert right.score(inputs, items, torch.tensor([0]), torch.arange(16)[None], "probability").shape == (1, 16)

@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "masked_passes": {"errors", "base", "batch_sizing", "maps"},
     "sampled_scores": {"maps", "masked_passes", "surrogate"},
     "position_weights": {"base"},  # combinations for maps that are not one weight per channel
-    "feature_passes": {"base", "masked_passes"},  # passes that replace the target layer's output
+    "feature_passes": {"errors", "base", "masked_passes"},  # passes that replace the target layer's output
     "repeated_passes": {"masked_passes", "sampled_scores"},  # masked passes repeated with changed masks
     **{name: SHARED for name in METHOD_MODULES},
     "registry": {"errors", "base", "params", *METHOD_MODULES},

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from camlib.errors import MethodNotApplicableError
 from camlib.methods.base import ProgressCallback, check_logits
 from camlib.methods.masked_passes import MaskedPasses, MaskedPassOptions
 
@@ -77,6 +78,12 @@ class FeaturePasses(MaskedPasses):
         def replace(_module: nn.Module, _inputs: tuple, output: Tensor):
             if threading.get_ident() != owner_thread:
                 return None
+            if not isinstance(output, Tensor) or output.shape[1:] != features.shape[1:]:
+                shape = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
+                raise MethodNotApplicableError(
+                    f"This method replaces the target layer's output with changed feature maps {tuple(features.shape[1:])}, "
+                    f"but the layer gives {shape}; choose a convolutional layer."
+                )
             return features.to(output.dtype)
 
         handle = self.layer.register_forward_hook(replace)
