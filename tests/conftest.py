@@ -100,7 +100,7 @@ def make_method(key: str, model: nn.Module, layer: str = "act2", **params):
 
 
 def make_every_method(model: nn.Module, layer: str = "act2", **params_by_key: dict) -> dict:
-    """One instance of each of the six methods (:func:`make_method`), keyed by method; ``params_by_key``
+    """One instance of each method of the registry (:func:`make_method`), keyed by method; ``params_by_key``
     overrides one method's settings, e.g. ``gradpp_scorecam={"top_k": None}``."""
     return {key: make_method(key, model, layer, **params_by_key.get(key, {})) for key in METHODS}
 
@@ -119,7 +119,7 @@ def make_tiny_backbone(model: nn.Module | None = None, classes: int = 1000):
 
 
 METHOD_FACTORIES = {key: partial(make_method, key) for key in METHODS}
-"""``(model, layer="act2", **params) -> method`` for each of the six methods (:func:`make_method`)."""
+"""``(model, layer="act2", **params) -> method`` for each method of the registry (:func:`make_method`)."""
 
 GENERATOR_SEED = 7
 

@@ -199,8 +199,7 @@ class MaskedPasses:
 
     def masks(self, chosen: Tensor, size: tuple[int, int]) -> Tensor:
         """Masks (k, 1, H, W) of maps (k, h, w): upsampled, min-max normalised (SS-CAM adds noise)."""
-        upsampled = F.interpolate(chosen[:, None].float(), size=size, mode="bilinear", align_corners=False)
-        return normalize_maps(upsampled)
+        return normalize_maps(F.interpolate(chosen[:, None].float(), size=size, mode="bilinear", align_corners=False))
 
     def masked_inputs(self, image: Tensor, masks: Tensor) -> Tensor:
         """The masked images (k, C, H, W): ``image * mask`` (Group-CAM blends in a blurred image)."""
