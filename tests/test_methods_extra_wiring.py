@@ -118,3 +118,23 @@ def test_cli_explains_with_added_methods_and_refuses_bad_ones(chelsea_png, tmp_p
     assert main([*args, "--methods", "sscam", "--param", "sscam.n_samples=0"]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 2 and all(line.startswith("camlib: error: ") for line in errors)
+
+
+@pytest.mark.parametrize("key", ["sscam", "iscam"])
+def test_smoothed_score_methods_take_the_fast_idea_and_run_the_passes_they_say(key):
+    """Per image, 1 forward pass, then per sample a baseline pass and 1 masked pass per measured channel:
+    all 16 channels, or ``sampled_channels`` of them (the others predicted; measured in two rounds, each
+    with its baseline pass, as Score-CAM's fast setting). Counted as rows through the model."""
+    model = make_tiny_gap_net(seed=21, channels=16)
+    rows = []
+    handle = model.register_forward_pre_hook(lambda _module, args: rows.append(len(args[0])))
+    inputs = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(22))
+    try:
+        for sampled, measured, baselines in ((None, 16, 1), (6, 6, 2)):
+            rows.clear()
+            method = METHODS[key].method_class(model, "features", n_samples=2, sampled_channels=sampled, batch_size=4)
+            maps = method(inputs, [1])
+            assert sum(rows) == 1 + 2 * (baselines + measured), (sampled, rows)
+            assert maps.shape == (1, 16, 16) and np.isfinite(maps).all()
+    finally:
+        handle.remove()
