@@ -34,7 +34,7 @@ def _score_drop(original: Tensor, logits: Tensor, targets: Tensor) -> Tensor:
 class AblationCAM(BaseCAM, key="ablationcam"):
     r"""Ablation-CAM, from `Ablation-CAM: Visual Explanations for Deep Convolutional Network via
     Gradient-free Localization <https://doi.org/10.1109/WACV45572.2020.9093360>`_ (Desai and Ramaswamy,
-    WACV 2020; no arXiv version).
+    WACV 2020).
 
     Channel :math:`k` is set to zero at the target layer and the class score :math:`y^c_k` of the model
     that follows is read; its weight is the relative drop:
