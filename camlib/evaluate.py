@@ -64,8 +64,8 @@ DEFAULT_SELECTION = "all,baselines"
 
 def parse_evaluation_list(text: str) -> list[str]:
     """Methods and baselines to evaluate: comma-separated keys, ``all`` (the paper's six methods), ``every``
-    (all the methods) and
-    ``baselines`` (``center``, ``uniform``, ``random``), e.g. ``all,baselines`` or ``gradcam,center``.
+    (all the methods) and ``baselines`` (``center``, ``uniform``, ``random``), e.g. ``all,baselines`` or
+    ``gradcam,center``.
     Methods come first in the order given, then baselines; duplicates are dropped."""
     keys: list[str] = []
     for part in (item.strip().lower() for item in text.split(",")):
@@ -79,7 +79,8 @@ def parse_evaluation_list(text: str) -> list[str]:
             keys.append(part)
         else:
             raise UnknownMethodError(
-                f"Unknown method or baseline '{part}'. Choose from: all, every, baselines, {', '.join(METHODS)}, {', '.join(BASELINES)}."
+                f"Unknown method or baseline '{part}'. Choose from: all, every, baselines, "
+                f"{', '.join(METHODS)}, {', '.join(BASELINES)}."
             )
     if not keys:
         raise UnknownMethodError("No method given. Choose from: all, every, baselines, " + ", ".join([*METHODS, *BASELINES]) + ".")
