@@ -273,8 +273,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 EVALUATION_METHODS_HELP = (
-    "methods and baselines: 'all' (the paper's six methods), 'every' (all fifteen), 'baselines' (center, uniform, random) "
-    "or keys, e.g. gradcam,center"
+    "methods and baselines: 'all' (the paper's six methods), 'every' (all fifteen), "
+    "'baselines' (center, uniform, random) or keys, e.g. gradcam,center"
 )
 
 

@@ -83,7 +83,8 @@ def parse_evaluation_list(text: str) -> list[str]:
                 f"{', '.join(METHODS)}, {', '.join(BASELINES)}."
             )
     if not keys:
-        raise UnknownMethodError("No method given. Choose from: all, every, baselines, " + ", ".join([*METHODS, *BASELINES]) + ".")
+        choices = ", ".join(["all", "every", "baselines", *METHODS, *BASELINES])
+        raise UnknownMethodError(f"No method given. Choose from: {choices}.")
     unique = list(dict.fromkeys(keys))
     return [key for key in unique if not is_baseline(key)] + [key for key in unique if is_baseline(key)]
 
