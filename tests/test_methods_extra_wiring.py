@@ -138,3 +138,19 @@ def test_smoothed_score_methods_take_the_fast_idea_and_run_the_passes_they_say(k
             assert maps.shape == (1, 16, 16) and np.isfinite(maps).all()
     finally:
         handle.remove()
+
+
+def test_feature_passes_leave_score_cams_batch_size_alone():
+    """Ablation-CAM's and Recipro-CAM's passes (only the layers after the target layer) neither time batch
+    sizes nor remember one for the model, which would change Score-CAM's later passes; Score-CAM's own
+    passes do remember theirs (the check can see it)."""
+    from camlib.methods.batch_sizing import remembered_batch_size
+
+    model = make_tiny_gap_net(seed=23, channels=48)
+    inputs = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(24))
+    key = ("cpu", (3, 16, 16))
+    METHODS["ablationcam"].method_class(model, "act2")(inputs, [0])
+    METHODS["reciprocam"].method_class(model, "act2")(inputs, [0])
+    assert remembered_batch_size(model, key) is None
+    METHODS["scorecam"].method_class(model, "features")(inputs, [0])
+    assert remembered_batch_size(model, key) is not None

@@ -56,7 +56,7 @@ class AblationCAM(BaseCAM, key="ablationcam"):
       model meanwhile; camlib changes the layer's output with a hook that is removed in ``finally``.
 
     Args:
-        batch_size: channels per pass (``None``: camlib chooses, as for Score-CAM).
+        batch_size: channels per pass (``None``: 64; see :data:`~camlib.methods.feature_passes.FEATURE_BATCH_SIZE`).
         mixed_precision: run the passes in float16 autocast on CUDA.
         progress: called as ``progress(channels_done, channels_total)``.
     """

@@ -20,6 +20,12 @@ from camlib.errors import MethodNotApplicableError
 from camlib.methods.base import ProgressCallback, check_logits
 from camlib.methods.masked_passes import MaskedPasses, MaskedPassOptions
 
+FEATURE_BATCH_SIZE = 64
+"""Items per pass when ``batch_size`` is left to camlib. These passes run only the layers after the target
+layer, cheap per item, so they do not time batch sizes as Score-CAM's passes do, nor take or leave the size
+that Score-CAM's passes remember for the model (:mod:`~camlib.methods.batch_sizing`); on CUDA the size halves
+after an out-of-memory error as there."""
+
 FeatureBuilder = Callable[[Tensor], Tensor]
 """Items (b, ...) -> the features (b, K, h, w) that replace the target layer's output."""
 ScoreReader = Callable[[Tensor, Tensor], Tensor]
@@ -45,6 +51,9 @@ class FeaturePasses(MaskedPasses):
         notify: Callable[[str], None] | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
+        options = options or MaskedPassOptions()
+        if options.batch_size is None:
+            options = MaskedPassOptions(FEATURE_BATCH_SIZE, options.perturbation_size, options.mixed_precision)
         super().__init__(model, options, notify=notify, progress=progress)
         self.layer = layer
         self.build = build

@@ -64,7 +64,7 @@ class ReciproCAM(ScoreMapCAM, key="reciprocam"):
 
     Args:
         kernel: ``"point"`` or ``"gaussian"``.
-        batch_size: positions per pass (``None``: camlib chooses).
+        batch_size: positions per pass (``None``: 64; see :data:`~camlib.methods.feature_passes.FEATURE_BATCH_SIZE`).
         mixed_precision: run the passes in float16 autocast on CUDA.
         progress: called as ``progress(positions_done, positions_total)``.
     """
