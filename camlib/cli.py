@@ -272,7 +272,10 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
-EVALUATION_METHODS_HELP = "methods and baselines: 'all' (the six methods), 'baselines' (center, uniform, random) or keys, e.g. gradcam,center"
+EVALUATION_METHODS_HELP = (
+    "methods and baselines: 'all' (the paper's six methods), 'every' (all fifteen), "
+    "'baselines' (center, uniform, random) or keys, e.g. gradcam,center"
+)
 
 
 def add_model_options(parser: argparse.ArgumentParser, *, methods: str, methods_help: str) -> None:
@@ -301,7 +304,7 @@ def _add_explain_command(commands: argparse._SubParsersAction) -> None:
     """``camlib explain``: one image, several methods, one grid."""
     explain_parser = commands.add_parser("explain", help="explain one image with several CAM methods")
     explain_parser.add_argument("image", help="image file (PNG, JPEG, WebP, BMP, ...)")
-    add_model_options(explain_parser, methods="all", methods_help="'all' or a comma-separated list, e.g. gradcam,scorecam")
+    add_model_options(explain_parser, methods="all", methods_help="'all' (the paper's six), 'every' (all fifteen) or keys, e.g. gradcam,layercam")
     explain_parser.add_argument("--class", dest="class_", default=None, help="class index or name (default: top-1)")
     explain_parser.add_argument("--out", default="grid.png", help="where to write the grid (.png, .jpg, .webp, .bmp or .tif)")
     explain_parser.add_argument("--save-maps", default=None, help="write the raw maps to this .npz file (must end in .npz)")

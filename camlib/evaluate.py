@@ -29,7 +29,7 @@ from camlib.dataset import IMAGE_SUFFIXES, LabelLookup, list_images, parse_shard
 from camlib.errors import CamlibError, InvalidParameterError, UnknownMethodError
 from camlib.explain import build_method
 from camlib.images import load_image
-from camlib.methods import METHODS, BaseCAM
+from camlib.methods import METHOD_GROUPS, METHODS, BaseCAM
 from camlib.metrics import (
     FIXED_AREAS,
     PIXEL_ORDER,
@@ -75,25 +75,28 @@ DEFAULT_SELECTION = "all,baselines"
 
 
 def parse_evaluation_list(text: str) -> list[str]:
-    """Methods and baselines to evaluate: comma-separated keys, ``all`` (the six methods) and
-    ``baselines`` (``center``, ``uniform``, ``random``), e.g. ``all,baselines`` or ``gradcam,center``.
+    """Methods and baselines to evaluate: comma-separated keys, ``all`` (the paper's six methods), ``every``
+    (all the methods) and ``baselines`` (``center``, ``uniform``, ``random``), e.g. ``all,baselines`` or
+    ``gradcam,center``.
     Methods come first in the order given, then baselines; duplicates are dropped."""
     keys: list[str] = []
     for part in (item.strip().lower() for item in text.split(",")):
         if not part:
             continue
-        if part == "all":
-            keys.extend(METHODS)
+        if part in METHOD_GROUPS:
+            keys.extend(METHOD_GROUPS[part])
         elif part == "baselines":
             keys.extend(BASELINES)
         elif part in METHODS or part in BASELINES:
             keys.append(part)
         else:
             raise UnknownMethodError(
-                f"Unknown method or baseline '{part}'. Choose from: all, baselines, {', '.join(METHODS)}, {', '.join(BASELINES)}."
+                f"Unknown method or baseline '{part}'. Choose from: all, every, baselines, "
+                f"{', '.join(METHODS)}, {', '.join(BASELINES)}."
             )
     if not keys:
-        raise UnknownMethodError("No method given. Choose from: all, baselines, " + ", ".join([*METHODS, *BASELINES]) + ".")
+        choices = ", ".join(["all", "every", "baselines", *METHODS, *BASELINES])
+        raise UnknownMethodError(f"No method given. Choose from: {choices}.")
     unique = list(dict.fromkeys(keys))
     return [key for key in unique if not is_baseline(key)] + [key for key in unique if is_baseline(key)]
 

@@ -12,7 +12,7 @@ from PIL import Image
 from camlib.backbones import Backbone
 from camlib.baselines import BASELINES, baseline_map, is_baseline
 from camlib.errors import CamlibError, MethodNotApplicableError
-from camlib.methods import METHODS, BaseCAM, ProgressCallback, method_info, parse_method_list
+from camlib.methods import PAPER_METHODS, BaseCAM, ProgressCallback, method_info, parse_method_list
 from camlib.methods.registry import validate_method_params, validate_params_for_methods
 from camlib.render import grid, message_tile, overlay
 
@@ -122,7 +122,7 @@ def explain(
     backbone: Backbone,
     image: Image.Image,
     *,
-    methods: Iterable[str] = tuple(METHODS),
+    methods: Iterable[str] = PAPER_METHODS,
     target: int | str | None = None,
     layer: str | None = None,
     method_params: dict[str, dict] | None = None,

@@ -81,6 +81,11 @@ CHEAP_METHOD_PARAMS: dict[str, dict] = {
     "smoothgradcampp": {"n_samples": 2},
     "scorecam": {"batch_size": 3},
     "gradpp_scorecam": {"top_k": 6, "batch_size": 3},
+    "sscam": {"n_samples": 2, "batch_size": 3},
+    "iscam": {"n_samples": 2, "batch_size": 3},
+    "ablationcam": {"batch_size": 3},
+    "reciprocam": {"batch_size": 3},
+    "groupcam": {"groups": 4, "batch_size": 3},
 }
 """Settings that keep the slow methods cheap on tiny models (usable as ``explain``'s ``method_params``)."""
 
@@ -95,7 +100,7 @@ def make_method(key: str, model: nn.Module, layer: str = "act2", **params):
 
 
 def make_every_method(model: nn.Module, layer: str = "act2", **params_by_key: dict) -> dict:
-    """One instance of each of the six methods (:func:`make_method`), keyed by method; ``params_by_key``
+    """One instance of each method of the registry (:func:`make_method`), keyed by method; ``params_by_key``
     overrides one method's settings, e.g. ``gradpp_scorecam={"top_k": None}``."""
     return {key: make_method(key, model, layer, **params_by_key.get(key, {})) for key in METHODS}
 
@@ -114,7 +119,7 @@ def make_tiny_backbone(model: nn.Module | None = None, classes: int = 1000):
 
 
 METHOD_FACTORIES = {key: partial(make_method, key) for key in METHODS}
-"""``(model, layer="act2", **params) -> method`` for each of the six methods (:func:`make_method`)."""
+"""``(model, layer="act2", **params) -> method`` for each method of the registry (:func:`make_method`)."""
 
 GENERATOR_SEED = 7
 

@@ -166,9 +166,9 @@ def test_method_lists_take_baselines_and_explain_does_not():
     from camlib.baselines import BASELINES
     from camlib.errors import UnknownMethodError
     from camlib.evaluate import DEFAULT_SELECTION, parse_evaluation_list
-    from camlib.methods import METHODS, parse_method_list
+    from camlib.methods import PAPER_METHODS, parse_method_list
 
-    assert parse_evaluation_list(DEFAULT_SELECTION) == [*METHODS, *BASELINES]
+    assert parse_evaluation_list(DEFAULT_SELECTION) == [*PAPER_METHODS, *BASELINES]  # "all" is the paper's six
     assert parse_evaluation_list("center, gradcam,gradcam") == ["gradcam", "center"]
     assert parse_evaluation_list("baselines") == ["center", "uniform", "random"]
     with pytest.raises(UnknownMethodError, match="baselines"):

@@ -12,8 +12,13 @@ from pathlib import Path
 import pytest
 
 METHODS_DIR = Path(__file__).resolve().parents[1] / "camlib" / "methods"
-SHARED = {"errors", "base", "maps", "weights", "batch_sizing", "surrogate", "masked_passes", "sampled_scores", "params", "tokens"}
-METHOD_MODULES = {"cam", "gradcam", "gradcampp", "smoothgradcampp", "scorecam", "gradpp_scorecam"}
+SHARED = {
+    "errors", "base", "maps", "weights", "batch_sizing", "surrogate", "masked_passes", "sampled_scores", "params",
+    "position_weights", "feature_passes", "repeated_passes", "tokens",
+}  # fmt: skip
+PAPER_MODULES = {"cam", "gradcam", "gradcampp", "smoothgradcampp", "scorecam", "gradpp_scorecam"}
+ADDED_MODULES = {"hirescam", "xgradcam", "layercam", "eigencam", "ablationcam", "reciprocam", "groupcam", "sscam", "iscam"}
+METHOD_MODULES = PAPER_MODULES | ADDED_MODULES
 ALLOWED: dict[str, set[str]] = {
     "maps": set(),
     "weights": set(),
@@ -26,6 +31,9 @@ ALLOWED: dict[str, set[str]] = {
     "surrogate": {"maps"},
     "masked_passes": {"errors", "base", "batch_sizing", "capture", "maps", "tokens"},
     "sampled_scores": {"maps", "masked_passes", "surrogate"},
+    "position_weights": {"base"},  # combinations for maps that are not one weight per channel
+    "feature_passes": {"errors", "base", "masked_passes"},  # passes that replace the target layer's output
+    "repeated_passes": {"masked_passes", "sampled_scores"},  # masked passes repeated with changed masks
     **{name: SHARED for name in METHOD_MODULES},
     "registry": {"errors", "base", "params", *METHOD_MODULES},
     "score": {"batch_sizing", "masked_passes", "surrogate", "sampled_scores", "scorecam", "gradpp_scorecam"},  # re-exports only

@@ -1,4 +1,4 @@
-"""Soak test: 4 threads × 25 explanations, all six methods, one shared model, as several app users.
+"""Soak test: 4 threads × 25 explanations, every method, one shared model, as several app users.
 
 Every map must equal the one a single thread computes for the same job, no hook may remain on any
 module, no tensor may be left alive, and the process's resident memory may grow by at most

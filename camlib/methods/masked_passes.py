@@ -190,15 +190,22 @@ class MaskedPasses:
 
     def _score_batch(self, image: Tensor, chosen: Tensor, target: Tensor, padded_size: int, score: ScoreKind) -> Tensor:
         """Scores (k,) of ``image`` (C, H, W) masked by each chosen activation map (k, h, w)."""
-        upsampled = F.interpolate(chosen[:, None].float(), size=image.shape[-2:], mode="bilinear", align_corners=False)
-        masks = normalize_maps(upsampled)
+        masks = self.masks(chosen, image.shape[-2:])
         count = len(masks)
         if padded_size > count:
             masks = torch.cat([masks, masks.new_zeros(padded_size - count, *masks.shape[1:])])
         memory_format = torch.channels_last if prefers_channels_last(self.model) else torch.contiguous_format
-        masked = (image[None] * masks).contiguous(memory_format=memory_format)
+        masked = self.masked_inputs(image, masks).contiguous(memory_format=memory_format)
         with self._autocast(image):
             return self._target_scores(masked, target.repeat(len(masks)), score).float()[:count]
+
+    def masks(self, chosen: Tensor, size: tuple[int, int]) -> Tensor:
+        """Masks (k, 1, H, W) of maps (k, h, w): upsampled, min-max normalised (SS-CAM adds noise)."""
+        return normalize_maps(F.interpolate(chosen[:, None].float(), size=size, mode="bilinear", align_corners=False))
+
+    def masked_inputs(self, image: Tensor, masks: Tensor) -> Tensor:
+        """The masked images (k, C, H, W): ``image * mask`` (Group-CAM blends in a blurred image)."""
+        return image[None] * masks
 
     def _halve_after_out_of_memory(self, sizer: BatchSizer) -> None:
         if sizer.next_size() == 1:

@@ -35,6 +35,9 @@ PARAM_BOUNDS: dict[str, tuple[float, float]] = {
     "n_samples": (1, 1000),
     "noise_level": (0.0, 10.0),
     "linear_weight": (0.0, 1.0),
+    "noise_std": (0.0, 100.0),
+    "groups": (1, 65536),
+    "percentile": (0.0, 99.999),
     "seed": (0, 2**63 - 1),
 }
 """Inclusive ranges of the numeric parameters, whatever the method. ``perturbation_size`` stops at

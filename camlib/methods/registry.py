@@ -6,14 +6,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from camlib.errors import InvalidParameterError, UnknownMethodError, UnknownSpeedSettingError
+from camlib.methods.ablationcam import AblationCAM
 from camlib.methods.base import BaseCAM
 from camlib.methods.cam import CAM
+from camlib.methods.eigencam import EigenCAM
 from camlib.methods.gradcam import GradCAM
 from camlib.methods.gradcampp import GradCAMpp
 from camlib.methods.gradpp_scorecam import GradPPScoreCAM
+from camlib.methods.groupcam import GroupCAM
+from camlib.methods.hirescam import HiResCAM
+from camlib.methods.iscam import ISCAM
+from camlib.methods.layercam import LayerCAM
 from camlib.methods.params import check_params
+from camlib.methods.reciprocam import ReciproCAM
 from camlib.methods.scorecam import ScoreCAM
 from camlib.methods.smoothgradcampp import SmoothGradCAMpp
+from camlib.methods.sscam import SSCAM
+from camlib.methods.xgradcam import XGradCAM
+
+GRADIENT, ACTIVATION_SCORE, PERTURBATION = "gradient", "activation / score", "perturbation"
+FAMILIES = (GRADIENT, ACTIVATION_SCORE, PERTURBATION)
+"""How a method weighs what the layer holds: by gradients; by the activations or the scores of inputs
+masked with them; or by removing parts of the layer's output and watching the score."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,7 @@ class MethodInfo:
     cost: str  # passes per image, for people
     relative_cost: int  # 1 is the cheapest; orders the app's grid and its progress
     scores_masked_inputs: bool  # runs many masked passes and reports progress
+    family: str = GRADIENT  # one of FAMILIES
 
 
 METHODS: dict[str, MethodInfo] = {
@@ -35,7 +50,7 @@ METHODS: dict[str, MethodInfo] = {
             "cam", "CAM", CAM,
             "Zhou et al., Learning Deep Features for Discriminative Localization, CVPR 2016",
             "https://arxiv.org/abs/1512.04150",
-            "1 forward", 1, False,
+            "1 forward", 1, False, ACTIVATION_SCORE,
         ),
         MethodInfo(
             "gradcam", "Grad-CAM", GradCAM,
@@ -60,16 +75,77 @@ METHODS: dict[str, MethodInfo] = {
             "Grad++ScoreCAM: Enhancing Visual Explanations of Deep Convolutional Networks Using Incremented "
             "Gradient and Score-Weighted Methods, IEEE Access 2024",
             "https://doi.org/10.1109/ACCESS.2024.3392853",
-            "1 forward + 1 backward + top_k masked forwards", 4, True,
+            "1 forward + 1 backward + top_k masked forwards", 4, True, ACTIVATION_SCORE,
         ),
         MethodInfo(
             "scorecam", "Score-CAM", ScoreCAM,
             "Wang et al., Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural Networks, CVPRW 2020",
             "https://arxiv.org/abs/1910.01279",
             "1 forward + 1 masked forward per channel (fast setting: 128 measured, the others predicted)", 5, True,
+            ACTIVATION_SCORE,
+        ),
+        MethodInfo(
+            "hirescam", "HiResCAM", HiResCAM,
+            "Draelos and Carin, Use HiResCAM instead of Grad-CAM for faithful explanations of convolutional neural "
+            "networks, arXiv 2020",
+            "https://arxiv.org/abs/2011.08891",
+            "1 forward + 1 backward", 2, False, GRADIENT,
+        ),
+        MethodInfo(
+            "xgradcam", "XGrad-CAM", XGradCAM,
+            "Fu et al., Axiom-based Grad-CAM: Towards Accurate Visualization and Explanation of CNNs, BMVC 2020",
+            "https://arxiv.org/abs/2008.02312",
+            "1 forward + 1 backward", 2, False, GRADIENT,
+        ),
+        MethodInfo(
+            "layercam", "LayerCAM", LayerCAM,
+            "Jiang et al., LayerCAM: Exploring Hierarchical Class Activation Maps for Localization, IEEE TIP 2021",
+            "https://doi.org/10.1109/TIP.2021.3089943",
+            "1 forward + 1 backward", 2, False, GRADIENT,
+        ),
+        MethodInfo(
+            "eigencam", "Eigen-CAM", EigenCAM,
+            "Muhammad and Yeasin, Eigen-CAM: Class Activation Map using Principal Components, IJCNN 2020",
+            "https://arxiv.org/abs/2008.00299",
+            "1 forward + 1 SVD (the same map for every class)", 1, False, ACTIVATION_SCORE,
+        ),
+        MethodInfo(
+            "reciprocam", "Recipro-CAM", ReciproCAM,
+            "Byun and Lee, Recipro-CAM: Fast gradient-free visual explanations for convolutional neural networks, CVPRW 2024",
+            "https://arxiv.org/abs/2209.14074",
+            "1 forward + h·w passes of the layers after the target layer", 3, True, PERTURBATION,
+        ),
+        MethodInfo(
+            "groupcam", "Group-CAM", GroupCAM,
+            "Zhang et al., Group-CAM: Group Score-Weighted Visual Explanations for Deep Convolutional Networks, arXiv 2021",
+            "https://arxiv.org/abs/2103.13859",
+            "1 forward + 1 backward + 1 blurred + groups (32) masked forwards", 4, True, ACTIVATION_SCORE,
+        ),
+        MethodInfo(
+            "ablationcam", "Ablation-CAM", AblationCAM,
+            "Desai and Ramaswamy, Ablation-CAM: Visual Explanations for Deep Convolutional Network via Gradient-free "
+            "Localization, WACV 2020",
+            "https://doi.org/10.1109/WACV45572.2020.9093360",
+            "1 forward + 1 pass of the layers after the target layer per channel", 4, True, PERTURBATION,
+        ),
+        MethodInfo(
+            "sscam", "SS-CAM", SSCAM,
+            "Wang et al., SS-CAM: Smoothed Score-CAM for Sharper Visual Feature Localization, arXiv 2020",
+            "https://arxiv.org/abs/2006.14255",
+            "1 forward + n_samples (10) masked forwards per channel", 6, True, ACTIVATION_SCORE,
+        ),
+        MethodInfo(
+            "iscam", "IS-CAM", ISCAM,
+            "Naidu et al., IS-CAM: Integrated Score-CAM for axiomatic-based explanations, arXiv 2020",
+            "https://arxiv.org/abs/2010.03023",
+            "1 forward + n_samples (10) masked forwards per channel", 6, True, ACTIVATION_SCORE,
         ),
     )
 }
+
+PAPER_METHODS: tuple[str, ...] = ("cam", "gradcam", "gradcampp", "smoothgradcampp", "gradpp_scorecam", "scorecam")
+"""The six methods of the Grad++ScoreCAM paper: what ``all`` means, and what the app and ``explain`` run
+by default. ``every`` means all the methods of :data:`METHODS`."""
 
 
 FAST_SAMPLED_CHANNELS = 128
@@ -113,16 +189,19 @@ def method_info(key: str) -> MethodInfo:
     return METHODS[key]
 
 
+METHOD_GROUPS: dict[str, tuple[str, ...]] = {"all": PAPER_METHODS, "every": tuple(METHODS)}
+"""Names for several methods: ``all`` the paper's six, ``every`` all of :data:`METHODS`."""
+
+
 def parse_method_list(text: str) -> list[str]:
-    """``"all"`` or a comma-separated list of method keys, in the order given."""
-    if text.strip().lower() == "all":
-        return list(METHODS)
-    keys = [part.strip().lower() for part in text.split(",") if part.strip()]
-    for key in keys:
-        method_info(key)
+    """A comma-separated list of method keys and group names (``all``: the paper's six; ``every``: all
+    the methods), in the order given, without repeats."""
+    keys: list[str] = []
+    for part in (part.strip().lower() for part in text.split(",") if part.strip()):
+        keys.extend(METHOD_GROUPS[part] if part in METHOD_GROUPS else [method_info(part).key])
     if not keys:
-        raise UnknownMethodError("No method given. Choose from: all, " + ", ".join(METHODS) + ".")
-    return keys
+        raise UnknownMethodError("No method given. Choose from: all, every, " + ", ".join(METHODS) + ".")
+    return list(dict.fromkeys(keys))
 
 
 def validate_method_params(key: str, params: Mapping[str, object] | None, *, from_text: bool = False) -> dict[str, object]:

@@ -19,7 +19,7 @@ from camlib.app.settings import (
     speed_options,
 )
 from camlib.backbones import RESOLUTIONS
-from camlib.methods import METHODS
+from camlib.methods import METHODS, PAPER_METHODS
 
 
 def sidebar_method_settings(resolution: int = 224) -> MethodSettings:
@@ -28,7 +28,7 @@ def sidebar_method_settings(resolution: int = 224) -> MethodSettings:
     methods = ordered_methods(st.sidebar.multiselect(
         "Methods",
         list(METHODS),
-        default=list(METHODS),
+        default=list(PAPER_METHODS),  # the paper's six; the others one click away
         format_func=lambda k: METHODS[k].display_name,
         key="camlib_methods",
         persist_state="session",
