@@ -11,7 +11,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,8 +132,12 @@ def _labels_text(path: Path, shown: str) -> str:
     return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "surrogateescape")
 
 
-def read_label_rows(path: str | os.PathLike, *, classes: int | None = None) -> list[LabelRow]:
-    """The rows of a ``labels.csv`` (columns ``file`` and ``class_index``, optionally ``wnid``).
+def read_label_rows(path: str | os.PathLike, *, classes: int | Sequence[str] | None = None) -> list[LabelRow]:
+    """The rows of a ``labels.csv`` (columns ``file`` and ``class_index`` or ``class_name``, optionally ``wnid``).
+
+    ``classes`` is the number of classes or the model's class names; a ``class_name`` (exact, else
+    case-insensitive) is turned into its index with those names, and must agree with ``class_index``
+    where a row gives both.
 
     The file may start with a byte-order mark; names that are not UTF-8 (a Latin-1 export, say) are
     kept byte for byte, as the file system gives such names. Every row must have a name and a whole,
@@ -150,8 +154,12 @@ def read_label_rows(path: str | os.PathLike, *, classes: int | None = None) -> l
     except csv.Error as error:
         raise InvalidParameterError(f"{shown} is not a readable CSV: {error}.") from None
     reader.fieldnames = fieldnames
-    if not {"file", "class_index"} <= set(fieldnames):
-        raise InvalidParameterError(f"{shown} needs the columns 'file' and 'class_index' (found: {_printable(', '.join(fieldnames)) or 'none'}).")
+    if "file" not in fieldnames or not {"class_index", "class_name"} & set(fieldnames):
+        raise InvalidParameterError(
+            f"{shown} needs the columns 'file' and 'class_index' or 'class_name' (found: {_printable(', '.join(fieldnames)) or 'none'})."
+        )
+    names = None if classes is None or isinstance(classes, int) else list(classes)
+    classes = len(names) if names is not None else classes
     rows: list[LabelRow] = []
     seen: dict[str, LabelRow] = {}
     try:
@@ -162,6 +170,7 @@ def read_label_rows(path: str | os.PathLike, *, classes: int | None = None) -> l
                 continue  # a blank row
             if not name:
                 raise InvalidParameterError(f"{shown}, line {line}: the 'file' field is empty.")
+            value = _index_of_name(record, value, names, f"{shown}, line {line}")
             if not re.fullmatch(r"[0-9]+", value):
                 raise InvalidParameterError(
                     f"{shown}, line {line}: class_index must be a whole number from 0, got '{_printable(value)}' for {_printable(name)}."
@@ -180,6 +189,22 @@ def read_label_rows(path: str | os.PathLike, *, classes: int | None = None) -> l
     except csv.Error as error:
         raise InvalidParameterError(f"{shown}, line {reader.line_num}: not a readable CSV row ({error}).") from None
     return rows
+
+
+def _index_of_name(record: dict, value: str, names: list[str] | None, where: str) -> str:
+    """``value`` (the class_index text), or the index of the row's ``class_name`` among ``names``."""
+    name = (record.get("class_name") or "").strip()
+    if not name:
+        return value
+    if names is None:
+        raise InvalidParameterError(f"{where}: a class_name needs the model's class names to be turned into an index.")
+    matches = [i for i, known in enumerate(names) if known == name] or [i for i, known in enumerate(names) if known.lower() == name.lower()]
+    if len(matches) != 1:
+        problem = "matches several classes" if matches else "is not one of the model's classes"
+        raise InvalidParameterError(f"{where}: class_name '{_printable(name)}' {problem}.")
+    if value and value != str(matches[0]):
+        raise InvalidParameterError(f"{where}: class_index {value} and class_name '{_printable(name)}' ({matches[0]}) disagree.")
+    return str(matches[0])
 
 
 def read_labels(path: str | os.PathLike) -> dict[str, int]:
@@ -203,7 +228,7 @@ class LabelLookup:
         labels_path: str | os.PathLike | None,
         *,
         files: list[Path] | None = None,
-        classes: int | None = None,
+        classes: int | Sequence[str] | None = None,
     ) -> None:
         self.folder = Path(folder)
         labels_path = Path(labels_path) if labels_path else self.folder / "labels.csv"
