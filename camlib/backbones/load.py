@@ -135,12 +135,18 @@ def _state_for(spec: BackboneSpec, pretrained: bool, allow_download: bool) -> di
 def _build(spec: BackboneSpec, state: dict[str, Tensor] | None) -> nn.Module:
     """The architecture with random weights, its head sized to ``state``'s classes (custom models only)."""
     model = _call_builder(spec, None)
-    if state is None or spec.builtin:
+    if state is None:
         return model
     wanted = classes_in_state(model, state)
     head = head_name(model)
     current = model.get_submodule(head).weight.shape[0] if head else None
     if wanted is not None and wanted != current:
+        if spec.builtin:
+            raise WeightsError(
+                f"{spec.weights.name if spec.weights else 'The weights file'} holds a {wanted}-class head ({head}.weight), the built-in "
+                f"{spec.key} has {current} classes: load it with --model {spec.architecture} (load_model('{spec.architecture}', ...)), "
+                "which reads the number of classes from the file."
+            )
         model = _call_builder(spec, wanted)
     return model
 
