@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from camlib.errors import InvalidParameterError
+from camlib.label_names import index_of_class_name
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 WNID = re.compile(r"n\d{8}")
@@ -134,10 +135,7 @@ def _labels_text(path: Path, shown: str) -> str:
 
 def read_label_rows(path: str | os.PathLike, *, classes: int | Sequence[str] | None = None) -> list[LabelRow]:
     """The rows of a ``labels.csv`` (columns ``file`` and ``class_index`` or ``class_name``, optionally ``wnid``).
-
-    ``classes`` is the number of classes or the model's class names; a ``class_name`` (exact, else
-    case-insensitive) is turned into its index with those names, and must agree with ``class_index``
-    where a row gives both.
+    ``classes``: the number of classes, or the model's class names (see :mod:`camlib.label_names`).
 
     The file may start with a byte-order mark; names that are not UTF-8 (a Latin-1 export, say) are
     kept byte for byte, as the file system gives such names. Every row must have a name and a whole,
@@ -170,7 +168,7 @@ def read_label_rows(path: str | os.PathLike, *, classes: int | Sequence[str] | N
                 continue  # a blank row
             if not name:
                 raise InvalidParameterError(f"{shown}, line {line}: the 'file' field is empty.")
-            value = _index_of_name(record, value, names, f"{shown}, line {line}")
+            value = index_of_class_name(record, value, names, f"{shown}, line {line}", _printable)
             if not re.fullmatch(r"[0-9]+", value):
                 raise InvalidParameterError(
                     f"{shown}, line {line}: class_index must be a whole number from 0, got '{_printable(value)}' for {_printable(name)}."
@@ -189,22 +187,6 @@ def read_label_rows(path: str | os.PathLike, *, classes: int | Sequence[str] | N
     except csv.Error as error:
         raise InvalidParameterError(f"{shown}, line {reader.line_num}: not a readable CSV row ({error}).") from None
     return rows
-
-
-def _index_of_name(record: dict, value: str, names: list[str] | None, where: str) -> str:
-    """``value`` (the class_index text), or the index of the row's ``class_name`` among ``names``."""
-    name = (record.get("class_name") or "").strip()
-    if not name:
-        return value
-    if names is None:
-        raise InvalidParameterError(f"{where}: a class_name needs the model's class names to be turned into an index.")
-    matches = [i for i, known in enumerate(names) if known == name] or [i for i, known in enumerate(names) if known.lower() == name.lower()]
-    if len(matches) != 1:
-        problem = "matches several classes" if matches else "is not one of the model's classes"
-        raise InvalidParameterError(f"{where}: class_name '{_printable(name)}' {problem}.")
-    if value and value != str(matches[0]):
-        raise InvalidParameterError(f"{where}: class_index {value} and class_name '{_printable(name)}' ({matches[0]}) disagree.")
-    return str(matches[0])
 
 
 def read_labels(path: str | os.PathLike) -> dict[str, int]:

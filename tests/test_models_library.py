@@ -247,3 +247,24 @@ def test_non_finite_weights_and_a_huge_file_are_refused(seven, tmp_path):
         handle.truncate(4 * 2**30)  # 4 GiB, sparse: refused by its size before anything is read
     with pytest.raises(WeightsError, match="larger than the 1 GiB"):
         load_model("timm:resnet18", weights=huge, device="cpu")
+
+
+def test_randomisation_stages_and_pointing_grids_follow_the_model(seven):
+    """No EfficientNet names or 448-pixel grids assumed: the sanity check's stages come from the
+    model's own modules, and the pointing game's grid from its input size (fixed models: exactly it)."""
+    from camlib.pointing import grid_size
+    from camlib.sanity import RandomisationCheck, randomisation_stages
+
+    backbone = load_model("timm:resnet18", weights=seven["folder"] / "r18.pth", device="cpu")
+    assert [names for _, names in randomisation_stages(backbone)] == [["fc"], ["fc", "layer4.1"], ["fc", "layer4.1", "layer4.0"]]
+    adapted = load_model("model_factories:tuple_output", device="cpu")  # the logits subclass survives deepcopy
+    check = RandomisationCheck(adapted, stages=1)
+    inputs = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    saliency = GradCAM(adapted.model, "features")(inputs, [1])[0]
+    scores = check.scores("gradcam", saliency, inputs, 1, layer="features")
+    assert -1.0 <= scores["rand_spearman_1"] <= 1.0
+    assert grid_size(backbone, None) == 448
+    fixed = load_model("model_factories:only_64", input_size=64, fixed_size=True, device="cpu")
+    assert grid_size(fixed, None) == 64
+    with pytest.raises(InvalidParameterError, match="takes only 64×64"):
+        grid_size(fixed, 448)
