@@ -242,6 +242,10 @@ def test_non_finite_weights_and_a_huge_file_are_refused(seven, tmp_path):
     torch.save(state, tmp_path / "inf.pth")
     with pytest.raises(WeightsError, match="NaN or infinite values .*fc.bias"):
         load_model("timm:resnet18", weights=tmp_path / "inf.pth", device="cpu")
+    whole = (seven["folder"] / "r18.safetensors").read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(WeightsError, match="cut.safetensors is not a readable safetensors file"):
+        load_model("timm:resnet18", weights=tmp_path / "cut.safetensors", device="cpu")
     huge = tmp_path / "huge.safetensors"
     with open(huge, "wb") as handle:
         handle.truncate(4 * 2**30)  # 4 GiB, sparse: refused by its size before anything is read
