@@ -106,7 +106,7 @@ def run_explain(args: argparse.Namespace) -> int:
         backbone, image, methods=methods, target=args.class_, layer=args.layer, method_params=params, resolution=args.resolution
     )
 
-    print(f"Top-5 predictions ({backbone.spec.display_name}):")
+    print(f"Top-{len(explanation.top_predictions)} predictions ({backbone.spec.display_name}):")
     for index, name, probability in explanation.top_predictions:
         print(f"  {index:4d}  {name:<30s} {probability:6.1%}")
     print(f"Explaining class {explanation.target_class} ({explanation.target_name}) at layer {explanation.layer}")
