@@ -13,7 +13,6 @@ import pytest
 import timm
 import torch
 import torchvision
-from PIL import Image
 from safetensors.torch import save_file
 from torch import nn
 
