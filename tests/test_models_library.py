@@ -194,7 +194,8 @@ def test_automatic_layer_on_cnns_and_transformers():
     # and the outermost module holding the last map would be ConvNeXt's container of all four stages
     convnext = chosen["timm:convnext_atto"].model
     _, outputs = dry_run(convnext, torch.zeros(1, 3, 64, 64))
-    last = [layer.name for layer in outputs if len(layer.shape) == 4 and not isinstance(convnext.get_submodule(layer.name), nn.Identity)][-1]
+    spatial = [layer.name for layer in outputs if len(layer.shape) == 4 and layer.shape[-1] * layer.shape[-2] > 1]
+    last = [name for name in spatial if not isinstance(convnext.get_submodule(name), nn.Identity)][-1]
     assert last == "stages" and automatic_layer(convnext, outputs) == "stages.3"
 
 
