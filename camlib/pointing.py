@@ -56,12 +56,14 @@ from camlib.explain import build_method, display_name
 from camlib.images import load_image
 from camlib.intervals import NOTHING, Interval, mean_of
 from camlib.verdicts import leader, leader_sentence, versus, versus_sentence
+from camlib.results import ResultsError, check_config, make_config, read_results_file, weights_identity, write_results
 
 POINTING_FIELDS = ["grid", "cell", "file", "target", "method", "energy_share", "hit", "seconds", "error"]
 CHANCE = 0.25
 """Energy share of a map spread evenly over a 2 x 2 grid, and hit rate of a pointer that picks a cell at random."""
 DEFAULT_GRIDS = 50
 DEFAULT_SIZE = 448
+"""The grid of a 224-pixel model; :func:`grid_size` gives each model's (twice its input size)."""
 MIN_PROBABILITY = 0.5
 MAX_GRIDS = 100_000
 MIN_SIZE, MAX_SIZE = 32, 4096
@@ -193,6 +195,17 @@ def _check_size(size: int) -> int:
     return size
 
 
+def grid_size(backbone: Backbone, size: int | None) -> int:
+    """The grid's side: ``size``, else twice the model's input size (each cell at the input size); a
+    fixed-size model (a ViT) takes only its input size, so its grid is that size."""
+    side = backbone.spec.input_size
+    if backbone.spec.fixed_size:
+        if size not in (None, side):
+            raise InvalidParameterError(f"{backbone.spec.display_name} takes only {side}×{side} inputs: the grid must be {side} pixels, not {size}.")
+        return side
+    return 2 * side if size is None else size
+
+
 def grid_boxes(size: int) -> list[tuple[int, int, int, int]]:
     """The four cells of a ``size`` x ``size`` grid as (top, left, bottom, right), row by row."""
     cell = _check_size(size) // 2
@@ -311,7 +324,7 @@ def pointing_game_folder(
     methods: Sequence[str],
     out: str | os.PathLike,
     grids: int = DEFAULT_GRIDS,
-    size: int = DEFAULT_SIZE,
+    size: int | None = None,
     seed: int = 0,
     resume: bool = False,
     shard: tuple[int, int] = (0, 1),
@@ -329,7 +342,7 @@ def pointing_game_folder(
     every n-th grid. Rows are appended to ``out`` after each grid. ``progress(done, total, item)``
     follows the classification (item ``"classifying NAME"``), then the grids (item ``"grid k"``).
     """
-    _check_size(size)
+    size = _check_size(grid_size(backbone, size))
     if not 1 <= grids <= MAX_GRIDS:
         raise InvalidParameterError(f"The number of grids must be 1..{MAX_GRIDS}, got {grids}.")
     if not methods:
@@ -341,18 +354,20 @@ def pointing_game_folder(
     files = list_images(folder, half=half)
     if not files:
         raise InvalidParameterError(f"No images (.jpg, .png, .webp, .bmp) in {folder}{f' ({half} half)' if half else ''}.")
-    label_of = LabelLookup(folder, None) if (folder / "labels.csv").is_file() else None
+    label_of = LabelLookup(folder, None, classes=backbone.class_names) if (folder / "labels.csv").is_file() else None
     classifying = (lambda done, total, name: progress(done, total, f"classifying {name}")) if progress else None
     candidates = confident_images(backbone, files, min_probability=min_probability, label_of=label_of, progress=classifying)
     mine = compose_grids(candidates, grids, seed=seed)[index::count]
 
     out = Path(out)
+    config = pointing_config(backbone, methods, layer=layer, method_params=method_params, size=size, seed=seed, half=half,
+                             min_probability=min_probability)  # fmt: skip
+    if resume and out.is_file():
+        check_config(read_results_file(out).config, config, where=str(out))
     done = _completed(out) if resume else {}
     done_files = {(grid_index, cell): name for (grid_index, cell, _), name in done.items()}
     if not resume or not out.is_file():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "w", newline="") as handle:
-            csv.DictWriter(handle, fieldnames=POINTING_FIELDS).writeheader()
+        write_results(out, POINTING_FIELDS, [], config)
     with open(out, "a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=POINTING_FIELDS)
         for number, grid in enumerate(mine, start=1):
@@ -366,6 +381,19 @@ def pointing_game_folder(
             if progress is not None:
                 progress(number, len(mine), f"grid {grid.index}")
     return summarize_pointing(read_pointing_rows([out]))
+
+
+def pointing_config(backbone: Backbone, methods: Sequence[str], *, layer, method_params, size, seed, half, min_probability) -> dict:
+    """What a pointing-game CSV's first line records: the model (its description when it is not a
+    built-in), its weights, layer and method parameters, and what makes the grids; a resume or a
+    merge with another configuration is refused."""
+    return make_config(
+        backbone=backbone.key, layer=layer or backbone.default_layer,
+        weights=weights_identity(backbone.weights_path, backbone.weights_source),
+        method_params={key: (method_params or {}).get(key, {}) for key in methods if not is_baseline(key)},
+        game="grid pointing", size=size, seed=seed, half=half, min_probability=min_probability,
+        **({} if backbone.spec.builtin else {"model": backbone.description()}),
+    )  # fmt: skip
 
 
 def _completed(out: Path) -> dict[tuple[int, int, str], str]:
@@ -386,32 +414,45 @@ def _check_same_grid(done_files: dict[tuple[int, int], str], grid: Grid, out: Pa
 
 
 def _read_csv(path: Path) -> list[dict]:
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"grid", "cell", "method"} <= set(reader.fieldnames):
-            raise InvalidParameterError(f"{path} is not a pointing-game CSV (it needs the columns grid, cell, method).")
-        return list(reader)
+    return _read_file(path).rows
+
+
+def _read_file(path: Path):
+    try:
+        results = read_results_file(path)
+    except ResultsError as error:
+        raise InvalidParameterError(f"{path} is not a pointing-game CSV (it needs the columns grid, cell, method): {error}") from None
+    if not {"grid", "cell", "method"} <= set(results.fields):
+        raise InvalidParameterError(f"{path} is not a pointing-game CSV (it needs the columns grid, cell, method).")
+    return results
 
 
 def read_pointing_rows(paths: Iterable[str | os.PathLike]) -> list[dict]:
     """Rows of one or more pointing-game CSVs; a (grid, cell, method) seen twice keeps its last row."""
+    return _read_pointing(paths)[0]
+
+
+def _read_pointing(paths: Iterable[str | os.PathLike]) -> tuple[list[dict], dict | None]:
+    """The rows of :func:`read_pointing_rows` and the files' common configuration (they must agree)."""
     rows: dict[tuple[str, str, str], dict] = {}
+    config, first = None, None
     for path in paths:
         if not Path(path).is_file():
             raise InvalidParameterError(f"No such results file: {path}")
-        for row in _read_csv(Path(path)):
+        results = _read_file(Path(path))
+        if first is not None:
+            check_config(results.config, config, where=str(path), expected_from=str(first))
+        config, first = results.config, first or path
+        for row in results.rows:
             rows[(row["grid"], row["cell"], row["method"])] = row
-    return sorted(rows.values(), key=lambda row: (int(row["grid"]), int(row["cell"])))
+    return sorted(rows.values(), key=lambda row: (int(row["grid"]), int(row["cell"]))), config
 
 
 def merge_pointing(paths: Iterable[str | os.PathLike], out: str | os.PathLike | None = None) -> list[PointingSummary]:
     """Combine shard CSVs (optionally into ``out``) and summarise them."""
-    rows = read_pointing_rows(paths)
+    rows, config = _read_pointing(paths)
     if out is not None:
-        with open(out, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=POINTING_FIELDS)
-            writer.writeheader()
-            writer.writerows({field: row.get(field, "") for field in POINTING_FIELDS} for row in rows)
+        write_results(out, POINTING_FIELDS, rows, config)
     return summarize_pointing(rows)
 
 
