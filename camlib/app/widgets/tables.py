@@ -19,13 +19,13 @@ def faithfulness_results(images: Sequence[ImageInput], label: str, *, chosen: Im
     """Evaluate ``images`` (once per setting in a session) and show the metrics, the chart, the rows and the paper's numbers."""
     keys = faithfulness.evaluated_keys(settings.methods, baselines)
     steps = faithfulness.insertion_steps_for(settings.speed)
-    signature = faithfulness.evaluation_signature(label, images, chosen.backbone_key, chosen.weights_path, layer, keys,
+    signature = faithfulness.evaluation_signature(label, images, chosen.choice, chosen.choice.weights, layer, keys,
                                                   settings.methods, settings.params, steps)
 
     def evaluate():
         bar = st.progress(0.0, text="Starting…")
         outcome = faithfulness.evaluate_safely(
-            images, chosen.backbone_key, chosen.weights_path, layer, settings.methods, settings.params,
+            images, chosen.choice, layer, settings.methods, settings.params,
             baselines=baselines, insertion_steps=steps, progress=lambda fraction, text: bar.progress(fraction, text=text),
         )
         bar.empty()
