@@ -51,3 +51,7 @@ class UnknownBackboneError(UnknownNameError):
 
 class UnknownSpeedSettingError(UnknownNameError):
     """No speed setting has that name."""
+
+
+class ModelLoadError(CamlibError):
+    """A model could not be built, or it does not run on an input of its size, or its output is unusable."""
