@@ -62,7 +62,8 @@ widgets.figure_downloads(
 )
 stride = layers.stride(chosen.choice, layer, resolution)
 counted = inputs.counted_instances(crowd) if classes.sample_for(crowd.sample, class_names) else None
-st.info(instances.instances_note(crowd_results, resolution=resolution, stride=stride, instances=counted))
+st.info(instances.instances_note(crowd_results, resolution=resolution, stride=stride, instances=counted,
+                                 fixed_size=chosen.model.backbone.fixed_size))
 
 st.subheader("Pointing game on grids of four photos")
 widgets.pointing_game(settings.methods, chosen.backbone_key if chosen.weights_path is None else chosen.label, layer)

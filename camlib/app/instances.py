@@ -37,25 +37,28 @@ def hot_spots(saliency: np.ndarray, *, threshold: float = 0.5, cell: int = DEFAU
     return [(round(row), round(column)) for row, column in centres]
 
 
-def instances_note(results: dict[str, MethodResult], *, resolution: int, stride: int, instances: int | None = None) -> str:
-    """What the hot spots of each map say, in one paragraph for the page; ``stride`` is the layer's (input pixels
-    per cell of its output) and ``instances`` a count made by eye."""
+def instances_note(results: dict[str, MethodResult], *, resolution: int, stride: int, instances: int | None = None,
+                   fixed_size: bool = False) -> str:
+    """What the hot spots of each map say, in one paragraph for the page; ``stride`` is the layer's (pixels per
+    cell of its output, :func:`camlib.app.layers.stride`), ``instances`` a count made by eye, and ``fixed_size``
+    says the model's input cannot grow with the resolution."""
     counts = {result.display_name: len(hot_spots(result.saliency, cell=stride)) for result in results.values() if result.saliency is not None}
     if not counts:
         return "No method produced a map."
     listing = ", ".join(f"{name}: {count}" for name, count in counts.items())
     note = (
-        f"Hot spots (separate peaks reaching half the map's maximum, at least {stride} input pixels apart): "
+        f"Hot spots (separate peaks reaching half the map's maximum, at least {stride} pixels apart, one cell of the layer): "
         f"{listing}."
     )
     if instances:
         note += f" The photo shows {instances} (counted by eye)."
     note += " A peak is not an object: one object can hold two peaks, so look whether each instance has its own."
     if resolution // stride < 10:
-        note += (
-            f" At {resolution} px this layer's map is only about {resolution // stride} cells across, "
-            "too coarse to separate neighbouring objects: try 448 px."
-        )
+        note += f" This layer's map is only about {resolution // stride} cells across, too coarse to separate neighbouring objects"
+        if fixed_size:
+            note += ": the model takes a fixed input size, so a higher resolution cannot help; an earlier layer has a finer grid."
+        else:
+            note += f" at {resolution} px: try 448 px." if resolution < 448 else ": an earlier layer has a finer grid."
     return note
 
 

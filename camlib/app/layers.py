@@ -16,20 +16,15 @@ from camlib.errors import CamlibError, InvalidParameterError
 MAX_CACHED_GRIDS = 64
 
 
-def candidate_layers(model: SharedModel) -> list[tuple[str, tuple[int, ...] | None, bool]]:
-    """(name, output shape, is the default) for the layers worth choosing, the default first."""
-    backbone = model.backbone
-    if hasattr(backbone, "candidate_layers"):
-        rows = [(name, tuple(shape) if shape is not None else None, bool(default)) for name, shape, default in backbone.candidate_layers()]
-    else:  # a camlib without candidate lists: the spec's presets, shapes unknown
-        spec = backbone.spec
-        rows = [(name, None, name == spec.default_layer) for name in dict.fromkeys([spec.default_layer, *spec.layer_presets])]
+def candidate_layers(model: SharedModel) -> list[tuple[str, tuple[int, ...], bool]]:
+    """(name, output shape, is the default) for the layers with a spatial or token output: the default first,
+    then the others from the deepest (the usual choices) to the shallowest."""
+    rows = list(reversed(model.backbone.candidate_layers()))
     return sorted(rows, key=lambda row: not row[2])
 
 
 def default_layer(model: SharedModel) -> str:
-    backbone = model.backbone
-    return getattr(backbone, "default_layer", None) or backbone.spec.default_layer
+    return model.backbone.default_layer
 
 
 def layer_options(model: SharedModel) -> list[str]:
@@ -58,20 +53,20 @@ def layer_caption(model: SharedModel, layer: str) -> str:
 
 
 @st.cache_data(max_entries=MAX_CACHED_GRIDS, show_spinner=False)
-def layer_grid(choice: ModelChoice, layer: str, resolution: int) -> tuple[int, int, int]:
-    """(input height, grid height, grid width) of ``layer`` on a square grey image at ``resolution``;
+def layer_grid(choice: ModelChoice, layer: str, resolution: int) -> tuple[int, int]:
+    """(height, width) of the grid ``layer``'s output lays over a square grey image at ``resolution``;
     raises :class:`CamlibError` with one line when the layer has no spatial output."""
     backbone = shared_model(choice).backbone
     inputs = backbone.preprocess(Image.fromarray(np.full((resolution, resolution, 3), 128, np.uint8)), resolution)
-    output = _layer_output(backbone.model, layer, inputs)
-    height, width = _spatial_size(backbone.model, layer, output)
-    return int(inputs.shape[2]), height, width
+    return _spatial_size(backbone.model, layer, _layer_output(backbone.model, layer, inputs))
 
 
 def stride(choice: ModelChoice, layer: str, resolution: int) -> int:
-    """Input pixels per cell of ``layer``'s output: 32 for a CNN's last stage, 16 at a ResNet's layer3 or a ViT/16."""
-    input_height, grid_height, _ = layer_grid(choice, layer, resolution)
-    return max(1, round(input_height / grid_height))
+    """Pixels of the shown image (shorter side ``resolution``) per cell of ``layer``'s output: 32 at a CNN's last
+    stage, 16 at a ResNet's layer3 or in a ViT with 16-pixel patches. A fixed-size model's maps are stretched
+    to the shown image, so its cell is the shown size over the grid, not its own input's pixels per cell."""
+    grid_height, _ = layer_grid(choice, layer, resolution)
+    return max(1, round(resolution / grid_height))
 
 
 def _layer_output(model: torch.nn.Module, layer: str, inputs: torch.Tensor):

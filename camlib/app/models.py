@@ -4,9 +4,9 @@ There is no lock around a map or a prediction: camlib's methods are thread safe 
 hook records only its own thread's pass and the train/eval mode is restored per thread; see
 tests/test_hygiene.py), so one visitor's slow exact Score-CAM never holds up another's cheap maps or top-5.
 
-A model is loaded and checked (one forward pass on a grey image, whose outputs must be finite) before it
-is shared: a model that refuses its input size or outputs NaN is refused with one message, and the
-session keeps the model it had.
+A model is loaded and checked by camlib's loader (weights that fit, class names as many as the head's outputs,
+one forward pass at its input size with finite outputs) before it is shared: a model that fails any of these
+is refused with one message, and the session keeps the model it had.
 """
 
 from __future__ import annotations
@@ -15,13 +15,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 import torch
 from PIL import Image
 
-from camlib.backbones import Backbone, default_device, load_backbone
-from camlib.errors import CamlibError, InvalidParameterError
+from camlib.backbones import Backbone, default_device, load_backbone, load_model
 
 MAX_CACHED_MODELS = 4
 MAX_CACHED_PREDICTIONS = 256
@@ -53,41 +51,18 @@ class SharedModel:
 
 
 def load_choice(choice: ModelChoice) -> Backbone:
-    """Build and load the model of ``choice`` through camlib's loader, never downloading."""
-    try:
-        from camlib.backbones import load_model
-    except ImportError:  # a camlib without load_model: only the built-in backbones
-        if choice.classes is not None:
-            raise InvalidParameterError("This camlib cannot read class-name files.") from None
-        return load_backbone(choice.spec, weights_path=choice.weights, allow_download=False)
-    return load_model(choice.spec, weights=choice.weights, classes=choice.classes, allow_download=False)
-
-
-def check_runs(backbone: Backbone) -> None:
-    """One forward pass on a grey image at the model's own input size: raises :class:`CamlibError` with one line
-    when the model refuses it or its outputs are not finite numbers."""
-    size = getattr(backbone.spec, "input_size", None) or 224
-    grey = Image.fromarray(np.full((size, size, 3), 128, np.uint8))
-    try:
-        backbone.probabilities(backbone.preprocess(grey))
-    except CamlibError:
-        raise
-    except Exception as error:  # noqa: BLE001 - a user's model may raise anything; it becomes one line
-        raise InvalidParameterError(
-            f"{display_name(backbone)} does not run on a {size} × {size} image: {type(error).__name__}: {_first_line(error)}"
-        ) from None
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [""])[0][:300]
+    """Build, load and check the model of ``choice`` through :func:`camlib.backbones.load_model` (weights by name,
+    class names against the head, one dry pass with finite outputs), never downloading. Only the models file's
+    named models may be Python factories: any text with a colon must be ``timm:`` or ``torchvision:``."""
+    return load_model(choice.spec, weights=choice.weights, classes=choice.classes, allow_download=False,
+                      allow_factory=":" not in choice.spec)
 
 
 @st.cache_resource(max_entries=MAX_CACHED_MODELS, show_spinner=False)
 def shared_model(choice: ModelChoice) -> SharedModel:
-    """Load and check a model once per process (never downloading); raises :class:`CamlibError` when it can't."""
-    backbone = load_choice(choice)
-    check_runs(backbone)
-    return SharedModel(backbone)
+    """Load and check a model once per process (never downloading); raises :class:`CamlibError` when it can't,
+    and nothing is cached then."""
+    return SharedModel(load_choice(choice))
 
 
 def download_weights(backbone_key: str) -> None:
@@ -96,8 +71,8 @@ def download_weights(backbone_key: str) -> None:
 
 
 def display_name(backbone: Backbone) -> str:
-    """The model's name for people: the loader's, else its spec's."""
-    return getattr(backbone, "display_name", None) or backbone.spec.display_name
+    """The model's name for people."""
+    return backbone.display_name
 
 
 def is_imagenet(class_names) -> bool:

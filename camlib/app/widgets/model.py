@@ -56,8 +56,9 @@ def sidebar_image_and_model() -> ImageAndModel:
     image = sidebar_image()
     st.sidebar.header("Model")
     entries = catalogue.model_entries(st.session_state)
+    labels = {item: catalogue.entry_label(item, st.session_state) for item in entries}
     entry = st.sidebar.selectbox(
-        "Model", entries, format_func=lambda item: catalogue.entry_label(item, st.session_state), key=MODEL_KEY,
+        "Model", entries, format_func=lambda item: labels.get(item, item), key=MODEL_KEY,
         persist_state="session", help="The built-in ImageNet backbones, the models file's named models, and the models you loaded.",
     )
     own_model_form()
