@@ -21,7 +21,7 @@ chosen = widgets.sidebar_image_and_model()
 image, class_names, model_name = chosen.image, chosen.class_names, chosen.label
 layer = widgets.sidebar_layer(chosen)
 resolution = widgets.sidebar_resolution()
-top = models.top_predictions(image.digest, chosen.choice, image.image, resolution)
+top = widgets.predictions_or_stop(chosen, image, resolution)
 target_class = widgets.class_box(
     class_names, inputs.default_class(classes.sample_for(image.sample, class_names), top),
     key=f"camlib_class::{image.digest}::{chosen.entry}", label=classes.search_label(class_names), container=st.sidebar,

@@ -40,13 +40,18 @@ for backbone_key in backbones:
     choice = models.ModelChoice(backbone_key, widgets.weights_path_for(backbone_key))
     top = models.top_predictions(image.digest, choice, image.image, resolution)
     target_class = classes.target_or_top_1(top, class_choice)
-    layer = model.backbone.spec.default_layer
+    if not models.is_imagenet(model.backbone.class_names) and class_choice is not None:
+        st.caption(f"Its weights ({model.backbone.weights_label}) have their own {len(model.backbone.class_names)} classes, "
+                   "not ImageNet's: choose “Each backbone's top-1” to explain it here.")
+        continue
+    layer = model.backbone.default_layer
     probability = models.class_probability(image.digest, choice, image.image, resolution, target_class)
-    class_text = figures.class_label(class_names, target_class, probability)
+    class_text = figures.class_label(model.backbone.class_names, target_class, probability)
     st.caption(captions.top_1_line(top, class_text, layer))
     display_image = model.backbone.display_image(image.image, resolution)
     results = widgets.overlay_grid(
-        image, display_image, "Input", model=choice, layer=layer, target_class=target_class, settings=settings, display=display, key=f"backbone_row_{backbone_key}",
+        image, display_image, "Input", model=choice, layer=layer, target_class=target_class, settings=settings, display=display,
+        key=f"backbone_row_{backbone_key}",
     )
     rows.append(figures.figure_row(captions.backbone_row_label(backbone_key, layer, class_text), display_image, results))
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from camlib.app import captions, classes, figures, inputs, instances, layers, models, widgets
+from camlib.app import captions, classes, figures, inputs, instances, layers, widgets
 
 widgets.page_setup("Multiple objects")
 widgets.how_to_read(
@@ -27,7 +27,7 @@ grid = {"layer": layer, "settings": settings, "display": display}
 
 st.header("Several classes in one image")
 widgets.offer_sample(inputs.sample_to_offer(image), "Use the dog-and-cat photo")
-top = models.top_predictions(image.digest, chosen.choice, image.image, resolution)
+top = widgets.predictions_or_stop(chosen, image, resolution)
 chosen_classes = widgets.classes_to_compare(image, class_names, top)
 common_scale = st.checkbox(
     "Common scale: within each method, put the classes' maps on one scale", key="camlib_common_scale", persist_state="session",
@@ -52,7 +52,7 @@ choice = st.selectbox(
 )
 widgets.note(instances.no_crowd_note(crowds))
 crowd = instances.crowd_photo(choice, image, crowds)
-crowd_top = models.top_predictions(crowd.digest, chosen.choice, crowd.image, resolution)
+crowd_top = widgets.predictions_or_stop(chosen, crowd, resolution)
 crowd_class = widgets.class_box(class_names, classes.first_known_class(classes.sample_for(crowd.sample, class_names), crowd_top),
                                 key=f"camlib_crowd_class::{crowd.digest}::{chosen.entry}", label=classes.search_label(class_names))
 crowd_row, crowd_results = widgets.class_row(chosen, crowd, crowd_class, key="instances_row", **grid)

@@ -266,3 +266,59 @@ def test_the_instances_note_states_the_stride_it_used():
     assert "Grad-CAM: 1" in coarse and "at least 96 pixels apart" in coarse and "earlier layer" in coarse
     fixed = instances.instances_note(results, resolution=224, stride=28, fixed_size=True)
     assert "fixed input size" in fixed and "try 448" not in fixed
+
+
+PICKY_MODULE = '''
+import torch
+from torch import nn
+
+
+class Picky(nn.Module):
+    """Runs only on 32 x 32 inputs: its head flattens a 32 x 32 map."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 32 * 32, 3)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+
+
+def picky():
+    return Picky()
+
+
+def broken():
+    raise RuntimeError("the operator's factory is broken")
+'''
+
+
+@pytest.fixture
+def operators_models(tmp_path, monkeypatch):
+    """A models file (CAMLIB_MODELS) with a model that runs only at 32 px, and one whose factory raises."""
+    (tmp_path / "picky_models.py").write_text(PICKY_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import picky_models
+
+    torch.save(picky_models.picky().state_dict(), tmp_path / "picky.pth")
+    models_file = tmp_path / "models.toml"
+    models_file.write_text(
+        '[models.picky]\narchitecture = "picky_models:picky"\nweights = "picky.pth"\ninput_size = 32\nclasses = "abc.txt"\n\n'
+        '[models.broken]\narchitecture = "picky_models:broken"\nweights = "picky.pth"\n'
+    )
+    (tmp_path / "abc.txt").write_text("a\nb\nc\n")
+    monkeypatch.setenv("CAMLIB_MODELS", str(models_file))
+
+
+def test_a_model_that_refuses_the_input_size_or_a_factory_that_raises_gives_one_message(operators_models):
+    at = app_with(model="named:picky")  # 224 px on the main page: the head cannot take it
+    assert_clean(at)
+    assert len(at.error) == 1 and "does not run on this image at 224 px" in at.error[0].value, [e.value for e in at.error]
+    assert not captions(at)
+    at = app_with(model="named:broken")
+    assert_clean(at)
+    shown = [warning.value for warning in at.main.warning] + [error.value for error in at.error]
+    assert len(shown) == 1 and "broken" in shown[0], shown
+    at.sidebar.selectbox(key=widgets.MODEL_KEY).select("named:digits").run()  # another model still works
+    assert_own_classes(at, DIGITS)

@@ -20,6 +20,7 @@ import torch
 from PIL import Image
 
 from camlib.backbones import Backbone, default_device, load_backbone, load_model
+from camlib.errors import CamlibError, InvalidParameterError
 
 MAX_CACHED_MODELS = 4
 MAX_CACHED_PREDICTIONS = 256
@@ -89,16 +90,31 @@ def device_label() -> str:
     return f"CPU ({torch.get_num_threads()} threads)"
 
 
+def _runs_on(backbone: Backbone, resolution: int, compute):
+    """``compute()``, with anything a user's model raises on this input turned into one line."""
+    try:
+        return compute()
+    except CamlibError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a user's model may raise anything; it becomes one line
+        first_line = (str(error).strip().splitlines() or [""])[0][:300]
+        raise InvalidParameterError(
+            f"{backbone.display_name} does not run on this image at {resolution} px ({type(error).__name__}: {first_line}). "
+            "Try another resolution, or give the model's input size in the models file."
+        ) from None
+
+
 @st.cache_data(max_entries=MAX_CACHED_PREDICTIONS, show_spinner=False)
 def top_predictions(image_digest: str, choice: ModelChoice, _image: Image.Image, resolution: int = 224) -> list[tuple[int, str, float]]:
     """The top classes (index, name, probability) of an image at ``resolution`` (the input's shorter side):
-    five, or every class of a model with fewer."""
+    five, or every class of a model with fewer. Raises :class:`CamlibError` when the model fails on it."""
     backbone = shared_model(choice).backbone
-    return backbone.top_predictions(backbone.preprocess(_image, resolution), k=min(5, len(backbone.class_names)))
+    k = min(5, len(backbone.class_names))
+    return _runs_on(backbone, resolution, lambda: backbone.top_predictions(backbone.preprocess(_image, resolution), k=k))
 
 
 @st.cache_data(max_entries=MAX_CACHED_PREDICTIONS, show_spinner=False)
 def class_probability(image_digest: str, choice: ModelChoice, _image: Image.Image, resolution: int, class_index: int) -> float:
     """The softmax probability of one class, e.g. a typed class outside the top 5."""
     backbone = shared_model(choice).backbone
-    return float(backbone.probabilities(backbone.preprocess(_image, resolution))[0, class_index])
+    return _runs_on(backbone, resolution, lambda: float(backbone.probabilities(backbone.preprocess(_image, resolution))[0, class_index]))

@@ -13,7 +13,7 @@ import streamlit as st
 from camlib.app import catalogue, layers, uploads
 from camlib.app.catalogue import WEIGHTS_STATE_KEY
 from camlib.app.inputs import ImageInput
-from camlib.app.models import ModelChoice, SharedModel, display_name, download_weights, shared_model
+from camlib.app.models import ModelChoice, SharedModel, display_name, download_weights, shared_model, top_predictions
 from camlib.app.widgets.image import sidebar_image
 from camlib.app.widgets.page import sidebar_device
 from camlib.backbones import BACKBONES, backbone_spec
@@ -67,7 +67,27 @@ def sidebar_image_and_model() -> ImageAndModel:
     if model is None:
         sidebar_device()
         st.stop()
+    st.sidebar.caption(models_caption(model))
     return ImageAndModel(image, entry, choice, model)
+
+
+def predictions_or_stop(chosen: ImageAndModel, photo: ImageInput, resolution: int) -> list[tuple[int, str, float]]:
+    """The model's top classes for ``photo``; when the model fails on it, one message and the page stops."""
+    try:
+        return top_predictions(photo.digest, chosen.choice, photo.image, resolution)
+    except CamlibError as error:
+        st.error(str(error))
+        sidebar_device()
+        st.stop()
+
+
+def models_caption(model: SharedModel) -> str:
+    """The line under the model box: its weights, its classes and its input."""
+    backbone = model.backbone
+    size = backbone.spec.input_size
+    input_text = f"fixed {size} × {size} px input" if backbone.fixed_size else f"{size} px input by default"
+    weights = backbone.weights_label
+    return f"{weights[:1].upper()}{weights[1:]} · {len(backbone.class_names)} classes · {input_text}"
 
 
 def sidebar_layer(chosen: ImageAndModel, resolution: int | None = None) -> str:
