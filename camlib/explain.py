@@ -151,13 +151,10 @@ def explain(
     )
     for key in methods:
         method_progress = (lambda done, total, key=key: progress(key, done, total)) if progress else None
-        explanation.results[key] = run_method(
-            key,
-            backbone,
-            inputs,
-            target_class,
-            layer=layer,
-            progress=method_progress,
-            params=(method_params or {}).get(key),
+        result = run_method(
+            key, backbone, inputs, target_class, layer=layer, progress=method_progress, params=(method_params or {}).get(key)
         )
+        if result.saliency is not None:  # a fixed-size model's map comes back at the photo's proportions
+            result.saliency = backbone.map_for_display(result.saliency, explanation.image.shape[:2])
+        explanation.results[key] = result
     return explanation

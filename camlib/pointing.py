@@ -59,6 +59,7 @@ CHANCE = 0.25
 """Energy share of a map spread evenly over a 2 x 2 grid, and hit rate of a pointer that picks a cell at random."""
 DEFAULT_GRIDS = 50
 DEFAULT_SIZE = 448
+"""The grid of a 224-pixel model; :func:`grid_size` gives each model's (twice its input size)."""
 MIN_PROBABILITY = 0.5
 MAX_GRIDS = 100_000
 MIN_SIZE, MAX_SIZE = 32, 4096
@@ -174,6 +175,17 @@ def _check_size(size: int) -> int:
     if not (MIN_SIZE <= size <= MAX_SIZE and size % 2 == 0):
         raise InvalidParameterError(f"--size must be an even number of pixels in {MIN_SIZE}..{MAX_SIZE}, got {size}.")
     return size
+
+
+def grid_size(backbone: Backbone, size: int | None) -> int:
+    """The grid's side: ``size``, else twice the model's input size (each cell at the input size); a
+    fixed-size model (a ViT) takes only its input size, so its grid is that size."""
+    side = backbone.spec.input_size
+    if backbone.spec.fixed_size:
+        if size not in (None, side):
+            raise InvalidParameterError(f"{backbone.spec.display_name} takes only {side}×{side} inputs: the grid must be {side} pixels, not {size}.")
+        return side
+    return 2 * side if size is None else size
 
 
 def grid_boxes(size: int) -> list[tuple[int, int, int, int]]:
@@ -294,7 +306,7 @@ def pointing_game_folder(
     methods: Sequence[str],
     out: str | os.PathLike,
     grids: int = DEFAULT_GRIDS,
-    size: int = DEFAULT_SIZE,
+    size: int | None = None,
     seed: int = 0,
     resume: bool = False,
     shard: tuple[int, int] = (0, 1),
@@ -312,7 +324,7 @@ def pointing_game_folder(
     every n-th grid. Rows are appended to ``out`` after each grid. ``progress(done, total, item)``
     follows the classification (item ``"classifying NAME"``), then the grids (item ``"grid k"``).
     """
-    _check_size(size)
+    size = _check_size(grid_size(backbone, size))
     if not 1 <= grids <= MAX_GRIDS:
         raise InvalidParameterError(f"The number of grids must be 1..{MAX_GRIDS}, got {grids}.")
     if not methods:
@@ -324,7 +336,7 @@ def pointing_game_folder(
     files = list_images(folder, half=half)
     if not files:
         raise InvalidParameterError(f"No images (.jpg, .png, .webp, .bmp) in {folder}{f' ({half} half)' if half else ''}.")
-    label_of = LabelLookup(folder, None) if (folder / "labels.csv").is_file() else None
+    label_of = LabelLookup(folder, None, classes=backbone.class_names) if (folder / "labels.csv").is_file() else None
     classifying = (lambda done, total, name: progress(done, total, f"classifying {name}")) if progress else None
     candidates = confident_images(backbone, files, min_probability=min_probability, label_of=label_of, progress=classifying)
     mine = compose_grids(candidates, grids, seed=seed)[index::count]

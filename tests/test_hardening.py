@@ -21,6 +21,8 @@ from image_samples import RED, encode, many_page_tiff, noise
 from PIL import TiffImagePlugin
 
 import camlib.backbones
+import camlib.backbones.downloads
+import camlib.backbones.weights
 import camlib.images
 from camlib.backbones import MAX_WEIGHTS_BYTES, download_weights, read_state_dict
 from camlib.cli import main
@@ -476,7 +478,7 @@ def test_weights_archive_that_inflates_past_the_limit_is_refused_before_loading(
     with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:  # 5 MB of zeros, deflated
         archive.writestr("bomb/data/9", b"\0" * 5_000_000)
     assert path.stat().st_size < 100_000
-    monkeypatch.setattr(camlib.backbones, "MAX_WEIGHTS_BYTES", 4_000_000)
+    monkeypatch.setattr(camlib.backbones.weights, "MAX_WEIGHTS_BYTES", 4_000_000)
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load ran on an oversized archive"))
     with pytest.raises(WeightsError, match=r"bomb.pth would unpack to 0.0 GiB, more than"):
         read_state_dict(path)
@@ -521,7 +523,7 @@ def test_offline_torchvision_download_failure_is_one_line(tmp_path, monkeypatch)
     def no_network(url, timeout):
         raise TimeoutError("timed out")
 
-    monkeypatch.setattr(camlib.backbones.urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(camlib.backbones.downloads.urllib.request, "urlopen", no_network)
     with pytest.raises(WeightsUnavailableError, match="The download failed: TimeoutError") as raised:
         load_backbone("alexnet", allow_download=True, device="cpu")
     assert "\n" not in str(raised.value)

@@ -333,10 +333,10 @@ WEIGHTS_CASES = [
     ),
     Case(
         "Weights file",
-        "Weights with a NaN (loaded, then an image explained)",
+        "Weights with a NaN (refused when loaded)",
         nan_weights_then_explain,
-        InvalidParameterError,
-        "non-finite outputs",
+        WeightsError,
+        "NaN or infinite values",
     ),
 ]
 
@@ -454,7 +454,7 @@ def download_without_answer(env: Env) -> str:
     from types import SimpleNamespace
     from unittest import mock
 
-    import camlib.backbones
+    import camlib.backbones.downloads
 
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -463,8 +463,8 @@ def download_without_answer(env: Env) -> str:
     previous = os.environ.get("TORCH_HOME")
     os.environ["TORCH_HOME"] = str(env.torch_home)
     try:
-        with mock.patch.object(camlib.backbones, "DOWNLOAD_TIMEOUT_S", 0.5), mock.patch.object(
-            camlib.backbones, "_torchvision_weights_enum", lambda spec: SimpleNamespace(url=url)
+        with mock.patch.object(camlib.backbones.downloads, "DOWNLOAD_TIMEOUT_S", 0.5), mock.patch.object(
+            camlib.backbones.downloads, "torchvision_weights_enum", lambda spec: SimpleNamespace(url=url)
         ):
             load_backbone("resnet50", allow_download=True, device="cpu")
     except WeightsUnavailableError as error:
@@ -650,11 +650,11 @@ def cli(*argv: str, before: Callable[[Env], None] | None = None, model: bool = F
         if before is not None:
             before(env)
         out, err = io.StringIO(), io.StringIO()
-        loader = (lambda *a, **k: env.effnet) if model else camlib.cli.load_backbone
+        loader = (lambda *a, **k: env.effnet) if model else camlib.cli.load_model
         cwd = os.getcwd()
         os.chdir(env.folder)
         try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), mock.patch.object(camlib.cli, "load_backbone", loader):
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), mock.patch.object(camlib.cli, "load_model", loader):
                 code = camlib.cli.main(list(argv))
         finally:
             os.chdir(cwd)
@@ -692,7 +692,7 @@ def ctrl_c(env: Env) -> tuple[str, str]:
 
     import camlib.cli
 
-    with mock.patch.object(camlib.cli, "load_backbone", interrupt):
+    with mock.patch.object(camlib.cli, "load_model", interrupt):
         return cli("explain", "photo.png", "--methods", "gradcam")(env)
 
 

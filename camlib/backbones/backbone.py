@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ class Backbone:
     class_names: tuple[str, ...]
     weights_path: Path | None = None  # the state-dict file it runs, if any
     layer_outputs: list = field(default_factory=list, repr=False)  # from the dry pass (layers.LayerOutput)
+    random_weights: bool = False  # loaded with pretrained=False and no file
 
     @property
     def key(self) -> str:
@@ -54,9 +56,22 @@ class Backbone:
         """What weights the model runs: a file's name, a package, torchvision's cache, or random."""
         if self.weights_path is not None:
             return f"weights from {Path(self.weights_path).name}"
-        if self.spec.weights is None and not self.spec.builtin and not self.spec.architecture.startswith("torchvision:"):
+        if self.random_weights:
             return "random weights"
+        if not self.spec.builtin and not self.spec.architecture.startswith(("timm:", "torchvision:")):
+            return f"the weights {self.spec.architecture} sets"
         return self.spec.offline_status()
+
+    def description(self) -> dict:
+        """What identifies this model in a results file besides its weights: the architecture, the
+        preprocessing and the class names (their SHA-256), so resuming with another model is refused."""
+        spec = self.spec
+        names = hashlib.sha256("\n".join(self.class_names).encode("utf-8", "surrogateescape")).hexdigest()
+        return {
+            "architecture": spec.architecture, "input_size": spec.input_size, "mean": list(spec.mean), "std": list(spec.std),
+            "interpolation": spec.interpolation, "fixed_size": bool(spec.fixed_size), "classes": len(self.class_names),
+            "class_names_sha256": names,
+        }  # fmt: skip
 
     def candidate_layers(self) -> list[tuple[str, tuple[int, ...], bool]]:
         """(name, output shape at the input size, is_default) for every layer with a spatial or token output."""
@@ -107,8 +122,12 @@ class Backbone:
 
     def probabilities(self, inputs: Tensor) -> Tensor:
         inputs = self.check_inputs(inputs)
-        with torch.inference_mode():
-            logits = layer_module.logits_of(self.model(inputs)).float()
+        try:
+            with torch.inference_mode():
+                logits = layer_module.logits_of(self.model(inputs)).float()
+        except (RuntimeError, ValueError, AssertionError, TypeError, IndexError) as error:  # the model refuses this input
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+            raise InvalidParameterError(f"{self.spec.display_name} refuses an input of shape {tuple(inputs.shape)}: {reason}") from None
         if not torch.isfinite(logits).all():
             raise InvalidParameterError(
                 "The model produced non-finite outputs (NaN or inf) for this input; its weights may be corrupt."

@@ -78,7 +78,9 @@ def load_model(
     # Channels-last is the faster layout for convolutions on CPU and GPU alike; results are unchanged.
     model = model.to(resolved_device, memory_format=torch.channels_last).eval()
     spec = resolve_preprocessing(spec, model)
-    return _checked_backbone(spec, model, resolved_device, imagenet_weights=_imagenet_weights(spec, state, pretrained))
+    backbone = _checked_backbone(spec, model, resolved_device, imagenet_weights=_imagenet_weights(spec, state, pretrained))
+    backbone.random_weights = state is None and not pretrained and spec.architecture.startswith(("timm:", "torchvision:"))
+    return backbone
 
 
 def load_backbone(
@@ -122,21 +124,29 @@ def _state_for(spec: BackboneSpec, pretrained: bool, allow_download: bool) -> di
         return read_state_dict(downloads.lite_package_weights(spec))
     if spec.architecture.startswith("torchvision:"):
         return downloads.torchvision_state_dict(spec, allow_download)
+    if not spec.architecture.startswith("timm:"):
+        return None  # a factory's model comes with the weights its code gives it
     raise WeightsUnavailableError(
         f"{spec.display_name} needs a weights file (a state dict: .pth, .pt, .bin or .safetensors); "
-        "camlib downloads only torchvision's weights."
+        "camlib downloads only torchvision's weights. (pretrained=False runs random weights.)"
     )
 
 
 def _build(spec: BackboneSpec, state: dict[str, Tensor] | None) -> nn.Module:
     """The architecture with random weights, its head sized to ``state``'s classes (custom models only)."""
     model = _call_builder(spec, None)
-    if state is None or spec.builtin:
+    if state is None:
         return model
     wanted = classes_in_state(model, state)
     head = head_name(model)
     current = model.get_submodule(head).weight.shape[0] if head else None
     if wanted is not None and wanted != current:
+        if spec.builtin:
+            raise WeightsError(
+                f"{spec.weights.name if spec.weights else 'The weights file'} holds a {wanted}-class head ({head}.weight), the built-in "
+                f"{spec.key} has {current} classes: load it with --model {spec.architecture} (load_model('{spec.architecture}', ...)), "
+                "which reads the number of classes from the file."
+            )
         model = _call_builder(spec, wanted)
     return model
 

@@ -43,6 +43,8 @@ def model_input_size(width: int, height: int, resolution: int = 224) -> tuple[in
 def resolve_preprocessing(spec: BackboneSpec, model: nn.Module) -> BackboneSpec:
     """``spec`` with input size, mean, std, interpolation and fixed size filled in: what the spec sets,
     else the model's own configuration, else 224 px, ImageNet's mean and std, bilinear, any size."""
+    if None not in (spec.input_size, spec.mean, spec.std, spec.interpolation, spec.fixed_size):
+        return spec
     found = _timm_config(model) or _torchvision_config(spec) or {}
     fixed = spec.fixed_size
     if fixed is None:
