@@ -10,8 +10,10 @@ on the correct half, averaged over the two maps:
 
 A map that knows nothing of the classes (the same map for both, a centred blob) scores exactly 0.5; a
 perfectly discriminative one scores 1. Means carry 95 % bootstrap intervals over the pairs; "discriminative"
-only where the interval's low end is above 0.5. The same run on the architecture with random weights is
-the control. Also writes the demo picture assets/digits_pair.png (--write-demo).
+only where the interval's low end is above 0.51 (an interval that excludes 0.5 by less, as random weights'
+near-identical maps for two classes can, is reported as not discriminative). The same run on the
+architecture with random weights is the control. Also writes the demo picture assets/digits_pair.png
+(--write-demo): the first held-out image of class 3 on the left, of class 8 on the right, 256 px.
 
     OMP_NUM_THREADS=1 PYTHONPATH=$PWD python bench/digits_discrimination.py --pairs 400
     OMP_NUM_THREADS=1 PYTHONPATH=$PWD python bench/digits_discrimination.py --write-demo   # the demo picture too
@@ -20,7 +22,6 @@ the control. Also writes the demo picture assets/digits_pair.png (--write-demo).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -29,16 +30,14 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_digits import split  # noqa: E402
-
-from camlib.examples import digits as ex  # noqa: E402
-from camlib.methods import CAM, GradCAM, GradCAMpp, GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp  # noqa: E402
+from camlib.examples import digits as ex
+from camlib.methods import CAM, GradCAM, GradCAMpp, GradPPScoreCAM, ScoreCAM, SmoothGradCAMpp
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_PATH = REPO_ROOT / "assets" / "digits_pair.png"
 DEMO_CLASSES = (3, 8)  # left, right: the first held-out image of each class
 DEMO_SIZE = 256
+MIN_EFFECT = 0.01  # a share of the mass this close to 0.5 tells a user nothing, however narrow its interval
 
 
 def methods(model: torch.nn.Module) -> dict[str, object]:
@@ -77,6 +76,17 @@ def bootstrap(values: np.ndarray, resamples: int = 2000, seed: int = 0) -> tuple
     return float(values.mean()), float(low), float(high)
 
 
+def verdict_of(low: float, high: float) -> str:
+    """A verdict only where the interval excludes 0.5, and a useful one only where it excludes 0.5 ± MIN_EFFECT."""
+    if low > 0.5 + MIN_EFFECT:
+        return "discriminative"
+    if high < 0.5 - MIN_EFFECT:
+        return "anti-discriminative"
+    if low > 0.5 or high < 0.5:
+        return f"within {MIN_EFFECT} of 0.5: not discriminative"
+    return "indistinguishable from 0.5"
+
+
 def draw_pairs(x_test: np.ndarray, y_test: np.ndarray, count: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Indices (left, right) of ``count`` held-out pairs with different classes."""
     rng = np.random.default_rng(seed)
@@ -106,8 +116,8 @@ def report(name: str, model: torch.nn.Module, inputs: torch.Tensor, left: np.nda
         started = time.perf_counter()
         scores = pair_scores(method, inputs, left, right)
         mean, low, high = bootstrap(scores)
-        verdict = "discriminative" if low > 0.5 else ("anti-discriminative" if high < 0.5 else "indistinguishable from 0.5")
-        print(f"  {label:<18} {mean:.3f} [{low:.3f}, {high:.3f}]{'':<9} {np.mean(scores > 0.5):>11.3f}  {verdict}"
+        verdict = verdict_of(low, high)
+        print(f"  {label:<18} {mean:.4f} [{low:.4f}, {high:.4f}]{'':<6} {np.mean(scores > 0.5):>11.3f}  {verdict}"
               f"  ({time.perf_counter() - started:.0f} s)")
 
 
@@ -118,7 +128,7 @@ def main() -> None:
     parser.add_argument("--write-demo", action="store_true", help=f"also write {DEMO_PATH.relative_to(REPO_ROOT)}")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    _, x_test, _, y_test = split()
+    _, x_test, _, y_test = ex.heldout_split()
     if args.write_demo:
         write_demo(x_test, y_test)
     left_index, right_index = draw_pairs(x_test, y_test, args.pairs)
