@@ -7,6 +7,7 @@ Every model here has random or shipped weights; nothing downloads (TORCH_HOME is
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -323,3 +324,14 @@ def test_a_model_that_refuses_the_input_size_or_a_factory_that_raises_gives_one_
     assert len(shown) == 1 and "broken" in shown[0], shown
     at.sidebar.selectbox(key=widgets.MODEL_KEY).select("named:digits").run()  # another model still works
     assert_own_classes(at, DIGITS)
+
+
+def test_saved_uploads_stay_under_the_folder_limit(tmp_path):
+    first = uploads.save_upload(b"a" * 600, "first.pth", root=tmp_path)
+    second = uploads.save_upload(b"b" * 300, "second.pth", root=tmp_path)
+    os.utime(first, (1, 1))  # the older of the two, whatever the clock's resolution
+    uploads.make_room(tmp_path, 500, 1000)  # 900 saved + 500 new > 1000: the oldest goes
+    assert not first.exists() and second.exists()
+    uploads.make_room(tmp_path, 100, 1000)  # fits: nothing removed
+    assert second.exists()
+    assert uploads.save_upload(b"b" * 300, "second.pth", root=tmp_path) == second  # the same bytes: the same file

@@ -119,7 +119,7 @@ def pointing_missing_text(backbone_key: str, layer: str) -> str:
     """What to run when the pointing game was not measured for this backbone and layer."""
     if backbone_key not in BACKBONES:
         return (
-            f"The pointing game was measured on ImageNet photos for the built-in backbones only. For {backbone_key}, "
+            f"The pointing game was measured on ImageNet photos for the built-in backbones with their shipped weights only. For {backbone_key}, "
             "run `camlib pointing-game` on photos of its own classes (labels.csv may name the classes)."
         )
     return (

@@ -26,6 +26,8 @@ CLASSES_TYPES = ["txt", "json", "csv"]
 ARCHITECTURE_SOURCES = ("timm", "torchvision")
 _ARCHITECTURE = re.compile(r"(timm|torchvision):[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}")
 UPLOAD_FOLDER = Path(tempfile.gettempdir()) / "camlib-app-uploads"
+MAX_FOLDER_MB_ENV = "CAMLIB_APP_MAX_UPLOADS_MB"
+DEFAULT_MAX_FOLDER_MB = 4096  # all saved uploads together; the oldest go first
 
 
 def uploads_enabled() -> bool:
@@ -59,18 +61,37 @@ def check_size(data: bytes, file_name: str, limit_mb: int, what: str) -> None:
         )
 
 
-def save_upload(data: bytes, file_name: str) -> Path:
+def save_upload(data: bytes, file_name: str, *, root: Path | None = None) -> Path:
     """Write an upload under a folder named by its hash, keeping the user's file name (cleaned), so that every
-    message about it names the file the user chose. Written to a partial file and renamed: never half a file."""
+    message about it names the file the user chose. Written to a partial file and renamed: never half a file.
+    The saved uploads together stay under ``CAMLIB_APP_MAX_UPLOADS_MB`` (4096 MB): the oldest are removed first."""
+    root = root or UPLOAD_FOLDER
     safe_name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name).name).strip("._") or "upload"
-    folder = UPLOAD_FOLDER / hashlib.sha256(data).hexdigest()[:24]
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = root / hashlib.sha256(data).hexdigest()[:24]
     path = folder / safe_name
     if not path.is_file():
+        make_room(root, len(data), _max_folder_bytes())
+        folder.mkdir(parents=True, exist_ok=True)
         partial = folder / f".{safe_name}.part"
         partial.write_bytes(data)
         partial.replace(path)
     return path
+
+
+def _max_folder_bytes() -> int:
+    text = os.environ.get(MAX_FOLDER_MB_ENV, "").strip()
+    return (int(text) if text.isdigit() and int(text) > 0 else DEFAULT_MAX_FOLDER_MB) * 2**20
+
+
+def make_room(root: Path, needed: int, limit: int) -> None:
+    """Remove the oldest saved uploads until ``needed`` more bytes fit under ``limit``."""
+    files = sorted((path for path in root.glob("*/*") if path.is_file()), key=lambda path: path.stat().st_mtime) if root.is_dir() else []
+    total = sum(path.stat().st_size for path in files)
+    for path in files:
+        if total + needed <= limit:
+            return
+        total -= path.stat().st_size
+        path.unlink(missing_ok=True)
 
 
 def uploaded_choice(architecture: str, weights: tuple[str, bytes] | None, classes: tuple[str, bytes] | None) -> ModelChoice:
