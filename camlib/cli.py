@@ -106,7 +106,7 @@ def run_explain(args: argparse.Namespace) -> int:
         backbone, image, methods=methods, target=args.class_, layer=args.layer, method_params=params, resolution=args.resolution
     )
 
-    print(f"Top-5 predictions ({backbone.spec.display_name}):")
+    print(f"Top-{len(explanation.top_predictions)} predictions ({backbone.spec.display_name}):")
     for index, name, probability in explanation.top_predictions:
         print(f"  {index:4d}  {name:<30s} {probability:6.1%}")
     print(f"Explaining class {explanation.target_class} ({explanation.target_name}) at layer {explanation.layer}")
@@ -338,7 +338,7 @@ def _add_explain_command(commands: argparse._SubParsersAction) -> None:
     explain_parser.add_argument("--save-maps", default=None, help="write the raw maps to this .npz file (must end in .npz)")
     explain_parser.add_argument(
         "--resolution", type=int, default=None, metavar="PIXELS",
-        help="shorter side of the model input, aspect ratio kept (default 224; e.g. 320 or 448 for finer maps)",
+        help="shorter side of the model input, aspect ratio kept (default: the model's input size, 224 for most; e.g. 320 or 448 for finer maps)",
     )
     explain_parser.set_defaults(handler=run_explain)
 

@@ -135,7 +135,7 @@ def _labels_text(path: Path, shown: str) -> str:
 
 def read_label_rows(path: str | os.PathLike, *, classes: int | Sequence[str] | None = None) -> list[LabelRow]:
     """The rows of a ``labels.csv`` (columns ``file`` and ``class_index`` or ``class_name``, optionally ``wnid``).
-    ``classes``: the number of classes, or the model's class names (see :mod:`camlib.label_names`).
+    ``classes``: the number of classes, or the model's class names for ``class_name`` (:mod:`camlib.label_names`).
 
     The file may start with a byte-order mark; names that are not UTF-8 (a Latin-1 export, say) are
     kept byte for byte, as the file system gives such names. Every row must have a name and a whole,

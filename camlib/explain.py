@@ -140,7 +140,7 @@ def explain(
         method_info(key)
     method_params = validate_params_for_methods(methods, method_params)
     inputs = backbone.preprocess(image, resolution)
-    top = backbone.top_predictions(inputs, k=5)
+    top = backbone.top_predictions(inputs, k=min(5, len(backbone.class_names)))
     target_class = top[0][0] if target is None else backbone.class_index(target)
     explanation = Explanation(
         image=backbone.display_image(image, resolution),

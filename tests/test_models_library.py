@@ -242,6 +242,10 @@ def test_non_finite_weights_and_a_huge_file_are_refused(seven, tmp_path):
     torch.save(state, tmp_path / "inf.pth")
     with pytest.raises(WeightsError, match="NaN or infinite values .*fc.bias"):
         load_model("timm:resnet18", weights=tmp_path / "inf.pth", device="cpu")
+    whole = (seven["folder"] / "r18.safetensors").read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(WeightsError, match="cut.safetensors is not a readable safetensors file"):
+        load_model("timm:resnet18", weights=tmp_path / "cut.safetensors", device="cpu")
     huge = tmp_path / "huge.safetensors"
     with open(huge, "wb") as handle:
         handle.truncate(4 * 2**30)  # 4 GiB, sparse: refused by its size before anything is read
@@ -268,3 +272,19 @@ def test_randomisation_stages_and_pointing_grids_follow_the_model(seven):
     assert grid_size(fixed, None) == 64
     with pytest.raises(InvalidParameterError, match="takes only 64×64"):
         grid_size(fixed, 448)
+
+
+def test_a_three_class_factory_model_sized_from_its_weights(tmp_path, chelsea_image):
+    """The factory is called with num_classes read from the file's head; a model with fewer than five
+    classes is explained with as many top predictions as it has classes."""
+    import model_factories
+
+    from camlib.explain import explain
+
+    source = model_factories.plain(num_classes=3)
+    torch.save(source.state_dict(), tmp_path / "three.pth")
+    backbone = load_model("model_factories:plain", weights=tmp_path / "three.pth", device="cpu")
+    assert backbone.class_names == ("class 0", "class 1", "class 2") and backbone.spec.cam_classifier == "fc"
+    explanation = explain(backbone, chelsea_image, methods=["gradcam", "cam"])
+    assert len(explanation.top_predictions) == 3
+    assert all(result.error is None for result in explanation.results.values())

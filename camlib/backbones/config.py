@@ -63,8 +63,8 @@ def _entry(name: str, entry, path: Path) -> BackboneSpec:
     where = f"Models file {path.name}, [models.{name}]"
     if not isinstance(entry, dict):
         raise InvalidParameterError(f"{where} must be a table.")
-    if name in BACKBONES:
-        raise InvalidParameterError(f"{where}: '{name}' is a built-in backbone's key; choose another name.")
+    if name in BACKBONES or ":" in name:
+        raise InvalidParameterError(f"{where}: '{name}' is a built-in backbone's key or holds ':'; choose another name.")
     unknown = sorted(set(entry) - ENTRY_KEYS)
     if unknown:
         raise InvalidParameterError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(ENTRY_KEYS))}.")

@@ -16,6 +16,7 @@ hooks are unchanged, so every layer name stays what the user knows.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache
 
@@ -79,9 +80,10 @@ def dry_run(model: nn.Module, inputs: Tensor, maps: dict | None = None) -> tuple
     names = {module: name for name, module in model.named_modules() if name}
     recorded: list[tuple[str, Tensor, nn.Module]] = []
     pooled: set[int] = set()
+    own_thread = threading.get_ident()  # a model shared by the app's sessions: record only this pass
 
     def record(module: nn.Module, _inputs, output) -> None:
-        if isinstance(output, Tensor):
+        if isinstance(output, Tensor) and threading.get_ident() == own_thread:
             recorded.append((names[module], output, module))
             if isinstance(module, _POOLING):
                 pooled.add(id(output))

@@ -19,9 +19,9 @@ from camlib.backbones.backbone import Backbone, resolve_device
 from camlib.backbones.classes import class_names_for
 from camlib.backbones.config import named_models
 from camlib.backbones.preprocess import resolve_preprocessing
-from camlib.backbones.spec import DEFAULT_BACKBONE, BackboneSpec, backbone_spec, check_preprocessing_values, parse_model_text
+from camlib.backbones.spec import BACKBONES, DEFAULT_BACKBONE, BackboneSpec, backbone_spec, check_preprocessing_values, parse_model_text
 from camlib.backbones.weights import apply_state_dict, apply_state_dict_by_position, classes_in_state, head_name, read_state_dict
-from camlib.errors import CamlibError, ModelLoadError, WeightsError, WeightsUnavailableError
+from camlib.errors import CamlibError, ModelLoadError, UnknownBackboneError, WeightsError, WeightsUnavailableError
 
 DRY_RUN_SEED = 0
 
@@ -31,12 +31,15 @@ def model_spec(spec_or_text: BackboneSpec | str, *, models_file: str | os.PathLi
     if isinstance(spec_or_text, BackboneSpec):
         return spec_or_text
     text = str(spec_or_text).strip()
-    named = named_models(models_file)
+    if text in BACKBONES or ":" in text:
+        return parse_model_text(text, allow_factory=allow_factory)
+    named = named_models(models_file)  # an operator's list: its factories are allowed even for web visitors
     if text in named:
-        if not allow_factory and not named[text].architecture.startswith(("timm:", "torchvision:")):
-            parse_model_text(named[text].architecture, allow_factory=False)
         return named[text]
-    return parse_model_text(text, allow_factory=allow_factory)
+    raise UnknownBackboneError(
+        f"Unknown model '{text}'. Give a built-in key ({', '.join(BACKBONES)}), a name from the models file "
+        f"({', '.join(named) or 'none given'}), timm:NAME, torchvision:NAME or module:function."
+    )
 
 
 def load_model(
