@@ -38,7 +38,8 @@ display_image = chosen.model.backbone.display_image(image.image, resolution)
 class_text = figures.class_label(class_names, target_class, probability)
 st.markdown(captions.explaining_line(class_text, image.name, model_name, layer, settings))
 results = widgets.overlay_grid(
-    image, display_image, f"Input: {class_names[target_class]}", model=chosen.choice, layer=layer, target_class=target_class, settings=settings, display=display, key="overlay_grid", columns=4,
+    image, display_image, f"Input: {class_names[target_class]}", model=chosen.choice, layer=layer, target_class=target_class,
+    settings=settings, display=display, key="overlay_grid", columns=4,
 )
 widgets.colour_scale(display)
 

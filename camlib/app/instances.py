@@ -42,7 +42,9 @@ def instances_note(results: dict[str, MethodResult], *, resolution: int, stride:
     """What the hot spots of each map say, in one paragraph for the page; ``stride`` is the layer's (pixels per
     cell of its output, :func:`camlib.app.layers.stride`), ``instances`` a count made by eye, and ``fixed_size``
     says the model's input cannot grow with the resolution."""
-    counts = {result.display_name: len(hot_spots(result.saliency, cell=stride)) for result in results.values() if result.saliency is not None}
+    counts = {
+        result.display_name: len(hot_spots(result.saliency, cell=stride)) for result in results.values() if result.saliency is not None
+    }
     if not counts:
         return "No method produced a map."
     listing = ", ".join(f"{name}: {count}" for name, count in counts.items())
@@ -54,7 +56,8 @@ def instances_note(results: dict[str, MethodResult], *, resolution: int, stride:
         note += f" The photo shows {instances} (counted by eye)."
     note += " A peak is not an object: one object can hold two peaks, so look whether each instance has its own."
     if resolution // stride < 10:
-        note += f" This layer's map is only about {resolution // stride} cells across, too coarse to separate neighbouring objects"
+        cells = resolution // stride
+        note += f" This layer's map is only about {cells} cells across, too coarse to separate neighbouring objects"
         if fixed_size:
             note += ": the model takes a fixed input size, so a higher resolution cannot help; an earlier layer has a finer grid."
         else:
@@ -119,7 +122,8 @@ def pointing_missing_text(backbone_key: str, layer: str) -> str:
     """What to run when the pointing game was not measured for this backbone and layer."""
     if backbone_key not in BACKBONES:
         return (
-            f"The pointing game was measured on ImageNet photos for the built-in backbones with their shipped weights only. For {backbone_key}, "
+            "The pointing game was measured on ImageNet photos for the built-in backbones with their shipped weights only. "
+            f"For {backbone_key}, "
             "run `camlib pointing-game` on photos of its own classes (labels.csv may name the classes)."
         )
     return (

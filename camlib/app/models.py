@@ -105,7 +105,9 @@ def _runs_on(backbone: Backbone, resolution: int, compute):
 
 
 @st.cache_data(max_entries=MAX_CACHED_PREDICTIONS, show_spinner=False)
-def top_predictions(image_digest: str, choice: ModelChoice, _image: Image.Image, resolution: int = 224) -> list[tuple[int, str, float]]:
+def top_predictions(
+    image_digest: str, choice: ModelChoice, _image: Image.Image, resolution: int = 224
+) -> list[tuple[int, str, float]]:
     """The top classes (index, name, probability) of an image at ``resolution`` (the input's shorter side):
     five, or every class of a model with fewer. Raises :class:`CamlibError` when the model fails on it."""
     backbone = shared_model(choice).backbone
@@ -117,4 +119,5 @@ def top_predictions(image_digest: str, choice: ModelChoice, _image: Image.Image,
 def class_probability(image_digest: str, choice: ModelChoice, _image: Image.Image, resolution: int, class_index: int) -> float:
     """The softmax probability of one class, e.g. a typed class outside the top 5."""
     backbone = shared_model(choice).backbone
-    return _runs_on(backbone, resolution, lambda: float(backbone.probabilities(backbone.preprocess(_image, resolution))[0, class_index]))
+    probabilities = _runs_on(backbone, resolution, lambda: backbone.probabilities(backbone.preprocess(_image, resolution)))
+    return float(probabilities[0, class_index])

@@ -85,7 +85,8 @@ def _max_folder_bytes() -> int:
 
 def make_room(root: Path, needed: int, limit: int) -> None:
     """Remove the oldest saved uploads until ``needed`` more bytes fit under ``limit``."""
-    files = sorted((path for path in root.glob("*/*") if path.is_file()), key=lambda path: path.stat().st_mtime) if root.is_dir() else []
+    saved = [path for path in root.glob("*/*") if path.is_file()] if root.is_dir() else []
+    files = sorted(saved, key=lambda path: path.stat().st_mtime)
     total = sum(path.stat().st_size for path in files)
     for path in files:
         if total + needed <= limit:
@@ -99,7 +100,9 @@ def uploaded_choice(architecture: str, weights: tuple[str, bytes] | None, classe
     the sizes; raises :class:`InvalidParameterError` with one line."""
     spec = architecture_text(architecture)
     if weights is None:
-        raise InvalidParameterError(f"Upload a state dict for {spec} (.pth, .pt, .bin or .safetensors): random weights explain nothing.")
+        raise InvalidParameterError(
+            f"Upload a state dict for {spec} (.pth, .pt, .bin or .safetensors): random weights explain nothing."
+        )
     check_size(weights[1], weights[0], max_weights_mb(), "weights")
     if classes is not None:
         check_size(classes[1], classes[0], MAX_CLASSES_MB, "class-name")

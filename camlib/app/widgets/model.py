@@ -59,7 +59,8 @@ def sidebar_image_and_model() -> ImageAndModel:
     labels = {item: catalogue.entry_label(item, st.session_state) for item in entries}
     entry = st.sidebar.selectbox(
         "Model", entries, format_func=lambda item: labels.get(item, item), key=MODEL_KEY,
-        persist_state="session", help="The built-in ImageNet backbones, the models file's named models, and the models you loaded.",
+        persist_state="session",
+        help="The built-in ImageNet backbones, the models file's named models, and the models you loaded.",
     )
     own_model_form()
     choice = catalogue.entry_choice(entry, st.session_state)
@@ -125,7 +126,8 @@ def own_model_form() -> None:
                       help="timm:NAME (any timm model) or torchvision:NAME (any torchvision classifier).")
         st.file_uploader("State dict (.pth, .pt, .bin, .safetensors)", type=uploads.WEIGHTS_TYPES, key="camlib_own_weights",
                          max_upload_size=uploads.max_weights_mb(),
-                         help=f"Up to {uploads.max_weights_mb()} MB. Read with weights_only=True or as safetensors: no code in it runs.")
+                         help=f"Up to {uploads.max_weights_mb()} MB. Read with weights_only=True or as safetensors: "
+                         "no code in it runs.")
         st.file_uploader("Class names (.txt one a line, .json, .csv index,name)", type=uploads.CLASSES_TYPES,
                          key="camlib_own_classes", max_upload_size=uploads.MAX_CLASSES_MB,
                          help="Optional: without it, classes are named class 0 … class N−1.")
@@ -194,7 +196,8 @@ def weights_form(backbone_key: str, container) -> None:
                 help=f"Upload limit: {uploads.max_weights_mb()} MB. Read with weights_only=True: no code in it runs.",
             )
             if uploaded is not None and st.button(f"Use {uploaded.name}", key=f"weights_load::{backbone_key}"):
-                _try_weights(backbone_key, lambda: str(uploads.save_uploaded_weights(backbone_key, uploaded.getvalue(), uploaded.name)))
+                data, name = uploaded.getvalue(), uploaded.name
+                _try_weights(backbone_key, lambda: str(uploads.save_uploaded_weights(backbone_key, data, name)))
         if spec.torchvision_weights is not None and st.button(
             "Download torchvision's weights to this server (needs internet there)", key=f"weights_download::{backbone_key}"
         ):
