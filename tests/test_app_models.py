@@ -126,6 +126,7 @@ def test_several_classes_and_the_faithfulness_page_work_with_the_digits_model():
     assert not at.error, [error.value for error in at.error]
     per_image = next(frame.value for frame in at.dataframe if "class" in frame.value.columns)
     assert set(per_image["class"].str.rsplit(" (", n=1).str[0]) <= set(DIGITS)
+    assert any("has its own 10 classes" in info.value for info in at.info)  # not set beside ImageNet's Table 1
 
 
 def test_an_uploaded_model_with_its_classes_file_is_chosen_and_names_its_classes(resnet18_seven):

@@ -8,6 +8,7 @@ import streamlit as st
 
 from camlib.app import faithfulness, instances, teaching
 from camlib.app.inputs import ImageInput
+from camlib.app.models import is_imagenet
 from camlib.app.settings import MethodSettings
 from camlib.app.widgets.model import ImageAndModel
 
@@ -54,6 +55,10 @@ def _metrics_table_and_chart(rows: list[dict], keys: list[str], label: str) -> N
 
 
 def _paper_comparison(rows: list[dict], chosen: ImageAndModel, layer: str, image_count: int) -> None:
+    if not is_imagenet(chosen.class_names):
+        st.info(f"The paper's Table 1 was measured on ImageNet classifiers; {chosen.label} has its own "
+                f"{len(chosen.class_names)} classes, so its numbers are not set beside the paper's.")
+        return
     paper = faithfulness.paper_table_1()
     comparison = faithfulness.paper_comparison(rows, paper)
     if comparison is None:
