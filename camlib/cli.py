@@ -191,10 +191,15 @@ def load_from_options(args: argparse.Namespace) -> Backbone:
     and ``--models-file`` describe; the layer is checked against the model's layers."""
     if args.model and args.backbone:
         raise InvalidParameterError("Give --model or --backbone, not both (--backbone is the old name of --model for the built-in keys).")
-    return load_model(
+    backbone = load_model(
         args.model or args.backbone or DEFAULT_BACKBONE, weights=args.weights, classes=args.classes, layer=args.layer,
         allow_download=_downloads_allowed(args), models_file=args.models_file,
     )  # fmt: skip
+    if args.layer:
+        from camlib.methods import resolve_layer
+
+        resolve_layer(backbone.model, args.layer)
+    return backbone
 
 
 def run_layers(args: argparse.Namespace) -> int:

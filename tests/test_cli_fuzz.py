@@ -5,7 +5,7 @@ layers; methods; parameters; speed settings) and checks the contract of every ru
 - exit code 0, and the grid (and the maps, when asked for) written and readable; or
 - exit code 2, exactly one line on stderr starting with ``camlib: error:``, and nothing written.
 
-The model is a tiny GAP network standing in for the backbone (``load_backbone`` is replaced), so each
+The model is a tiny GAP network standing in for the backbone (``load_model`` is replaced), so each
 example takes milliseconds; everything else — argument parsing, checks, the methods, the writing — is
 the real CLI, called in-process.
 """
@@ -85,7 +85,7 @@ class Run:
 
 
 def tiny_backbone(*args, **kwargs) -> Backbone:
-    return make_tiny_backbone()  # in place of load_backbone, whatever it is asked for
+    return make_tiny_backbone()  # in place of load_model, whatever it is asked for
 
 
 def prepare(folder: Path) -> None:
@@ -110,7 +110,7 @@ def run(argv: list[str]) -> Run:
 
 @pytest.fixture(autouse=True)
 def tiny_model(monkeypatch):
-    monkeypatch.setattr(camlib.cli, "load_backbone", tiny_backbone)
+    monkeypatch.setattr(camlib.cli, "load_model", tiny_backbone)
 
 
 FUZZ = {

@@ -307,7 +307,7 @@ def test_unwritable_outputs_are_refused_before_work(case, photo, capsys, monkeyp
     monkeypatch.chdir(photo.parent)
     import camlib.cli
 
-    monkeypatch.setattr(camlib.cli, "load_backbone", lambda *a, **k: pytest.fail("work started before the output was checked"))
+    monkeypatch.setattr(camlib.cli, "load_model", lambda *a, **k: pytest.fail("work started before the output was checked"))
     before = sorted(p.name for p in photo.parent.iterdir())
     args = ["explain", "photo.png", "--methods", "gradcam", "--out", out] + (["--save-maps", maps] if maps else [])
     assert message in one_line_error(capsys, main(args))
@@ -416,7 +416,7 @@ def test_ctrl_c_is_exit_130_with_one_line(photo, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(camlib.cli, "load_backbone", interrupted)
+    monkeypatch.setattr(camlib.cli, "load_model", interrupted)
     code = main(["explain", str(photo), "--methods", "gradcam", "--out", str(photo.parent / "g.png")])
     captured = capsys.readouterr()
     assert code == 130

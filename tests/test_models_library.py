@@ -13,7 +13,6 @@ import pytest
 import timm
 import torch
 import torchvision
-from PIL import Image
 from safetensors.torch import save_file
 from torch import nn
 
@@ -288,3 +287,25 @@ def test_a_three_class_factory_model_sized_from_its_weights(tmp_path, chelsea_im
     explanation = explain(backbone, chelsea_image, methods=["gradcam", "cam"])
     assert len(explanation.top_predictions) == 3
     assert all(result.error is None for result in explanation.results.values())
+
+
+def test_a_models_file_entry_with_a_factory_and_relative_paths(tmp_path, monkeypatch, chelsea_image):
+    """The format the example models use: a factory, weights and classes beside the TOML file, a fixed
+    input size; read through CAMLIB_MODELS, and allowed even where typed factories are not."""
+    import model_factories
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    torch.save(model_factories.only_64().state_dict(), folder / "small.pth")
+    (folder / "small.json").write_text(json.dumps({str(i): name for i, name in enumerate("vwxyz")}))
+    (folder / "models.toml").write_text(
+        '[models.small]\narchitecture = "model_factories:only_64"\nweights = "small.pth"\nclasses = "small.json"\n'
+        'display_name = "Small (example)"\nlayer = "features"\ninput_size = 64\nfixed_size = true\n'
+    )
+    monkeypatch.setenv("CAMLIB_MODELS", str(folder / "models.toml"))
+    backbone = load_model("small", device="cpu", allow_factory=False)
+    assert backbone.display_name == "Small (example)" and backbone.class_names == tuple("vwxyz")
+    assert backbone.fixed_size and backbone.weights_label == "weights from small.pth"
+    assert backbone.preprocess(chelsea_image).shape == (1, 3, 64, 64)
+    with pytest.raises(CamlibError, match="names Python code"):
+        load_model("model_factories:only_64", device="cpu", allow_factory=False)

@@ -190,8 +190,9 @@ def colour_folder(tmp_path) -> Path:
 
 
 def read_csv(path):
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
+    from camlib.results import read_results_file
+
+    return read_results_file(path).rows  # past the camlib-config line
 
 
 def test_confident_images_and_grid_input_use_the_centre_square(colour_backbone, colour_folder):
@@ -273,8 +274,14 @@ def test_folder_run_resumes_shards_merges_and_refuses_other_grids(colour_backbon
     assert scores(merge_pointing(shards, merged)) == scores(summarize_pointing(rows))
     assert sorted(map(key, read_csv(merged))) == sorted(map(key, rows))
 
-    with pytest.raises(InvalidParameterError, match="holds other grids"):
+    with pytest.raises(InvalidParameterError, match=r"another configuration \(seed 1 there, 2 in this run\)"):
         pointing_game_folder(colour_backbone, colour_folder, out=whole, resume=True, **{**options, "seed": 2})
+    # another model (here: the same network described as a model brought by the user) is refused too
+    brought = dataclasses.replace(colour_backbone, spec=dataclasses.replace(colour_backbone.spec, builtin=False, key="timm:other"))
+    with pytest.raises(InvalidParameterError, match="another configuration"):
+        pointing_game_folder(brought, colour_folder, out=whole, resume=True, **options)
+    with pytest.raises(InvalidParameterError, match="another configuration"):
+        merge_pointing([whole, tmp_path / "brought.csv"] if pointing_game_folder(brought, colour_folder, out=tmp_path / "brought.csv", **options) else [])
     with pytest.raises(InvalidParameterError):
         pointing_game_folder(colour_backbone, colour_folder, out=whole, shard=(2, 2), **options)
     with pytest.raises(InvalidParameterError, match="grids"):

@@ -288,7 +288,7 @@ def test_the_cli_prints_a_halved_batch_under_its_method(monkeypatch, tmp_path, c
     spec = dataclasses.replace(BACKBONES["efficientnet_lite0"], input_size=32, default_layer="inner.act2")
     failing = Recording(make_tiny_gap_net(channels=8, classes=1000), out_of_memory_above=2)
     backbone = Backbone(spec=spec, model=failing, device=torch.device("cpu"), class_names=imagenet_class_names())
-    monkeypatch.setattr(camlib.cli, "load_backbone", lambda *args, **kwargs: backbone)
+    monkeypatch.setattr(camlib.cli, "load_model", lambda *args, **kwargs: backbone)
     argv = ["explain", str(chelsea_png), "--methods", "gradcam,scorecam", "--param", "scorecam.batch_size=4"]
     assert camlib.cli.main([*argv, "--out", str(tmp_path / "grid.png")]) == 0
     lines = capsys.readouterr().out.splitlines()

