@@ -186,14 +186,14 @@ def _run_on_folder(args: argparse.Namespace, folder_function, keys: list[str], l
     return summaries
 
 
-def load_from_options(args: argparse.Namespace) -> Backbone:
+def load_from_options(args: argparse.Namespace, *, pretrained: bool = True) -> Backbone:
     """The model that ``--model`` (or its alias ``--backbone``), ``--weights``, ``--classes``, ``--layer``
     and ``--models-file`` describe; the layer is checked against the model's layers."""
     if args.model and args.backbone:
         raise InvalidParameterError("Give --model or --backbone, not both (--backbone is the old name of --model for the built-in keys).")
     backbone = load_model(
         args.model or args.backbone or DEFAULT_BACKBONE, weights=args.weights, classes=args.classes, layer=args.layer,
-        allow_download=_downloads_allowed(args), models_file=args.models_file,
+        allow_download=_downloads_allowed(args), models_file=args.models_file, pretrained=pretrained,
     )  # fmt: skip
     if args.layer:
         from camlib.methods import resolve_layer
@@ -203,8 +203,9 @@ def load_from_options(args: argparse.Namespace) -> Backbone:
 
 
 def run_layers(args: argparse.Namespace) -> int:
-    """``camlib layers``: the layers a map can be made at, with their output shapes; the default marked."""
-    backbone = load_from_options(args)
+    """``camlib layers``: the layers a map can be made at, with their output shapes; the default marked.
+    Shapes do not depend on the weights: without ``--weights`` no pretrained weights are needed."""
+    backbone = load_from_options(args, pretrained=args.weights is not None)
     spec = backbone.spec
     size = f"{spec.input_size}×{spec.input_size}" + (" (fixed)" if backbone.fixed_size else "")
     print(f"{spec.display_name}: {len(backbone.class_names)} classes, input {size}, {backbone.weights_label}")

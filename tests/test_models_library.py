@@ -175,12 +175,14 @@ def test_models_whose_output_is_not_a_tensor(factory):
 
 def test_automatic_layer_on_cnns_and_transformers():
     chosen = {}
-    for text in ("torchvision:vgg16", "timm:vit_tiny_patch16_224", "timm:swin_tiny_patch4_window7_224", "timm:efficientnet_lite0"):
+    texts = ("torchvision:vgg16", "timm:vit_tiny_patch16_224", "timm:swin_tiny_patch4_window7_224", "timm:efficientnet_lite0", "timm:convnext_atto")
+    for text in texts:
         chosen[text] = load_model(text, pretrained=False, device="cpu")
     assert chosen["torchvision:vgg16"].default_layer == "features.29"  # the ReLU before the last max pooling
     assert chosen["timm:vit_tiny_patch16_224"].default_layer == "blocks.11.norm1"
     assert chosen["timm:swin_tiny_patch4_window7_224"].default_layer == "layers.3.blocks.1.norm1"
     assert chosen["timm:efficientnet_lite0"].default_layer == "bn2"  # the built-in entry's layer, found alone
+    assert chosen["timm:convnext_atto"].default_layer == "stages.3"  # not norm_pre, an identity after it
     assert chosen["timm:vit_tiny_patch16_224"].fixed_size and not chosen["torchvision:vgg16"].fixed_size
     assert "CAM is not applicable" in chosen["torchvision:vgg16"].cam_unavailable_reason
     # the planted error: without skipping outputs of pooling layers, VGG16's pick would be the pooled 'features'
@@ -189,6 +191,12 @@ def test_automatic_layer_on_cnns_and_transformers():
     maps = [layer.name for layer in outputs if len(layer.shape) == 4 and layer.shape[-1] * layer.shape[-2] > 1]
     naive = [name for name in maps if not isinstance(model.get_submodule(name), nn.AdaptiveAvgPool2d | nn.MaxPool2d)][-1]
     assert naive == "features" and automatic_layer(model, outputs) == "features.29"
+    # and the outermost module holding the last map would be ConvNeXt's container of all four stages
+    convnext = chosen["timm:convnext_atto"].model
+    _, outputs = dry_run(convnext, torch.zeros(1, 3, 64, 64))
+    spatial = [layer.name for layer in outputs if len(layer.shape) == 4 and layer.shape[-1] * layer.shape[-2] > 1]
+    last = [name for name in spatial if not isinstance(convnext.get_submodule(name), nn.Identity)][-1]
+    assert last == "stages" and automatic_layer(convnext, outputs) == "stages.3"
 
 
 def test_candidate_layers_mark_the_default(seven):

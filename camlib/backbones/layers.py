@@ -4,8 +4,9 @@ adapter for models whose output is not a plain tensor.
 Automatic layer: for a transformer, the first norm of its last block (``blocks.11.norm1`` in timm's
 ViT / DeiT, ``layers.3.blocks.1.norm1`` in Swin, ``encoder.layers.encoder_layer_11.ln_1`` in
 torchvision's ViT), as pytorch-grad-cam recommends; for a CNN, the last module whose output is a
-spatial (N, C, h, w) map with h·w > 1, where a module whose output *is* a pooling layer's output is
-skipped (VGG's ``features`` ends in max pooling: ``features.29`` is chosen).
+spatial (N, C, h, w) map with h·w > 1, skipping pooling, identity and dropout modules and any module
+whose output *is* a pooling layer's (VGG's ``features`` ends in max pooling: ``features.29`` is chosen;
+ConvNeXt's ``norm_pre`` is an identity: ``stages.3`` is chosen).
 
 Outputs: a model that returns a tuple or list (its first element), a dict (``"logits"``, else its
 only tensor) or an object with ``.logits`` (Hugging Face) gets a subclass of its own class whose
@@ -27,6 +28,7 @@ from camlib.errors import InvalidParameterError, UnknownLayerError
 
 TRANSFORMER_NORMS = ("norm1", "ln_1", "layernorm_before")
 _POOLING = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+_PASS_THROUGH = (*_POOLING, nn.Identity, nn.Dropout, nn.Dropout2d)  # never the automatic layer: pooled, or a copy of the one before
 
 
 @dataclass(frozen=True)
@@ -117,10 +119,24 @@ def automatic_layer(model: nn.Module, layers: list[LayerOutput]) -> str:
     if norms:
         return norms[-1]
     maps = [layer for layer in layers if len(layer.shape) == 4 and layer.shape[-1] * layer.shape[-2] > 1]
-    chosen = [layer for layer in maps if not layer.after_pooling and not isinstance(model.get_submodule(layer.name), _POOLING)]
+    chosen = [layer for layer in maps if not layer.after_pooling and not isinstance(model.get_submodule(layer.name), _PASS_THROUGH)]
     if chosen:
-        return chosen[-1].name
+        return _outermost_single_resolution(chosen, layers)
     raise UnknownLayerError("The model has no layer with a spatial output (N, C, h, w) to explain; give one with --layer.")
+
+
+def _outermost_single_resolution(chosen: list[LayerOutput], layers: list[LayerOutput]) -> str:
+    """The last map is often the output of nested modules (``layer4``, ``layer4.1``, ``layer4.1.act2``;
+    ``stages``, ``stages.3``, ...): take the outermost whose children's maps all have its resolution, so a
+    stage (``layer4``, ``stages.3``) rather than the container of all stages (``stages``)."""
+    final = chosen[-1]
+    order = {layer.name: index for index, layer in enumerate(chosen)}
+    nested = [layer for layer in chosen if layer.shape == final.shape and (layer is final or layer.name.startswith(final.name + "."))]
+    for layer in sorted(nested, key=lambda item: (item.name.count("."), -order[item.name])):
+        inside = [other.shape[-2:] for other in layers if len(other.shape) == 4 and other.name.rpartition(".")[0] == layer.name]
+        if all(size == layer.shape[-2:] for size in inside):
+            return layer.name
+    return final.name
 
 
 def check_layer(name: str, layers: list[LayerOutput], model: nn.Module) -> None:

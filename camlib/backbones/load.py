@@ -211,5 +211,3 @@ def _cam_fields(spec: BackboneSpec, model: nn.Module, layer: str, maps: dict, lo
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return (text.splitlines()[0] if text else type(error).__name__)[:300]
-
-
