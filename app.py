@@ -6,10 +6,10 @@ Fig. 2). The other pages are in pages/; everything they compute or decide comes 
 
 import streamlit as st
 
-from camlib.app import captions, figures, inputs, models, widgets
+from camlib.app import captions, classes, figures, inputs, models, widgets
 
 widgets.page_setup("Compare methods")
-st.caption("Upload an image or pick a sample, choose a backbone, a layer and a class, and see each method's map.")
+st.caption("Upload an image or pick a sample, choose a model (or load your own), a layer and a class, and see each method's map.")
 widgets.how_to_read(
     "Each tile is the input with one method's map laid over it: warm colours (1 on the colour bar) mark the "
     "places that, by that method's measure, most raise the chosen class's score. Every map is scaled to its "
@@ -18,16 +18,16 @@ widgets.how_to_read(
 )
 
 chosen = widgets.sidebar_image_and_model()
-image, backbone_key, class_names = chosen.image, chosen.backbone_key, chosen.class_names
+image, class_names, model_name = chosen.image, chosen.class_names, chosen.label
 layer = widgets.sidebar_layer(chosen)
 resolution = widgets.sidebar_resolution()
-top = models.top_predictions(image.digest, backbone_key, chosen.weights_path, image.image, resolution)
+top = widgets.predictions_or_stop(chosen, image, resolution)
 target_class = widgets.class_box(
-    class_names, inputs.default_class(image.sample, top), key=f"camlib_class::{image.digest}::{backbone_key}",
-    label="Class (type to search all 1000)", container=st.sidebar,
+    class_names, inputs.default_class(classes.sample_for(image.sample, class_names), top),
+    key=f"camlib_class::{image.digest}::{chosen.entry}", label=classes.search_label(class_names), container=st.sidebar,
     help="The default is the class the sample photo shows, else the top-1 prediction.",
 )
-probability = models.class_probability(image.digest, backbone_key, chosen.weights_path, image.image, resolution, target_class)
+probability = models.class_probability(image.digest, chosen.choice, image.image, resolution, target_class)
 widgets.top_5_and_notes(class_names, top, target_class, probability)
 
 settings = widgets.sidebar_method_settings(resolution)
@@ -36,17 +36,17 @@ widgets.sidebar_device()
 
 display_image = chosen.model.backbone.display_image(image.image, resolution)
 class_text = figures.class_label(class_names, target_class, probability)
-st.markdown(captions.explaining_line(class_text, image.name, backbone_key, layer, settings))
+st.markdown(captions.explaining_line(class_text, image.name, model_name, layer, settings))
 results = widgets.overlay_grid(
-    image, display_image, f"Input: {class_names[target_class]}", backbone_key=backbone_key, weights_path=chosen.weights_path,
-    layer=layer, target_class=target_class, settings=settings, display=display, key="overlay_grid", columns=4,
+    image, display_image, f"Input: {class_names[target_class]}", model=chosen.choice, layer=layer, target_class=target_class,
+    settings=settings, display=display, key="overlay_grid", columns=4,
 )
 widgets.colour_scale(display)
 
 rendered = figures.rendered_methods(results)
 if rendered:
-    title = captions.input_title(backbone_key, layer, settings, display_image.shape[1], display_image.shape[0], image.name)
-    stem = captions.file_stem(backbone_key, class_names[target_class])
+    title = captions.input_title(model_name, layer, settings, display_image.shape[1], display_image.shape[0], image.name)
+    stem = captions.file_stem(chosen.backbone_key, class_names[target_class])
     widgets.figure_downloads(lambda: [figures.figure_row(class_text, display_image, results)],
                              title=title, stem=stem, key="figure_main", display=display)
 
@@ -54,5 +54,5 @@ if rendered:
     widgets.map_inspector(results, display_image, display, rendered, figures.inspected_first(rendered))
 
     explanation = figures.explanation_of(display_image, target_class, class_names, top, layer, results)
-    st.download_button("Download the raw maps (.npz)", figures.maps_npz(explanation, backbone_key=backbone_key),
+    st.download_button("Download the raw maps (.npz)", figures.maps_npz(explanation, backbone_key=chosen.backbone_key),
                        file_name=f"camlib_maps_{stem}.npz", mime="application/octet-stream", on_click="ignore")

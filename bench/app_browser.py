@@ -21,7 +21,7 @@ VIEWPORT = {"width": 1440, "height": 1560}
 
 GRID_IMAGES = ".st-key-overlay_grid [data-testid='stImage'] img"
 GRID_CAPTIONS = ".st-key-overlay_grid [data-testid='stImageCaption']"
-UPLOAD_BOX = "[data-testid='stSidebar'] [data-testid='stFileUploader'] input[type='file']"
+UPLOAD_BOX = "[data-testid='stSidebar'] [data-testid='stFileUploader'] input[type='file'][accept*='.png']"  # the image box, not the model's
 METHOD_NAMES = ("CAM", "Grad-CAM", "Grad-CAM++", "SmoothGrad-CAM++", "Grad++ScoreCAM", "Score-CAM")
 
 

@@ -6,7 +6,7 @@ from camlib.app import captions, classes, figures, models, widgets
 from camlib.backbones import BACKBONES, imagenet_class_names
 
 widgets.page_setup("Compare backbones")
-st.caption("One image, explained by each backbone at its default layer.")
+st.caption("One image, explained by each built-in ImageNet backbone at its default layer (your own model: the other pages).")
 widgets.how_to_read(
     "Each row is one backbone, each column one method. A method that points at the same object on every "
     "backbone describes the image; one that moves with the backbone describes the network. Maps are each "
@@ -37,17 +37,21 @@ for backbone_key in backbones:
     model = widgets.load_model_or_explain(backbone_key)
     if model is None:
         continue
-    weights_path = widgets.weights_path_for(backbone_key)
-    top = models.top_predictions(image.digest, backbone_key, weights_path, image.image, resolution)
+    choice = models.ModelChoice(backbone_key, widgets.weights_path_for(backbone_key))
+    top = models.top_predictions(image.digest, choice, image.image, resolution)
     target_class = classes.target_or_top_1(top, class_choice)
-    layer = model.backbone.spec.default_layer
-    probability = models.class_probability(image.digest, backbone_key, weights_path, image.image, resolution, target_class)
-    class_text = figures.class_label(class_names, target_class, probability)
+    if not models.is_imagenet(model.backbone.class_names) and class_choice is not None:
+        st.caption(f"Its weights ({model.backbone.weights_label}) have their own {len(model.backbone.class_names)} classes, "
+                   "not ImageNet's: choose “Each backbone's top-1” to explain it here.")
+        continue
+    layer = model.backbone.default_layer
+    probability = models.class_probability(image.digest, choice, image.image, resolution, target_class)
+    class_text = figures.class_label(model.backbone.class_names, target_class, probability)
     st.caption(captions.top_1_line(top, class_text, layer))
     display_image = model.backbone.display_image(image.image, resolution)
     results = widgets.overlay_grid(
-        image, display_image, "Input", backbone_key=backbone_key, weights_path=weights_path,
-        layer=layer, target_class=target_class, settings=settings, display=display, key=f"backbone_row_{backbone_key}",
+        image, display_image, "Input", model=choice, layer=layer, target_class=target_class, settings=settings, display=display,
+        key=f"backbone_row_{backbone_key}",
     )
     rows.append(figures.figure_row(captions.backbone_row_label(backbone_key, layer, class_text), display_image, results))
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from camlib.app import faithfulness, models, widgets
+from camlib.app import faithfulness, widgets
 
 widgets.page_setup("Faithfulness")
 st.markdown(
@@ -14,7 +14,7 @@ st.markdown(
 )
 
 chosen = widgets.sidebar_image_and_model()
-layer = st.sidebar.selectbox("Target layer", models.layer_options(chosen.model), key=f"camlib_layer::{chosen.backbone_key}")
+layer = widgets.sidebar_layer(chosen)
 settings = widgets.sidebar_method_settings()
 with_baselines = st.sidebar.checkbox("Baselines (no model)", value=True, key="camlib_faithfulness_baselines")
 widgets.sidebar_device()
@@ -31,7 +31,7 @@ widgets.faithfulness_results([chosen.image], "current", **evaluated)
 st.header("A small set")
 images = widgets.image_set("Upload images for the set (PNG, JPEG, WebP, BMP)", key="camlib_set_uploads")
 st.write(faithfulness.set_line(images))
-signature = faithfulness.set_signature(images, chosen.backbone_key, layer, keys, settings.speed, settings.overrides)
+signature = faithfulness.set_signature(images, chosen.choice, layer, keys, settings.speed, settings.overrides)
 clicked = st.button(faithfulness.evaluate_label(images, keys), key="camlib_evaluate_set", type="primary")
 if faithfulness.set_requested(st.session_state, signature, clicked):
     widgets.faithfulness_results(images, "set", **evaluated)

@@ -20,7 +20,7 @@ from PIL import Image
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
-from camlib.app import faithfulness, figures, inputs, instances, maps, models, settings, teaching, widgets
+from camlib.app import faithfulness, figures, inputs, instances, maps, models, settings, teaching, uploads, widgets
 from camlib.explain import MethodResult
 from camlib.methods import METHODS, PAPER_METHODS, GradPPScoreCAM, speed_params
 
@@ -29,6 +29,7 @@ APP = str(REPO_ROOT / "app.py")
 PAGES = REPO_ROOT / "pages"
 TIMEOUT_S = 180  # a cold run loads the model and runs six methods on a busy 2-core CPU
 METHOD_NAMES = [METHODS[key].display_name for key in PAPER_METHODS]  # the app's default methods
+LITE0 = models.ModelChoice("efficientnet_lite0")
 
 
 @pytest.fixture(autouse=True)
@@ -136,7 +137,7 @@ def test_an_uploaded_weights_file_keeps_the_users_name_in_messages():
     assert_clean(at)
     messages = " ".join(warning.value for warning in at.warning)
     assert "my_vgg_weights.pth" in messages, messages
-    assert models.save_uploaded_weights("vgg16", b"x", "../../etc/passwd").name == "passwd"
+    assert uploads.save_uploaded_weights("vgg16", b"x", "../../etc/passwd").name == "passwd"
 
 
 @pytest.mark.parametrize(
@@ -222,7 +223,7 @@ def test_two_sessions_at_once_share_the_model_and_get_the_same_maps():
         start.wait()
         results = {}
         for key in PAPER_METHODS:
-            request = maps.map_request(image, "efficientnet_lite0", None, "conv_head", 281, key, settings.method_params(key, "test"))
+            request = maps.map_request(image, LITE0, "conv_head", 281, key, settings.method_params(key, "test"))
             results[key] = maps.compute_map(request, image).saliency
         return results
 
@@ -309,7 +310,7 @@ def test_the_resolution_control_gives_maps_in_the_images_proportions():
     assert "320 px" in main_text(at)
     assert_method_row(captions(at)[1:7])
     image = inputs.sample_input(inputs.available_samples()[0])  # chelsea, 451 × 300
-    request = maps.map_request(image, "efficientnet_lite0", None, "conv_head", 281, "gradcam", (), 320)
+    request = maps.map_request(image, LITE0, "conv_head", 281, "gradcam", (), 320)
     assert maps.compute_map(request, image).saliency.shape == (320, 481)
 
 
@@ -441,7 +442,7 @@ def test_cheap_maps_and_top_5_are_not_held_up_by_another_sessions_score_cam():
     import threading
 
     image = inputs.sample_input(inputs.available_samples()[1])
-    slow = maps.map_request(image, "efficientnet_lite0", None, "conv_head", 967, "scorecam", (("perturbation_size", 64),), 224)
+    slow = maps.map_request(image, LITE0, "conv_head", 967, "scorecam", (("perturbation_size", 64),), 224)
     paused, release = threading.Event(), threading.Event()
 
     def hold(done: int, total: int) -> None:
@@ -455,9 +456,9 @@ def test_cheap_maps_and_top_5_are_not_held_up_by_another_sessions_score_cam():
         outcome = {}
 
         def cheap() -> None:
-            request = maps.map_request(image, "efficientnet_lite0", None, "conv_head", 968, "gradcam", (), 224)
+            request = maps.map_request(image, LITE0, "conv_head", 968, "gradcam", (), 224)
             outcome["map"] = maps.compute_map(request, image).saliency
-            outcome["top"] = models.top_predictions(image.digest + "-free", "efficientnet_lite0", None, image.image, 224)
+            outcome["top"] = models.top_predictions(image.digest + "-free", LITE0, image.image, 224)
 
         other = threading.Thread(target=cheap, daemon=True)
         other.start()
@@ -621,20 +622,20 @@ def test_method_params_merge_preset_and_overrides_into_a_hashable_key():
 
 def test_maps_are_cached_by_request_and_progress_is_reported():
     image = inputs.sample_input(inputs.available_samples()[0])
-    request = maps.map_request(image, "efficientnet_lite0", None, "conv_head", 281, "scorecam", settings.method_params("scorecam", "test"))
+    request = maps.map_request(image, LITE0, "conv_head", 281, "scorecam", settings.method_params("scorecam", "test"))
     calls = []
     first = maps.compute_map(request, image, progress=lambda done, total: calls.append((done, total)))
     assert first.error is None and first.saliency.shape == (224, 337)  # chelsea, 451 × 300
     second = maps.compute_map(request, image)
     assert second.seconds == first.seconds and np.array_equal(second.saliency, first.saliency)
-    other = maps.compute_map(maps.map_request(image, "efficientnet_lite0", None, "conv_head", 285, "gradcam", ()), image)
+    other = maps.compute_map(maps.map_request(image, LITE0, "conv_head", 285, "gradcam", ()), image)
     assert not np.array_equal(other.saliency, first.saliency)
-    assert models.shared_model("efficientnet_lite0") is models.shared_model("efficientnet_lite0")
+    assert models.shared_model(LITE0) is models.shared_model(models.ModelChoice("efficientnet_lite0"))
 
 
 def test_cam_request_always_uses_the_pooling_layer():
     image = inputs.sample_input(inputs.available_samples()[0])
-    request = maps.map_request(image, "efficientnet_lite0", None, "blocks.5", 281, "cam", ())
+    request = maps.map_request(image, LITE0, "blocks.5", 281, "cam", ())
     assert request.layer == "bn2"
 
 
@@ -657,7 +658,7 @@ def test_hot_spots_are_separate_peaks_at_least_a_cell_apart():
     assert sorted(instances.hot_spots(saliency, cell=32)) == [(20, 20), (20, 70)]
     assert instances.hot_spots(np.zeros((10, 10), np.float32)) == []
     results = {"gradcam": MethodResult("gradcam", "Grad-CAM", saliency, 0.1)}
-    note = instances.instances_note(results, resolution=448, instances=6)
+    note = instances.instances_note(results, resolution=448, stride=32, instances=6)
     assert "Grad-CAM: 2" in note and "6 (counted by eye)" in note and "every instance its share" not in note
 
 
@@ -854,8 +855,8 @@ def test_the_resolution_line_lists_the_measured_seconds(monkeypatch):
 def test_the_grid_requests_maps_under_the_pages_settings_and_shows_caveats_only_for_the_shipped_weights():
     image = inputs.ImageInput("x.png", "digest", Image.new("RGB", (8, 8)))
     chosen = settings.MethodSettings(["gradcam", "scorecam"], "test", {"scorecam": {"score": "probability"}}, 448)
-    request = maps.settings_request(image, "efficientnet_lite0", None, "conv_head", 281, "scorecam", chosen)
-    assert request == maps.MapRequest("digest", "efficientnet_lite0", None, "conv_head", 281, "scorecam",
+    request = maps.settings_request(image, LITE0, "conv_head", 281, "scorecam", chosen)
+    assert request == maps.MapRequest("digest", LITE0, "conv_head", 281, "scorecam",
                                       (("batch_size", 128), ("perturbation_size", 64), ("score", "probability")), 448)
     assert maps.shown_caveats("scorecam", "efficientnet_lite0", "conv_head", "/my/weights.pth") == []
     from camlib.measured import caveats

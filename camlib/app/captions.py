@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from camlib.app.settings import MethodSettings
 from camlib.backbones import BACKBONES
 
 
 def backbone_label(key: str) -> str:
-    return BACKBONES[key].display_name
+    """A built-in backbone's name for people (``vgg16`` -> VGG16); any other model's name as it is given."""
+    return BACKBONES[key].display_name if key in BACKBONES else key
 
 
 def explaining_line(class_text: str, image_name: str, backbone_key: str, layer: str, settings: MethodSettings) -> str:
@@ -43,5 +46,5 @@ def top_1_line(top: list[tuple[int, str, float]], class_text: str, layer: str) -
 
 
 def file_stem(backbone_key: str, class_name: str) -> str:
-    """The downloads' file-name stem: the backbone and the class, spaces as underscores."""
-    return f"{backbone_key}_{class_name.replace(' ', '_')}"
+    """The downloads' file-name stem: the backbone and the class, anything but letters, digits, - and . as underscores."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", f"{backbone_key}_{class_name}").strip("_")

@@ -10,6 +10,18 @@ Top = list[tuple[int, str, float]]  # (class index, name, probability), most lik
 UNSURE_BELOW = 0.2  # a top-1 probability under this gets the "the model is unsure" note
 
 
+def sample_for(sample: Sample | None, class_names: Sequence[str]) -> Sample | None:
+    """The sample, when its known classes (ImageNet indices) mean something to this model, else ``None``."""
+    from camlib.app.models import is_imagenet
+
+    return sample if sample is not None and is_imagenet(class_names) else None
+
+
+def search_label(class_names: Sequence[str], text: str = "Class") -> str:
+    """A class box's label, with how many classes there are to search."""
+    return f"{text} (type to search all {len(class_names)})"
+
+
 def class_option(class_names: Sequence[str], index: int) -> str:
     """"tabby (281)": a class as the class boxes list it."""
     return f"{class_names[index]} ({index})"
@@ -30,7 +42,8 @@ def top_classes(top: Top, k: int) -> list[int]:
 
 
 def suggested_classes(sample: Sample | None, top: Top) -> list[int]:
-    """The classes compared first: the sample's known classes when it has two or more, else the model's top 2."""
+    """The classes compared first: the sample's known classes when it has two or more (pass a sample only to an
+    ImageNet model: :func:`sample_for`), else the model's top 2."""
     if sample and len(sample.classes) >= 2:
         return list(sample.classes)
     return top_classes(top, 2)
@@ -50,7 +63,7 @@ def outside_top_5_note(class_names: Sequence[str], top: Top, target_class: int, 
     """The model's probability for a chosen class that is not among the top predictions shown."""
     if target_class in top_classes(top, len(top)):
         return None
-    return f"**{class_names[target_class]}** is not in the top 5: the model gives it {probability:.2%}."
+    return f"**{class_names[target_class]}** is not in the top {len(top)}: the model gives it {probability:.2%}."
 
 
 def unsure_note(top: Top) -> str | None:

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 
 from camlib.app.inputs import ImageInput
 from camlib.app.maps import ordered_methods
-from camlib.app.models import shared_model
+from camlib.app.models import ModelChoice, shared_model
 from camlib.app.settings import Params
 from camlib.baselines import BASELINES
 from camlib.errors import CamlibError
@@ -84,8 +84,7 @@ def evaluated_keys(methods: Sequence[str], baselines: bool) -> list[str]:
 
 def evaluate_faithfulness(
     images: Sequence[ImageInput],
-    backbone_key: str,
-    weights_path: str | None,
+    model_choice: ModelChoice,
     layer: str,
     methods: Sequence[str],
     params_for: Callable[[str], Params],
@@ -107,7 +106,7 @@ def evaluate_faithfulness(
         done["maps"] += 1
 
     rows: list[dict] = []
-    model = shared_model(backbone_key, weights_path)
+    model = shared_model(model_choice)
     with model.lock:
         sources = prepare_sources(
             model.backbone, keys, layer=layer, method_params={key: dict(params_for(key)) for key in methods}, strict=False

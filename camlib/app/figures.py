@@ -42,7 +42,7 @@ def predictions_figure(top: list[tuple[int, str, float]], selected: int | None =
     figure = go.Figure(go.Bar(x=probabilities, y=names, orientation="h", marker_color=colors,
                               text=[f"{p:.1%}" for p in probabilities], textposition="auto",
                               hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
-    figure.update_layout(height=220, margin={"l": 0, "r": 0, "t": 24, "b": 0}, title="Top-5 predictions",
+    figure.update_layout(height=220, margin={"l": 0, "r": 0, "t": 24, "b": 0}, title=f"Top-{len(top)} predictions",
                          xaxis={"range": [0, 1], "tickformat": ".0%"}, yaxis={"automargin": True})
     return figure
 

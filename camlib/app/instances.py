@@ -1,8 +1,9 @@
 """Photos with several objects of one class: the separate hot spots of each method's map.
 
 A hot spot is a local maximum of the map that reaches half the map's maximum and is the highest point
-within one feature-map cell around it (32 input pixels for these stride-32 backbones), so two hot spots
-are at least a cell apart. Counting connected regions above a threshold does not work for instances:
+within one feature-map cell around it, so two hot spots are at least a cell apart. The cell is the layer's
+stride, read from the model (:func:`camlib.app.layers.stride`: 32 input pixels at a CNN's last stage, 16 at a
+ResNet's layer3 or a ViT with 16-pixel patches), never assumed. Counting connected regions above a threshold does not work for instances:
 neighbouring animals touch, and their regions merge into one. Hot spots count peaks, not animals: a
 method may put two peaks on one animal or none on another, so the note reports counts and leaves the
 judgement to the eye. tests/test_app.py checks them against instances counted by hand on the shared
@@ -18,12 +19,12 @@ from camlib.app.inputs import ImageInput, Sample, sample_input
 from camlib.backbones import BACKBONES
 from camlib.explain import MethodResult
 
-FEATURE_STRIDE = 32  # input pixels per cell of the last feature map (EfficientNet, ResNet, VGG, AlexNet)
+DEFAULT_CELL = 32  # hot_spots' default cell, in input pixels; the page passes the layer's own stride
 CURRENT = "current"  # the crowd box's entry for the current image
 TRAINED_RESOLUTION = 224  # the shorter side of the photos the models learned from
 
 
-def hot_spots(saliency: np.ndarray, *, threshold: float = 0.5, cell: int = FEATURE_STRIDE) -> list[tuple[int, int]]:
+def hot_spots(saliency: np.ndarray, *, threshold: float = 0.5, cell: int = DEFAULT_CELL) -> list[tuple[int, int]]:
     """The (row, column) of each hot spot: a local maximum within a ``cell`` × ``cell`` window that reaches
     ``threshold`` × the map's maximum. A flat top (several equal pixels side by side) counts once."""
     values = np.nan_to_num(saliency.astype(np.float32))
@@ -36,24 +37,31 @@ def hot_spots(saliency: np.ndarray, *, threshold: float = 0.5, cell: int = FEATU
     return [(round(row), round(column)) for row, column in centres]
 
 
-def instances_note(results: dict[str, MethodResult], *, resolution: int, instances: int | None = None) -> str:
-    """What the hot spots of each map say, in one paragraph for the page; ``instances`` is a count made by eye."""
-    counts = {result.display_name: len(hot_spots(result.saliency)) for result in results.values() if result.saliency is not None}
+def instances_note(results: dict[str, MethodResult], *, resolution: int, stride: int, instances: int | None = None,
+                   fixed_size: bool = False) -> str:
+    """What the hot spots of each map say, in one paragraph for the page; ``stride`` is the layer's (pixels per
+    cell of its output, :func:`camlib.app.layers.stride`), ``instances`` a count made by eye, and ``fixed_size``
+    says the model's input cannot grow with the resolution."""
+    counts = {
+        result.display_name: len(hot_spots(result.saliency, cell=stride)) for result in results.values() if result.saliency is not None
+    }
     if not counts:
         return "No method produced a map."
     listing = ", ".join(f"{name}: {count}" for name, count in counts.items())
     note = (
-        f"Hot spots (separate peaks reaching half the map's maximum, at least {FEATURE_STRIDE} input pixels apart): "
+        f"Hot spots (separate peaks reaching half the map's maximum, at least {stride} pixels apart, one cell of the layer): "
         f"{listing}."
     )
     if instances:
         note += f" The photo shows {instances} (counted by eye)."
     note += " A peak is not an object: one object can hold two peaks, so look whether each instance has its own."
-    if resolution < 320:
-        note += (
-            f" At {resolution} px the last feature map is only about {resolution // FEATURE_STRIDE} cells across, "
-            "too coarse to separate neighbouring objects: try 448 px."
-        )
+    if resolution // stride < 10:
+        cells = resolution // stride
+        note += f" This layer's map is only about {cells} cells across, too coarse to separate neighbouring objects"
+        if fixed_size:
+            note += ": the model takes a fixed input size, so a higher resolution cannot help; an earlier layer has a finer grid."
+        else:
+            note += f" at {resolution} px: try 448 px." if resolution < 448 else ": an earlier layer has a finer grid."
     return note
 
 
@@ -120,6 +128,12 @@ def resolution_note(resolution: int) -> str | None:
 
 def pointing_missing_text(backbone_key: str, layer: str) -> str:
     """What to run when the pointing game was not measured for this backbone and layer."""
+    if backbone_key not in BACKBONES:
+        return (
+            "The pointing game was measured on ImageNet photos for the built-in backbones with their shipped weights only. "
+            f"For {backbone_key}, "
+            "run `camlib pointing-game` on photos of its own classes (labels.csv may name the classes)."
+        )
     return (
         f"Not measured for {BACKBONES[backbone_key].display_name} at layer {layer}. Run "
         f"`camlib pointing-game IMAGES_DIR --backbone {backbone_key} --layer {layer} --half report`."

@@ -1,7 +1,7 @@
 """Maps: what decides one (:class:`MapRequest`), its cache, and the worker thread that reports its progress.
 
 Maps live in ``st.cache_data``, keyed by the request: a hash of the image bytes, the backbone and its
-weights, the layer, the class, the method and its parameters. Methods that report progress (the Score-CAM
+weights and classes (:class:`~camlib.app.models.ModelChoice`), the layer, the class, the method and its parameters. Methods that report progress (the Score-CAM
 family, SmoothGrad-CAM++) run in a worker thread, so that the script thread can draw their progress bar:
 a cached function must not itself draw into a container made outside it.
 """
@@ -18,9 +18,9 @@ import streamlit as st
 from PIL import Image
 
 from camlib.app.inputs import ImageInput
-from camlib.app.models import shared_model
+from camlib.app.models import ModelChoice, shared_model
 from camlib.app.settings import MethodSettings, Params
-from camlib.backbones import BACKBONES, backbone_spec
+from camlib.backbones import BACKBONES
 from camlib.errors import CamlibError
 from camlib.explain import MethodResult, run_method
 from camlib.measured import caveats
@@ -38,8 +38,7 @@ class MapRequest:
     """Everything that decides a map: the cache key."""
 
     image_digest: str
-    backbone_key: str
-    weights_path: str | None
+    model: ModelChoice
     layer: str
     target_class: int
     method_key: str
@@ -48,25 +47,23 @@ class MapRequest:
 
 
 def map_request(
-    image: ImageInput, backbone_key: str, weights_path: str | None, layer: str, target_class: int, method_key: str,
-    params: Params, resolution: int = 224,
+    image: ImageInput, model: ModelChoice, layer: str, target_class: int, method_key: str, params: Params, resolution: int = 224,
 ) -> MapRequest:
     if method_key == "cam":  # CAM always reads the layer before global average pooling
-        layer = backbone_spec(backbone_key).cam_layer or layer
-    return MapRequest(image.digest, backbone_key, weights_path, layer, int(target_class), method_key, params, int(resolution))
+        layer = shared_model(model).backbone.spec.cam_layer or layer
+    return MapRequest(image.digest, model, layer, int(target_class), method_key, params, int(resolution))
 
 
 def settings_request(
-    image: ImageInput, backbone_key: str, weights_path: str | None, layer: str, target_class: int, method_key: str,
-    settings: MethodSettings,
+    image: ImageInput, model: ModelChoice, layer: str, target_class: int, method_key: str, settings: MethodSettings,
 ) -> MapRequest:
     """The request for one method's map under a page's :class:`~camlib.app.settings.MethodSettings`."""
-    return map_request(image, backbone_key, weights_path, layer, target_class, method_key, settings.params(method_key), settings.resolution)
+    return map_request(image, model, layer, target_class, method_key, settings.params(method_key), settings.resolution)
 
 
 @st.cache_data(max_entries=MAX_CACHED_MAPS, show_spinner=False)
 def _cached_result(request: MapRequest, _image: Image.Image, _progress: Progress | None = None) -> MethodResult:
-    backbone = shared_model(request.backbone_key, request.weights_path).backbone
+    backbone = shared_model(request.model).backbone
     inputs = backbone.preprocess(_image, request.resolution)
     return run_method(  # no lock: camlib's methods are thread safe on a shared model (see camlib.app.models)
         request.method_key, backbone, inputs, request.target_class,
@@ -148,11 +145,11 @@ def ordered_methods(keys: Iterable[str]) -> list[str]:
 
 
 def method_results(
-    image: ImageInput, backbone_key: str, weights_path: str | None, layer: str, target_class: int, settings: MethodSettings
+    image: ImageInput, model: ModelChoice, layer: str, target_class: int, settings: MethodSettings
 ) -> dict[str, MethodResult]:
     """Every chosen method's result for one class, from the cache when it is there (e.g. for the common scale)."""
     return {
-        key: compute_map_safely(settings_request(image, backbone_key, weights_path, layer, target_class, key, settings), image)
+        key: compute_map_safely(settings_request(image, model, layer, target_class, key, settings), image)
         for key in settings.methods
     }
 
@@ -166,8 +163,8 @@ def shown_caveats(
     resolution: int | None = None,
 ) -> list[str]:
     """The measured notes of a method at this backbone, layer, parameters and resolution (when given): only
-    where the screen shows what camlib's benchmark measured; none for the user's own weights."""
-    if weights_path is not None:
+    where the screen shows what camlib's benchmark measured; none for the user's own weights or model."""
+    if weights_path is not None or backbone_key not in BACKBONES:
         return []
     return caveats(
         method_key,

@@ -1,14 +1,16 @@
-"""The models every session shares: one per backbone and weights file.
+"""The models every session shares: one per model choice (architecture or named model, weights, classes).
 
 There is no lock around a map or a prediction: camlib's methods are thread safe on a shared model (each
 hook records only its own thread's pass and the train/eval mode is restored per thread; see
 tests/test_hygiene.py), so one visitor's slow exact Score-CAM never holds up another's cheap maps or top-5.
+
+A model is loaded and checked by camlib's loader (weights that fit, class names as many as the head's outputs,
+one forward pass at its input size with finite outputs) before it is shared: a model that fails any of these
+is refused with one message, and the session keeps the model it had.
 """
 
 from __future__ import annotations
 
-import re
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +19,26 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from camlib.app.inputs import digest_of
-from camlib.backbones import Backbone, default_device, load_backbone
+from camlib.backbones import Backbone, default_device, load_backbone, load_model
+from camlib.errors import CamlibError, InvalidParameterError
 
-WEIGHTS_TYPES = ["pth", "pt"]
 MAX_CACHED_MODELS = 4
 MAX_CACHED_PREDICTIONS = 256
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What decides a model: the text camlib's model loader reads (a built-in key such as ``efficientnet_lite0``,
+    a named model of the models file, ``timm:NAME`` or ``torchvision:NAME``), and files on the server (an
+    upload is saved under its hash first) for its weights and class names. Hashable: part of every cache key."""
+
+    spec: str
+    weights: str | None = None
+    classes: str | None = None
+
+    @property
+    def weights_name(self) -> str | None:
+        return Path(self.weights).name if self.weights else None
 
 
 @dataclass
@@ -35,10 +51,19 @@ class SharedModel:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
+def load_choice(choice: ModelChoice) -> Backbone:
+    """Build, load and check the model of ``choice`` through :func:`camlib.backbones.load_model` (weights by name,
+    class names against the head, one dry pass with finite outputs), never downloading. Only the models file's
+    named models may be Python factories: any text with a colon must be ``timm:`` or ``torchvision:``."""
+    return load_model(choice.spec, weights=choice.weights, classes=choice.classes, allow_download=False,
+                      allow_factory=":" not in choice.spec)
+
+
 @st.cache_resource(max_entries=MAX_CACHED_MODELS, show_spinner=False)
-def shared_model(backbone_key: str, weights_path: str | None = None) -> SharedModel:
-    """Load a backbone once per process (never downloading); raises :class:`CamlibError` when it can't."""
-    return SharedModel(load_backbone(backbone_key, weights_path=weights_path, allow_download=False))
+def shared_model(choice: ModelChoice) -> SharedModel:
+    """Load and check a model once per process (never downloading); raises :class:`CamlibError` when it can't,
+    and nothing is cached then."""
+    return SharedModel(load_choice(choice))
 
 
 def download_weights(backbone_key: str) -> None:
@@ -46,18 +71,16 @@ def download_weights(backbone_key: str) -> None:
     load_backbone(backbone_key, allow_download=True, device="cpu")
 
 
-def save_uploaded_weights(backbone_key: str, data: bytes, file_name: str) -> Path:
-    """Write an uploaded state dict under a folder named by its hash, keeping the user's file name (so that
-    every message about it names the file the user chose), for ``load_backbone(weights_path=...)``."""
-    safe_name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name).name).strip("._") or "weights.pth"
-    folder = Path(tempfile.gettempdir()) / "camlib-app-weights" / f"{backbone_key}-{digest_of(data)[:16]}"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / safe_name
-    if not path.is_file():
-        partial = folder / f".{safe_name}.part"
-        partial.write_bytes(data)
-        partial.replace(path)
-    return path
+def display_name(backbone: Backbone) -> str:
+    """The model's name for people."""
+    return backbone.display_name
+
+
+def is_imagenet(class_names) -> bool:
+    """Whether a model's classes are ImageNet's 1000 (the sample photos' known classes are ImageNet indices)."""
+    from camlib.backbones import imagenet_class_names
+
+    return len(class_names) == 1000 and tuple(class_names) == imagenet_class_names()
 
 
 def device_label() -> str:
@@ -67,26 +90,34 @@ def device_label() -> str:
     return f"CPU ({torch.get_num_threads()} threads)"
 
 
+def _runs_on(backbone: Backbone, resolution: int, compute):
+    """``compute()``, with anything a user's model raises on this input turned into one line."""
+    try:
+        return compute()
+    except CamlibError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a user's model may raise anything; it becomes one line
+        first_line = (str(error).strip().splitlines() or [""])[0][:300]
+        raise InvalidParameterError(
+            f"{backbone.display_name} does not run on this image at {resolution} px ({type(error).__name__}: {first_line}). "
+            "Try another resolution, or give the model's input size in the models file."
+        ) from None
+
+
 @st.cache_data(max_entries=MAX_CACHED_PREDICTIONS, show_spinner=False)
 def top_predictions(
-    image_digest: str, backbone_key: str, weights_path: str | None, _image: Image.Image, resolution: int = 224
+    image_digest: str, choice: ModelChoice, _image: Image.Image, resolution: int = 224
 ) -> list[tuple[int, str, float]]:
-    """The top-5 classes (index, name, probability) of an image at ``resolution`` (the input's shorter side)."""
-    backbone = shared_model(backbone_key, weights_path).backbone
-    return backbone.top_predictions(backbone.preprocess(_image, resolution), k=5)
+    """The top classes (index, name, probability) of an image at ``resolution`` (the input's shorter side):
+    five, or every class of a model with fewer. Raises :class:`CamlibError` when the model fails on it."""
+    backbone = shared_model(choice).backbone
+    k = min(5, len(backbone.class_names))
+    return _runs_on(backbone, resolution, lambda: backbone.top_predictions(backbone.preprocess(_image, resolution), k=k))
 
 
 @st.cache_data(max_entries=MAX_CACHED_PREDICTIONS, show_spinner=False)
-def class_probability(
-    image_digest: str, backbone_key: str, weights_path: str | None, _image: Image.Image, resolution: int, class_index: int
-) -> float:
+def class_probability(image_digest: str, choice: ModelChoice, _image: Image.Image, resolution: int, class_index: int) -> float:
     """The softmax probability of one class, e.g. a typed class outside the top 5."""
-    backbone = shared_model(backbone_key, weights_path).backbone
-    return float(backbone.probabilities(backbone.preprocess(_image, resolution))[0, class_index])
-
-
-def layer_options(model: SharedModel) -> list[str]:
-    """The backbone's preset layers first, then every other named module (any can be chosen)."""
-    spec = model.backbone.spec
-    presets = list(dict.fromkeys([spec.default_layer, *spec.layer_presets]))
-    return presets + [name for name in model.backbone.layer_names() if name not in presets]
+    backbone = shared_model(choice).backbone
+    probabilities = _runs_on(backbone, resolution, lambda: backbone.probabilities(backbone.preprocess(_image, resolution)))
+    return float(probabilities[0, class_index])

@@ -3,7 +3,7 @@ page writes ``widgets.overlay_grid``.
 
 - :mod:`~camlib.app.widgets.page`: the page's frame (config, title, page links, device line, "How to read this", notes).
 - :mod:`~camlib.app.widgets.image`: the sample box, the image uploaders, a set of images, a sample's button.
-- :mod:`~camlib.app.widgets.model`: the backbone and layer boxes, and the form that adds a backbone's weights.
+- :mod:`~camlib.app.widgets.model`: the model panel (model box, your own model, layer box) and the form that adds a backbone's weights.
 - :mod:`~camlib.app.widgets.method_controls`: the methods, the resolution, the speed preset and each method's parameters.
 - :mod:`~camlib.app.widgets.classes`: the class boxes, the top-5 chart and the notes on the model's confidence.
 - :mod:`~camlib.app.widgets.display`: the opacity and colormap controls, the colour bar and the figure downloads.
@@ -34,10 +34,13 @@ from camlib.app.widgets.image import (
 )
 from camlib.app.widgets.method_controls import sidebar_method_settings, sidebar_resolution, sidebar_speed
 from camlib.app.widgets.model import (
+    MODEL_KEY,
     SERVER_WEIGHTS_ENV,
     WEIGHTS_STATE_KEY,
     ImageAndModel,
     load_model_or_explain,
+    own_model_form,
+    predictions_or_stop,
     server_weights_enabled,
     sidebar_image_and_model,
     sidebar_layer,
@@ -48,11 +51,11 @@ from camlib.app.widgets.page import NAVIGATION, how_to_read, note, page_setup, s
 from camlib.app.widgets.tables import faithfulness_results, pointing_game, table_1_columns
 
 __all__ = [
-    "NAVIGATION", "SAMPLE_KEY", "SERVER_WEIGHTS_ENV", "UPLOADER_GENERATION_KEY", "UPLOADER_KEY", "UPLOAD_STATE_KEY",
+    "MODEL_KEY", "NAVIGATION", "SAMPLE_KEY", "SERVER_WEIGHTS_ENV", "UPLOADER_GENERATION_KEY", "UPLOADER_KEY", "UPLOAD_STATE_KEY",
     "WEIGHTS_STATE_KEY", "Display", "ImageAndModel", "MethodSettings", "backbone_label", "class_box", "class_row",
     "classes_to_compare", "colour_scale", "common_maxima_for", "faithfulness_results", "figure_downloads", "how_to_read",
-    "image_set", "image_uploader", "load_model_or_explain", "map_inspector", "note", "offer_sample", "overlay_grid",
-    "page_setup", "pointing_game",
+    "image_set", "image_uploader", "load_model_or_explain", "map_inspector", "note", "offer_sample", "overlay_grid", "own_model_form",
+    "page_setup", "pointing_game", "predictions_or_stop",
     "server_weights_enabled", "sidebar_device", "sidebar_display", "sidebar_image", "sidebar_image_and_model",
     "sidebar_layer", "sidebar_method_settings", "sidebar_resolution", "sidebar_speed", "table_1_columns",
     "top_5_and_notes", "uploader_key", "uploader_key_in", "use_sample", "weights_form", "weights_path_for",

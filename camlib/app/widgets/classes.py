@@ -11,6 +11,8 @@ from camlib.app.classes import (
     class_option,
     enough_classes,
     outside_top_5_note,
+    sample_for,
+    search_label,
     suggested_classes,
     top_classes,
     unsure_note,
@@ -40,10 +42,13 @@ def classes_to_compare(image: ImageInput, class_names: Sequence[str], top: Top) 
     mode = st.radio("Classes", ["choose", "top-k"], format_func={"choose": "Choose classes", "top-k": "Top-k predictions"}.get,
                     horizontal=True, key="camlib_multi_mode", persist_state="session")
     if mode == "top-k":
-        classes = top_classes(top, st.slider("k", 2, 5, 2, key="camlib_multi_k", persist_state="session"))
+        most = min(5, len(top))
+        k = st.slider("k", 2, most, 2, key="camlib_multi_k", persist_state="session") if most > 2 else most
+        classes = top_classes(top, k)
     else:
         classes = st.multiselect(
-            "Classes (type to search all 1000)", range(len(class_names)), default=suggested_classes(image.sample, top),
+            search_label(class_names, "Classes"), range(len(class_names)),
+            default=suggested_classes(sample_for(image.sample, class_names), top),
             format_func=lambda index: class_option(class_names, index), key=f"camlib_multi_classes::{image.digest}",
             persist_state="session",
         )

@@ -19,7 +19,7 @@ from camlib.app.maps import (
     settings_request,
     shown_caveats,
 )
-from camlib.app.models import class_probability
+from camlib.app.models import ModelChoice, class_probability
 from camlib.app.settings import MethodSettings
 from camlib.app.widgets.display import Display
 from camlib.app.widgets.model import ImageAndModel
@@ -33,8 +33,7 @@ def overlay_grid(
     display_image: np.ndarray,
     caption: str,
     *,
-    backbone_key: str,
-    weights_path: str | None,
+    model: ModelChoice,
     layer: str,
     target_class: int,
     settings: MethodSettings,
@@ -56,12 +55,12 @@ def overlay_grid(
     results: dict[str, MethodResult] = {}
     for method_key in ordered_methods(method_cells):
         cell = method_cells[method_key]
-        request = settings_request(image, backbone_key, weights_path, layer, target_class, method_key, settings)
+        request = settings_request(image, model, layer, target_class, method_key, settings)
         result = _compute_in_cell(cell, request, image)
         if common_maxima is not None:
             result = on_common_scale(result, common_maxima.get(method_key))
         results[method_key] = result
-        notes = shown_caveats(method_key, backbone_key, layer, weights_path, settings.params(method_key), settings.resolution)
+        notes = shown_caveats(method_key, model.spec, layer, model.weights, settings.params(method_key), settings.resolution)
         _show_result(cell, display_image, result, display, notes)
     return results
 
@@ -112,12 +111,11 @@ def class_row(
 ) -> tuple[FigureRow, dict[str, MethodResult]]:
     """One class's row of the grid, its input captioned with the class and the model's probability for it;
     returns the row for the exported figure and the results."""
-    backbone_key, weights_path = chosen.backbone_key, chosen.weights_path
-    probability = class_probability(photo.digest, backbone_key, weights_path, photo.image, settings.resolution, target_class)
+    probability = class_probability(photo.digest, chosen.choice, photo.image, settings.resolution, target_class)
     label = class_label(chosen.class_names, target_class, probability)
     display_image = chosen.model.backbone.display_image(photo.image, settings.resolution)
     results = overlay_grid(
-        photo, display_image, label, backbone_key=backbone_key, weights_path=weights_path, layer=layer,
+        photo, display_image, label, model=chosen.choice, layer=layer,
         target_class=target_class, settings=settings, display=display, key=key, common_maxima=common_maxima,
     )
     return figure_row(label, display_image, results), results
@@ -131,7 +129,7 @@ def common_maxima_for(chosen: ImageAndModel, photo: ImageInput, classes: list[in
         return None
     with st.spinner("Computing every class's maps for the common scale…"):
         return common_maxima([
-            method_results(photo, chosen.backbone_key, chosen.weights_path, layer, target_class, settings) for target_class in classes
+            method_results(photo, chosen.choice, layer, target_class, settings) for target_class in classes
         ])
 
 

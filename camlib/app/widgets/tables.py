@@ -8,6 +8,7 @@ import streamlit as st
 
 from camlib.app import faithfulness, instances, teaching
 from camlib.app.inputs import ImageInput
+from camlib.app.models import is_imagenet
 from camlib.app.settings import MethodSettings
 from camlib.app.widgets.model import ImageAndModel
 
@@ -19,13 +20,13 @@ def faithfulness_results(images: Sequence[ImageInput], label: str, *, chosen: Im
     """Evaluate ``images`` (once per setting in a session) and show the metrics, the chart, the rows and the paper's numbers."""
     keys = faithfulness.evaluated_keys(settings.methods, baselines)
     steps = faithfulness.insertion_steps_for(settings.speed)
-    signature = faithfulness.evaluation_signature(label, images, chosen.backbone_key, chosen.weights_path, layer, keys,
+    signature = faithfulness.evaluation_signature(label, images, chosen.choice, chosen.choice.weights, layer, keys,
                                                   settings.methods, settings.params, steps)
 
     def evaluate():
         bar = st.progress(0.0, text="Starting…")
         outcome = faithfulness.evaluate_safely(
-            images, chosen.backbone_key, chosen.weights_path, layer, settings.methods, settings.params,
+            images, chosen.choice, layer, settings.methods, settings.params,
             baselines=baselines, insertion_steps=steps, progress=lambda fraction, text: bar.progress(fraction, text=text),
         )
         bar.empty()
@@ -56,6 +57,10 @@ def _metrics_table_and_chart(rows: list[dict], keys: list[str], label: str) -> N
 
 
 def _paper_comparison(rows: list[dict], chosen: ImageAndModel, layer: str, image_count: int) -> None:
+    if not is_imagenet(chosen.class_names):
+        st.info(f"The paper's Table 1 was measured on ImageNet classifiers; {chosen.label} has its own "
+                f"{len(chosen.class_names)} classes, so its numbers are not set beside the paper's.")
+        return
     paper = faithfulness.paper_table_1()
     comparison = faithfulness.paper_comparison(rows, paper)
     if comparison is None:
