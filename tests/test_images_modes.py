@@ -61,8 +61,6 @@ def digits_like_backbone(input_size: int = 32) -> Backbone:
     return Backbone(spec, torch.nn.Identity(), torch.device("cpu"), ("a",))
 
 
-@pytest.mark.xfail(strict=True, reason="Backbone.display_image (camlib/backbones.py) still calls image.convert('RGB'); "
-                   "it must call camlib.images.to_rgb. Remove this mark once it does.")
 def test_display_image_of_a_16_bit_picture_is_not_white():
     values = np.linspace(1000, 60000, 32 * 32).reshape(32, 32)
     shown = digits_like_backbone().display_image(sixteen_bit(values), resolution=32)  # 32 × 32: no resizing

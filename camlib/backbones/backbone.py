@@ -17,6 +17,7 @@ from camlib.backbones import preprocess
 from camlib.backbones.classes import as_class_index, class_index_in  # noqa: F401  (as_class_index: re-exported)
 from camlib.backbones.spec import BackboneSpec
 from camlib.errors import InvalidParameterError
+from camlib.image_conversion import to_rgb
 
 
 @dataclass
@@ -111,7 +112,7 @@ class Backbone:
     def display_image(self, image: Image.Image, resolution: int | None = None) -> np.ndarray:
         """The image at :func:`model_input_size` (aspect kept), (H, W, 3) uint8, for overlays. For a
         fixed-size model the maps are resized to this shape (:meth:`map_for_display`)."""
-        rgb = image.convert("RGB")
+        rgb = to_rgb(image)  # 16-bit values scaled to 8 bits, not clipped
         size = preprocess.model_input_size(rgb.width, rgb.height, resolution or self.spec.input_size)
         return preprocess.resized_rgb(self.spec, rgb, size)
 
