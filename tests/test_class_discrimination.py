@@ -1,6 +1,6 @@
 """The maps point at the object of the class asked for, on a real photo with a real network.
 
-``dog_and_cat.png`` (shared data, 224×224) shows a bulldog in the upper half and a tabby cat in the
+``dog_and_cat.png`` (camlib/data/photos, from pytorch-grad-cam's examples, 224×224) shows a bulldog in the upper half and a tabby cat in the
 lower half. With EfficientNet-Lite0's ImageNet weights, the map for "boxer" (242) must peak in the
 upper half and the map for "tiger cat" (282) in the lower half, for Grad-CAM and Grad++ScoreCAM at the
 default layer (bn2), and for every method there.
@@ -18,11 +18,8 @@ BOXER, TIGER_CAT = 242, 282
 
 
 @pytest.fixture(scope="module")
-def dog_and_cat(shared_dir, effnet):
-    path = shared_dir / "images" / "dog_and_cat.png"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    return effnet.preprocess(load_image(path))
+def dog_and_cat(photos_dir, effnet):
+    return effnet.preprocess(load_image(photos_dir / "dog_and_cat.png"))
 
 
 def peak_row(saliency: np.ndarray) -> int:
