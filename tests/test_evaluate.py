@@ -211,7 +211,7 @@ def test_label_targets_from_labels_csv_or_wnid(tiny_backbone, image_folder, tmp_
 
 def test_cli_evaluate_and_merge(image_folder, tmp_path, capsys):
     out = tmp_path / "cli.csv"
-    code = main(["evaluate", str(image_folder), "--methods", "gradcam,gradcampp", "--limit", "2", "--out", str(out)])
+    code = main(["evaluate", str(image_folder), "--methods", "gradcam,gradcampp", "--limit", "2", "--metrics", "basic", "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "| seconds per image |" in printed and "Grad-CAM++" in printed
@@ -379,7 +379,7 @@ def test_halves_are_the_even_and_odd_indices_before_limit_and_shard(image_folder
 
 def test_half_on_the_command_line(image_folder, tmp_path):
     out = tmp_path / "report.csv"
-    assert main(["evaluate", str(image_folder), "--methods", "center", "--half", "report", "--out", str(out)]) == 0
+    assert main(["evaluate", str(image_folder), "--methods", "center", "--half", "report", "--metrics", "basic", "--out", str(out)]) == 0
     everything = list_images(image_folder)
     assert [row["file"] for row in read_csv(out)] == [everything[1].name, everything[3].name]
 
@@ -422,7 +422,7 @@ def test_shard_auto_on_the_command_line(image_folder, tmp_path, monkeypatch, cap
     assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "auto", "--out", str(out)]) == 2
     assert "none is set" in capsys.readouterr().err
     monkeypatch.setenv("JOB_COMPLETION_INDEX", "1")
-    assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "auto", "--shards", "2", "--out", str(out)]) == 0
+    assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "auto", "--shards", "2", "--metrics", "basic", "--out", str(out)]) == 0
     assert [row["file"] for row in read_csv(out)] == [p.name for p in list_images(image_folder, shard=(1, 2))]
     assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "0/2", "--shards", "2", "--out", str(out)]) == 2
     assert "--shards N goes with --shard auto" in capsys.readouterr().err

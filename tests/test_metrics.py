@@ -240,25 +240,32 @@ def test_average_increase_of_the_wrong_class_does_not_match_torchcam(effnet, rea
 
 
 def test_deletion_and_insertion_auc_match_torchcam(effnet, real_batch):
+    """Two photos and 8 steps (the curves' rules do not depend on either), against torchcam; negative
+    control: the maps turned upside down give AUCs that torchcam's figures for the real maps reject."""
     from torchcam.metrics import DeletionInsertionMetric
 
     from camlib.metrics import gaussian_blur
 
     inputs, maps, targets = real_batch
+    inputs, maps, targets, steps = inputs[:2], maps[:2], targets[:2], 8
     # A tiny ramp breaks the ties among the zeros of the maps, which the two libraries would order differently.
     ramp = torch.linspace(0, 1e-4, maps[0].numel()).view_as(maps[0])
     maps = maps + ramp
-    ours = np.array(
-        [deletion_insertion_auc(effnet.model, inputs[i : i + 1], maps[i], targets[i], steps=16) for i in range(len(targets))]
-    )
+
+    def ours(saliency):
+        return np.array([deletion_insertion_auc(effnet.model, inputs[i : i + 1], saliency[i], targets[i], steps=steps) for i in range(2)])
+
     softmax = partial(torch.softmax, dim=-1)
     # torchcam uses one baseline for both curves: zeros reproduce our deletion, the blur our insertion.
-    deletion_metric = DeletionInsertionMetric(FixedMapExtractor(effnet.model, maps), softmax, steps=16)
+    deletion_metric = DeletionInsertionMetric(FixedMapExtractor(effnet.model, maps), softmax, steps=steps)
     deletion_metric.update(inputs, class_idx=targets)
-    insertion_metric = DeletionInsertionMetric(FixedMapExtractor(effnet.model, maps), softmax, steps=16, baseline=gaussian_blur)
+    insertion_metric = DeletionInsertionMetric(FixedMapExtractor(effnet.model, maps), softmax, steps=steps, baseline=gaussian_blur)
     insertion_metric.update(inputs, class_idx=targets)
-    assert ours[:, 1].mean() == pytest.approx(deletion_metric.summary()["deletion_auc"], abs=1e-3)
-    assert ours[:, 0].mean() == pytest.approx(insertion_metric.summary()["insertion_auc"], abs=1e-3)
+    reference = (insertion_metric.summary()["insertion_auc"], deletion_metric.summary()["deletion_auc"])
+    mine = ours(maps).mean(axis=0)
+    assert tuple(mine) == pytest.approx(reference, abs=1e-3)
+    upside_down = ours(maps.flip(-2)).mean(axis=0)
+    assert tuple(upside_down) != pytest.approx(reference, abs=1e-3)
 
 
 def test_deletion_and_insertion_break_ties_by_raster_order():
