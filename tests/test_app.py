@@ -847,7 +847,7 @@ def test_the_grid_requests_maps_under_the_pages_settings_and_shows_caveats_only_
     chosen = settings.MethodSettings(["gradcam", "scorecam"], "test", {"scorecam": {"score": "probability"}}, 448)
     request = maps.settings_request(image, "efficientnet_lite0", None, "conv_head", 281, "scorecam", chosen)
     assert request == maps.MapRequest("digest", "efficientnet_lite0", None, "conv_head", 281, "scorecam",
-                                      (("batch_size", 128), ("perturbation_size", 64), ("score", "probability")), 448)
+                                      (("batch_size", 128), ("perturbation_size", 64), ("sampled_channels", 32), ("score", "probability")), 448)
     assert maps.shown_caveats("scorecam", "efficientnet_lite0", "conv_head", "/my/weights.pth") == []
     from camlib.measured import caveats
 
