@@ -128,6 +128,7 @@ def test_the_server_path_box_appears_only_when_the_operator_enables_it(monkeypat
     assert has_key(at, "weights_path::vgg16")
 
 
+@pytest.mark.slow  # loads and explains with an uploaded state dict: 28 s on the shared machine
 def test_an_uploaded_weights_file_keeps_the_users_name_in_messages():
     at = run_app()
     at.sidebar.selectbox(key="camlib_backbone").select("vgg16").run()
@@ -168,6 +169,7 @@ def test_a_valid_upload_is_explained_and_survives_a_rerun():
     assert any("coffee.png" in markdown.value for markdown in at.main.markdown)
 
 
+@pytest.mark.slow  # VGG16 page run: 12-22 s on the shared machine
 def test_a_method_that_does_not_apply_shows_its_reason_in_its_cell(tmp_path, monkeypatch):
     """AlexNet with random weights given as a path: CAM explains why it can't run, the others render."""
     import torchvision
@@ -204,6 +206,7 @@ def test_a_second_session_gets_the_first_sessions_maps_from_the_cache():
     assert captions(first)[:7] == captions(second)[:7]  # the same times: the second session's maps came from the cache
 
 
+@pytest.mark.slow  # two full page runs: 14-24 s on the shared machine
 def test_two_sessions_at_once_share_the_model_and_get_the_same_maps():
     """Two threads ask the app's backend for every map of one new image at the same moment.
 
@@ -427,6 +430,7 @@ def test_the_first_screen_explains_the_models_top_1_when_the_sample_knows_that_c
     assert inputs.default_class(None, [(7, "x", 0.9)]) == 7
 
 
+@pytest.mark.slow  # a page run on a 448 px photo: 20 s on the shared machine
 def test_the_two_horses_sample_opens_on_its_horse_class():
     at = run_app()
     at.sidebar.selectbox(key=widgets.SAMPLE_KEY).select("Two horses (pytorch-grad-cam)").run()
@@ -434,6 +438,7 @@ def test_the_two_horses_sample_opens_on_its_horse_class():
     assert "sorrel (339)" in main_text(at)
 
 
+@pytest.mark.slow  # waits on another session's Score-CAM: 16 s on the shared machine
 def test_cheap_maps_and_top_5_are_not_held_up_by_another_sessions_score_cam():
     """One thread's Score-CAM is paused inside its masked passes (its progress callback waits); another thread's
     Grad-CAM and top-5 on the same shared model must still finish. With a lock held for the whole map, they wait
@@ -473,6 +478,7 @@ def test_cheap_maps_and_top_5_are_not_held_up_by_another_sessions_score_cam():
 # -- the other pages ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # three backbones: 14-29 s on the shared machine
 def test_compare_backbones_page_renders_the_offline_backbone_and_explains_the_others():
     at = run_app(page("compare_backbones.py"))
     assert_clean(at)
@@ -486,6 +492,7 @@ def test_compare_backbones_page_renders_the_offline_backbone_and_explains_the_ot
         assert any(expander.label == f"How to add weights for {name}" for expander in at.expander)
 
 
+@pytest.mark.slow  # two classes at 448 px: 12-29 s on the shared machine
 def test_multiple_objects_page_shows_each_class_and_a_note_on_instances():
     at = run_app(page("multiple_objects.py"))
     assert_clean(at)
@@ -502,6 +509,7 @@ def test_multiple_objects_page_shows_each_class_and_a_note_on_instances():
     assert pointing.loc["Grad-CAM", "energy share in the right cell"] > 0.25
 
 
+@pytest.mark.slow  # every metric for nine maps on three images: 42 s on the shared machine
 def test_faithfulness_page_shows_every_metric_with_the_baselines_for_the_current_image_and_the_set():
     at = run_app(page("faithfulness.py"))
     assert_clean(at)
@@ -533,6 +541,7 @@ def test_faithfulness_page_shows_every_metric_with_the_baselines_for_the_current
     assert any("VGG16" in caption.value for caption in at.caption)
 
 
+@pytest.mark.slow  # every metric for nine maps: 17-23 s on the shared machine
 def test_faithfulness_page_reports_an_unreadable_image_in_the_set():
     at = run_app(page("faithfulness.py"))
     at.file_uploader(key="camlib_set_uploads").set_value(

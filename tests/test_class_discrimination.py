@@ -26,7 +26,10 @@ def peak_row(saliency: np.ndarray) -> int:
     return int(np.unravel_index(np.argmax(saliency), saliency.shape)[0])
 
 
-@pytest.mark.parametrize("key", ["cam", "gradcam", "gradcampp", "smoothgradcampp", "gradpp_scorecam", "scorecam"])
+@pytest.mark.parametrize(
+    "key",
+    ["cam", "gradcam", "gradcampp", "smoothgradcampp", "gradpp_scorecam", pytest.param("scorecam", marks=pytest.mark.slow)],
+)  # Score-CAM's 2 × 128 masked passes: 32 s on the shared machine
 def test_maps_follow_the_class(key, effnet, dog_and_cat):
     assert effnet.class_names[BOXER] == "boxer" and effnet.class_names[TIGER_CAT] == "tiger cat"
     params = {"sampled_channels": 128} if key == "scorecam" else {}  # the app's default (Fast) setting

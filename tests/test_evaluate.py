@@ -209,6 +209,7 @@ def test_label_targets_from_labels_csv_or_wnid(tiny_backbone, image_folder, tmp_
         evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=out, target="label", limit=3, insertion_steps=4)
 
 
+@pytest.mark.slow  # the real EfficientNet-Lite0 through the CLI, all metrics: 20-34 s on the shared machine
 def test_cli_evaluate_and_merge(image_folder, tmp_path, capsys):
     out = tmp_path / "cli.csv"
     code = main(["evaluate", str(image_folder), "--methods", "gradcam,gradcampp", "--limit", "2", "--metrics", "basic", "--out", str(out)])

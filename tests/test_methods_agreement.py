@@ -99,6 +99,7 @@ apart, while the maps of every other class tried (0, 1, 2, 5, 9, and the targets
 class 0 0.9975, and the unmodified peer (align_corners=True masks) 0.9999 for the right class."""
 
 
+@pytest.mark.slow  # 3 × 512 masked passes of ResNet-18: 20 s on the shared machine
 def test_scorecam_agrees_on_random_resnet18(resnet18, monkeypatch):
     """layer3 at 64×64 keeps 256 channels × 2 images cheap. With the peer's mask upsampling switched to
     camlib's half-pixel centres, the maps are equal to SCORECAM_ATOL; class 9's are not (negative control)."""
@@ -125,6 +126,7 @@ def test_gradient_methods_agree_on_efficientnet(method_class, effnet, chelsea_22
     assert pearson(ours(chelsea_224, [OTHER_CLASS])[0], theirs) < THRESHOLD  # negative control
 
 
+@pytest.mark.slow  # 3 × 192 masked passes of Lite0: 14 s on the shared machine
 def test_scorecam_agrees_on_efficientnet(effnet, chelsea_image, monkeypatch):
     """blocks.5 (192 channels, 4×4 at 128×128) keeps the 2 × 192 masked passes to a few seconds."""
     inputs = effnet.to_tensor(np.asarray(chelsea_image.convert("RGB").resize((128, 128))))

@@ -239,6 +239,7 @@ def test_average_increase_of_the_wrong_class_does_not_match_torchcam(effnet, rea
     assert pair.average_drop != pytest.approx(drop, abs=0.1)
 
 
+@pytest.mark.slow  # 36 insertion/deletion passes per library on Lite0: 15 s on the shared machine
 def test_deletion_and_insertion_auc_match_torchcam(effnet, real_batch):
     """Two photos and 8 steps (the curves' rules do not depend on either), against torchcam; negative
     control: the maps turned upside down give AUCs that torchcam's figures for the real maps reject."""

@@ -82,6 +82,7 @@ def test_tiny_model_maps_match_the_reference(reference, one_thread):
         assert_close(name, case(model, inputs), reference[name])
 
 
+@pytest.mark.slow  # every method on Lite0, exact Score-CAM at 64 px: 11 s on the shared machine
 def test_efficientnet_lite0_maps_match_the_reference(reference, effnet, one_thread):
     inputs = SCRIPT.chelsea_inputs()
     small = SCRIPT.chelsea_inputs(SCRIPT.EXACT_SCORECAM_SIZE)
