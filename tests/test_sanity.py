@@ -245,6 +245,14 @@ def test_quantus_mprt_gives_the_same_spearman_per_layer(make_model):
             expected = quantus_scores[last_layer][index]
             assert np.isfinite(expected)
             assert camlib_scores[f"rand_spearman_{stage}"] == pytest.approx(expected, abs=1e-9)
+    # negative control: another seed re-initialises the layers differently, and Quantus's figures reject it
+    other_seed = RandomisationCheck(backbone, seed=seed + 1)
+    inputs, target = x[:1], int(y[0])
+    other_scores = other_seed.scores("gradcam", compute_map("gradcam", backbone, inputs, target), inputs, target)
+    assert any(
+        abs(other_scores[f"rand_spearman_{stage}"] - quantus_scores[names[-2] if names[-1].startswith("bn") else names[-1]][0]) > 1e-3
+        for stage, (_, names) in enumerate(check.stages, start=1)
+    )
 
 
 def _rows_with_last_stage_spearman(method: str, values: list[float]) -> list[dict]:
