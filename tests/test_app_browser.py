@@ -30,7 +30,7 @@ from app_browser import (
     wait_until_settled,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # starts a server and Chromium: 27 s
 
 
 @pytest.fixture

@@ -427,6 +427,7 @@ def cli_process(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "camlib", *args], env=env, cwd=cwd, **kwargs)
 
 
+@pytest.mark.slow  # a Python process that imports torch and loads Lite0: 7 s on the shared machine
 def test_sigint_during_evaluate_keeps_the_rows_and_exits_130(tmp_path):
     folder = tmp_path / "images"
     folder.mkdir()
