@@ -13,9 +13,9 @@ from pathlib import Path
 
 from camlib.app.local_server import CHROMIUM, CHROMIUM_ARGS, EXPECTED_IMAGES, REPO_ROOT, SETTLED
 
-DOG_AND_CAT = REPO_ROOT.parent / "shared" / "images" / "dog_and_cat.png"
+DOG_AND_CAT = REPO_ROOT / "camlib" / "data" / "photos" / "dog_and_cat.png"
 FALLBACK_SAMPLE = "Coffee cup: coffee (scikit-image)"
-"""The sample shown when ../shared (and its dog_and_cat.png) is absent."""
+"""The sample shown when the photo given to :func:`show_photo` is absent."""
 RUN_TIMEOUT_MS = 180_000  # one script run: model load plus six methods on a 2-core CPU, with a wide margin
 VIEWPORT = {"width": 1440, "height": 1560}
 

@@ -2,7 +2,7 @@
 
 Starts `streamlit run app.py` headless on a free localhost port (CAMLIB_OFFLINE=1, its log in a temporary
 folder), opens it in headless Chromium (Debian's /usr/bin/chromium through Playwright, as
-tests/test_app_browser.py does), uploads ../shared/images/dog_and_cat.png (or picks the coffee-cup sample
+tests/test_app_browser.py does), uploads camlib/data/photos/dog_and_cat.png (or picks the coffee-cup sample
 when ../shared is absent), waits for the input and the six maps, and saves a full-page screenshot.
 
     python bench/app_screenshot.py                      # writes assets/app_screenshot.png
@@ -33,7 +33,7 @@ DEFAULT_OUT = REPO_ROOT / "assets" / "app_screenshot.png"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"the PNG to write (default: {DEFAULT_OUT.relative_to(REPO_ROOT)})")
-    parser.add_argument("--photo", type=Path, default=DOG_AND_CAT, help="the image to upload (default: ../shared/images/dog_and_cat.png)")
+    parser.add_argument("--photo", type=Path, default=DOG_AND_CAT, help="the image to upload (default: camlib/data/photos/dog_and_cat.png)")
     args = parser.parse_args(argv)
     problem = missing_browser()
     if problem:

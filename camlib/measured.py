@@ -19,10 +19,11 @@ from pathlib import Path
 
 from camlib.evaluate import TABLE_ROWS, MethodSummary, blob_verdicts, read_results, summarize
 from camlib.intervals import INDISTINGUISHABLE, Interval, paired_difference, verdict
+from camlib.resources import resource_path
 from camlib.sanity import SANITY_THRESHOLD
 from camlib.verdicts import difference
 
-RESULTS_DIR = Path(__file__).resolve().parents[1] / "docs" / "results"
+RESULTS_DIR: Path = resource_path("results")  # package data: copies of docs/results/ (camlib/resources.py)
 REPORT_FILES: dict[tuple[str, str], str] = {
     ("efficientnet_lite0", "bn2"): "report_lite0_bn2.csv",
     ("efficientnet_lite0", "conv_head"): "report_lite0_conv_head.csv",

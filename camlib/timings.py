@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-TIMINGS_FILE = Path(__file__).resolve().parents[1] / "docs" / "results" / "app_timings.json"
+from camlib.resources import resource_path
+
+TIMINGS_FILE = resource_path("results") / "app_timings.json"  # package data: a copy of docs/results/app_timings.json
 
 
 def _load(path: Path = TIMINGS_FILE) -> dict:

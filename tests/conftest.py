@@ -34,8 +34,9 @@ from torch import nn
 from camlib.methods import METHODS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = REPO_ROOT.parent / "shared"
+SHARED_DIR = REPO_ROOT.parent / "shared"  # the ImageNet sample (research use only, never in the repository)
 DATA_DIR = Path(__file__).resolve().parent / "data"
+PHOTOS_DIR = REPO_ROOT / "camlib" / "data" / "photos"  # pytorch-grad-cam's MIT photos, shipped with camlib
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -146,10 +147,18 @@ def assert_no_hooks(model: nn.Module) -> None:
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """The shared data folder (``../shared``); tests that need it skip when it is absent."""
-    if not SHARED_DIR.is_dir():
-        pytest.skip(f"shared data folder {SHARED_DIR} is absent")
+    """The shared data folder (``../shared``) that holds the ImageNet sample; a user's clone does not have
+    it (the images are for research use only and never ship with camlib), so tests that need it skip."""
+    if not (SHARED_DIR / "imagenet-sample").is_dir():
+        pytest.skip(f"the ImageNet sample ({SHARED_DIR / 'imagenet-sample'}) is not on this machine: it is research data that camlib does not ship")
     return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def photos_dir() -> Path:
+    """camlib's sample photos (``camlib/data/photos``, from pytorch-grad-cam's examples, MIT): always present."""
+    assert (PHOTOS_DIR / "LICENSE-pytorch-grad-cam").is_file(), f"{PHOTOS_DIR} is incomplete"
+    return PHOTOS_DIR
 
 
 @pytest.fixture(scope="session")

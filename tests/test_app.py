@@ -129,6 +129,7 @@ def test_the_server_path_box_appears_only_when_the_operator_enables_it(monkeypat
     assert has_key(at, "weights_path::vgg16")
 
 
+@pytest.mark.slow  # loads and explains with an uploaded state dict: 28 s on the shared machine
 def test_an_uploaded_weights_file_keeps_the_users_name_in_messages():
     at = run_app()
     at.sidebar.selectbox(key="camlib_backbone").select("vgg16").run()
@@ -169,6 +170,7 @@ def test_a_valid_upload_is_explained_and_survives_a_rerun():
     assert any("coffee.png" in markdown.value for markdown in at.main.markdown)
 
 
+@pytest.mark.slow  # VGG16 page run: 12-22 s on the shared machine
 def test_a_method_that_does_not_apply_shows_its_reason_in_its_cell(tmp_path, monkeypatch):
     """AlexNet with random weights given as a path: CAM explains why it can't run, the others render."""
     import torchvision
@@ -205,6 +207,7 @@ def test_a_second_session_gets_the_first_sessions_maps_from_the_cache():
     assert captions(first)[:7] == captions(second)[:7]  # the same times: the second session's maps came from the cache
 
 
+@pytest.mark.slow  # two full page runs: 14-24 s on the shared machine
 def test_two_sessions_at_once_share_the_model_and_get_the_same_maps():
     """Two threads ask the app's backend for every map of one new image at the same moment.
 
@@ -428,13 +431,15 @@ def test_the_first_screen_explains_the_models_top_1_when_the_sample_knows_that_c
     assert inputs.default_class(None, [(7, "x", 0.9)]) == 7
 
 
-def test_the_two_horses_sample_opens_on_its_horse_class(shared_dir):
+@pytest.mark.slow  # a page run on a 448 px photo: 20 s on the shared machine
+def test_the_two_horses_sample_opens_on_its_horse_class():
     at = run_app()
-    at.sidebar.selectbox(key=widgets.SAMPLE_KEY).select("Two horses (shared)").run()
+    at.sidebar.selectbox(key=widgets.SAMPLE_KEY).select("Two horses (pytorch-grad-cam)").run()
     assert_clean(at)
     assert "sorrel (339)" in main_text(at)
 
 
+@pytest.mark.slow  # waits on another session's Score-CAM: 16 s on the shared machine
 def test_cheap_maps_and_top_5_are_not_held_up_by_another_sessions_score_cam():
     """One thread's Score-CAM is paused inside its masked passes (its progress callback waits); another thread's
     Grad-CAM and top-5 on the same shared model must still finish. With a lock held for the whole map, they wait
@@ -474,6 +479,7 @@ def test_cheap_maps_and_top_5_are_not_held_up_by_another_sessions_score_cam():
 # -- the other pages ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # three backbones: 14-29 s on the shared machine
 def test_compare_backbones_page_renders_the_offline_backbone_and_explains_the_others():
     at = run_app(page("compare_backbones.py"))
     assert_clean(at)
@@ -487,6 +493,7 @@ def test_compare_backbones_page_renders_the_offline_backbone_and_explains_the_ot
         assert any(expander.label == f"How to add weights for {name}" for expander in at.expander)
 
 
+@pytest.mark.slow  # two classes at 448 px: 12-29 s on the shared machine
 def test_multiple_objects_page_shows_each_class_and_a_note_on_instances():
     at = run_app(page("multiple_objects.py"))
     assert_clean(at)
@@ -503,6 +510,7 @@ def test_multiple_objects_page_shows_each_class_and_a_note_on_instances():
     assert pointing.loc["Grad-CAM", "energy share in the right cell"] > 0.25
 
 
+@pytest.mark.slow  # every metric for nine maps on three images: 42 s on the shared machine
 def test_faithfulness_page_shows_every_metric_with_the_baselines_for_the_current_image_and_the_set():
     at = run_app(page("faithfulness.py"))
     assert_clean(at)
@@ -519,7 +527,7 @@ def test_faithfulness_page_shows_every_metric_with_the_baselines_for_the_current
     assert bars["marker"]["pattern"]["shape"] == [""] * len(METHOD_NAMES) + ["/"] * 3  # baselines hatched
     guide = " ".join(markdown.value for markdown in at.markdown)
     assert all(metric.guide in guide for metric in faithfulness.METRICS)
-    paper_shown = faithfulness.paper_table_1().values is not None
+    assert faithfulness.paper_table_1().values is not None  # package data: always here
     at.file_uploader(key="camlib_set_uploads").set_value(
         [("coffee.png", inputs.sample_bytes("skimage:coffee"), "image/png"),
          ("rocket.png", inputs.sample_bytes("skimage:rocket"), "image/png")]
@@ -527,16 +535,16 @@ def test_faithfulness_page_shows_every_metric_with_the_baselines_for_the_current
     assert any("2 image(s): coffee.png, rocket.png" in markdown.value for markdown in at.main.markdown)
     at.button(key="camlib_evaluate_set").click().run()
     assert_clean(at)
-    # table, its intervals, per-image rows and (when ../shared/paper is here) the paper's Table 1, for the image and the set
-    assert len(at.dataframe) == (8 if paper_shown else 6)
+    # table, its intervals, per-image rows and the paper's Table 1 (package data), for the image and the set
+    assert len(at.dataframe) == 8
     intervals = [frame.value for frame in at.dataframe if frame.value.shape[0] == len(faithfulness.METRICS)]
     assert len(intervals) == 2 and all(cell == "—" or cell.startswith("[") for cell in intervals[1].to_numpy().ravel())
-    if paper_shown:
-        comparison = next(frame.value for frame in at.dataframe if "paper: Average Drop (%) ↓" in frame.value.columns)
-        assert comparison.loc["Grad++ScoreCAM", "paper: Average Drop (%) ↓"] == pytest.approx(32.6)
-        assert any("VGG16" in caption.value for caption in at.caption)
+    comparison = next(frame.value for frame in at.dataframe if "paper: Average Drop (%) ↓" in frame.value.columns)
+    assert comparison.loc["Grad++ScoreCAM", "paper: Average Drop (%) ↓"] == pytest.approx(32.6)
+    assert any("VGG16" in caption.value for caption in at.caption)
 
 
+@pytest.mark.slow  # every metric for nine maps: 17-23 s on the shared machine
 def test_faithfulness_page_reports_an_unreadable_image_in_the_set():
     at = run_app(page("faithfulness.py"))
     at.file_uploader(key="camlib_set_uploads").set_value(
@@ -577,8 +585,9 @@ def test_read_uploaded_image_returns_the_image_or_the_reason():
     assert image is None and "paper.png" in error
 
 
-def test_samples_work_without_the_shared_folder(monkeypatch, tmp_path):
-    monkeypatch.setattr(inputs, "SHARED_IMAGES", tmp_path / "absent")
+def test_every_sample_is_here_and_the_page_works_without_the_photos(monkeypatch, tmp_path):
+    assert inputs.available_samples() == list(inputs.SAMPLES)  # the photos are package data
+    monkeypatch.setattr(inputs, "PHOTOS_DIR", tmp_path / "absent")  # a damaged install
     samples = inputs.available_samples()
     assert samples and all(sample.source.startswith("skimage:") for sample in samples)
     assert inputs.sample_input(samples[0]).image.mode == "RGB"
@@ -662,7 +671,7 @@ def test_hot_spots_are_separate_peaks_at_least_a_cell_apart():
     assert "Grad-CAM: 2" in note and "6 (counted by eye)" in note and "every instance its share" not in note
 
 
-# Counted by eye on the shared photos (original pixels): each animal's extent, left to right.
+# Counted by eye on camlib's sample photos (original pixels): each animal's extent, left to right.
 # dogs.png (347 × 342): six dogs sitting side by side; columns of x (their bodies touch).
 SIX_DOGS_X = [(30, 82), (82, 136), (136, 182), (182, 227), (227, 268), (268, 322)]
 # puppies.jpg (1600 × 1200): five puppies; boxes (x0, y0, x1, y1); the second lies in front of the third.
@@ -678,21 +687,21 @@ def _spots_in_photo(effnet, path, target_class, resolution, key="gradcam"):
     return [(column * scale, row * scale) for row, column in instances.hot_spots(saliency)]
 
 
-def test_at_448_grad_cam_hot_spots_lie_on_dogs_but_do_not_count_them(effnet, shared_dir):
+def test_at_448_grad_cam_hot_spots_lie_on_dogs_but_do_not_count_them(effnet, photos_dir):
     """At the default layer (bn2) and 448 px, every Grad-CAM hot spot lies on a dog and no dog holds two,
     yet there are fewer spots than the six dogs a person counts: a peak count is not an instance count."""
-    spots = _spots_in_photo(effnet, shared_dir / "images" / "dogs.png", 231, 448)  # collie
+    spots = _spots_in_photo(effnet, photos_dir / "dogs.png", 231, 448)  # collie
     dogs_hit = [sum(x0 <= x < x1 for x, _ in spots) for x0, x1 in SIX_DOGS_X]
     assert sum(dogs_hit) == len(spots) and max(dogs_hit) == 1, spots
     assert 2 <= len(spots) < 6, spots
     # At 224 the feature map is 7 cells across: the spots cannot separate the dogs.
-    assert len(_spots_in_photo(effnet, shared_dir / "images" / "dogs.png", 231, 224)) < 6
+    assert len(_spots_in_photo(effnet, photos_dir / "dogs.png", 231, 224)) < 6
 
 
-def test_at_448_grad_cam_hot_spots_cover_all_five_puppies_but_are_not_a_count_of_them(effnet, shared_dir):
+def test_at_448_grad_cam_hot_spots_cover_all_five_puppies_but_are_not_a_count_of_them(effnet, photos_dir):
     """Every puppy holds a hot spot, but two of them hold two: a peak count is not an instance count,
     which is why the page reports hot spots and never says a method "separates all instances"."""
-    spots = _spots_in_photo(effnet, shared_dir / "images" / "puppies.jpg", 208, 448)  # Labrador retriever
+    spots = _spots_in_photo(effnet, photos_dir / "puppies.jpg", 208, 448)  # Labrador retriever
 
     def owner(x, y):
         inside = [index for index, (x0, y0, x1, y1) in enumerate(FIVE_PUPPIES) if x0 <= x < x1 and y0 <= y < y1]
@@ -857,7 +866,7 @@ def test_the_grid_requests_maps_under_the_pages_settings_and_shows_caveats_only_
     chosen = settings.MethodSettings(["gradcam", "scorecam"], "test", {"scorecam": {"score": "probability"}}, 448)
     request = maps.settings_request(image, LITE0, "conv_head", 281, "scorecam", chosen)
     assert request == maps.MapRequest("digest", LITE0, "conv_head", 281, "scorecam",
-                                      (("batch_size", 128), ("perturbation_size", 64), ("score", "probability")), 448)
+                                      (("batch_size", 128), ("perturbation_size", 64), ("sampled_channels", 32), ("score", "probability")), 448)
     assert maps.shown_caveats("scorecam", "efficientnet_lite0", "conv_head", "/my/weights.pth") == []
     from camlib.measured import caveats
 
@@ -876,14 +885,14 @@ def test_the_figure_notes_and_the_inspected_map():
 def test_the_samples_a_page_offers(monkeypatch, tmp_path):
     for name in ("dog_and_cat.png", "dogs.png"):
         (tmp_path / name).write_bytes(b"")
-    monkeypatch.setattr(inputs, "SHARED_IMAGES", tmp_path)
+    monkeypatch.setattr(inputs, "PHOTOS_DIR", tmp_path)
     chelsea = inputs.ImageInput("chelsea", "d1", Image.new("RGB", (8, 8)), inputs.SAMPLES[0])
     pair = inputs.ImageInput("pair", "d2", Image.new("RGB", (8, 8)), inputs.SAMPLES[3])
     assert inputs.sample_to_offer(chelsea) == inputs.SAMPLES[3]
     assert inputs.sample_to_offer(pair) is None  # already the current image
-    assert list(inputs.samples_with_instances()) == ["Six dogs (shared)"]  # only the counted photos on this machine
+    assert list(inputs.samples_with_instances()) == ["Six dogs (pytorch-grad-cam)"]  # only the counted photos on this machine
     assert inputs.counted_instances(pair) is None and inputs.counted_instances(chelsea) is None
-    monkeypatch.setattr(inputs, "SHARED_IMAGES", tmp_path / "absent")
+    monkeypatch.setattr(inputs, "PHOTOS_DIR", tmp_path / "absent")
     assert inputs.sample_to_offer(chelsea) is None and inputs.samples_with_instances() == {}
     assert inputs.images_or_samples([pair]) == [pair]
     assert [image.name for image in inputs.images_or_samples([])] == [sample.label for sample in inputs.SAMPLES[:3]]  # scikit-image's
@@ -891,12 +900,12 @@ def test_the_samples_a_page_offers(monkeypatch, tmp_path):
 
 
 def test_the_crowd_photo_and_its_notes():
-    crowds = {"Six dogs (shared)": inputs.SAMPLES[4]}
+    crowds = {"Six dogs (pytorch-grad-cam)": inputs.SAMPLES[4]}
     current = inputs.ImageInput("mine.png", "d", Image.new("RGB", (8, 8)))
-    assert instances.crowd_options(crowds) == (["current", "Six dogs (shared)"], 1)
+    assert instances.crowd_options(crowds) == (["current", "Six dogs (pytorch-grad-cam)"], 1)
     assert instances.crowd_options({}) == (["current"], 0)
     assert instances.crowd_option_label("current", "mine.png") == "The current image (mine.png)"
-    assert instances.crowd_option_label("Six dogs (shared)", "mine.png") == "Six dogs (shared)"
+    assert instances.crowd_option_label("Six dogs (pytorch-grad-cam)", "mine.png") == "Six dogs (pytorch-grad-cam)"
     assert instances.crowd_photo("current", current, crowds) is current
     assert instances.no_crowd_note(crowds) is None
     assert instances.no_crowd_note({}) == "Upload a photo with several objects of one class to see how each method spreads over them."

@@ -1,8 +1,7 @@
 """The app in a real browser: `streamlit run app.py` on a free localhost port, driven by headless Chromium.
 
 Needs Debian's chromium (/usr/bin/chromium) and the playwright Python package; Playwright's own browser
-download is never used. The test uploads ../shared/images/dog_and_cat.png (or picks a sample when
-../shared is absent), waits for the input and the six overlays, counts them, and saves a screenshot to
+download is never used. The test uploads camlib/data/photos/dog_and_cat.png, waits for the input and the six overlays, counts them, and saves a screenshot to
 the test's tmp folder (the README's screenshot comes from bench/app_screenshot.py, which drives the
 browser with the same steps: bench/app_browser.py).
 """
@@ -31,7 +30,7 @@ from app_browser import (
     wait_until_settled,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # starts a server and Chromium: 27 s
 
 
 @pytest.fixture

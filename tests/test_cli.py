@@ -38,6 +38,7 @@ def workdir(tmp_path, chelsea_png):
     return tmp_path
 
 
+@pytest.mark.slow  # a Python process that imports torch and runs three methods: 16 s on the shared machine
 def test_explain_writes_grid_and_maps(workdir, effnet, chelsea_image):
     result = run_cli(
         "explain", "chelsea.png", "--methods", "cam,gradcam,gradcampp", "--out", "grid.png", "--save-maps", "maps.npz",
@@ -90,19 +91,41 @@ BAD_INPUTS = {
     "cam on vgg16": (["explain", "chelsea.png", "--backbone", "vgg16", "--weights", "vgg16_zeros.pth", "--methods", "cam"], "global average pooling"),
     "unknown method": (["explain", "chelsea.png", "--methods", "gradcam,fancycam"], "fancycam"),
 }
+IN_A_SUBPROCESS = ("missing file", "unknown class", "cam on vgg16")
+"""Each subprocess imports torch (seconds): three cases (no model, the offline model, user weights) show
+the process's exit code and stderr; every case also runs in-process through ``camlib.cli.main``."""
 
 
-@pytest.mark.parametrize("case", BAD_INPUTS)
+def assert_one_error_line(code: int, stdout: str, stderr: str, mentioned: str) -> None:
+    assert code == 2, (stdout, stderr)
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("camlib: error: ")
+    assert mentioned in lines[0]
+    assert "Traceback" not in stdout
+
+
+@pytest.mark.slow  # a Python process that imports torch: 3-9 s each on the shared machine
+@pytest.mark.parametrize("case", IN_A_SUBPROCESS)
 def test_bad_input_exits_2_with_one_line(case, workdir, zero_vgg16_weights):
     (workdir / "notes.png").write_text("this is not an image\n")
     args, mentioned = BAD_INPUTS[case]
     result = run_cli(*args, "--out", "grid.png", cwd=workdir, torch_home=workdir / "torch_home")
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("camlib: error: ")
-    assert mentioned in lines[0]
-    assert "Traceback" not in result.stdout
+    assert_one_error_line(result.returncode, result.stdout, result.stderr, mentioned)
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_returns_2_with_one_line_in_process(case, workdir, zero_vgg16_weights, monkeypatch, capsys):
+    from camlib.cli import main
+
+    (workdir / "notes.png").write_text("this is not an image\n")
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("TORCH_HOME", str(workdir / "torch_home"))
+    args, mentioned = BAD_INPUTS[case]
+    code = main([*args, "--out", "grid.png"])
+    captured = capsys.readouterr()
+    assert_one_error_line(code, captured.out, captured.err, mentioned)
+    assert not (workdir / "grid.png").exists()
 
 
 def test_cli_says_when_only_the_first_frame_of_an_animation_is_used(tmp_path, capsys):

@@ -54,18 +54,98 @@ def test_shards_split_the_list_deterministically_and_completely(image_folder):
         parse_shard("half")
 
 
-def test_rows_and_summary_agree(tiny_backbone, image_folder, tmp_path):
+def _map_by_method(model, method: str, inputs: torch.Tensor, target: int) -> np.ndarray:
+    from camlib.methods import CAM, GradCAM
+
+    method_object = CAM(model, "features", classifier_layer="fc") if method == "cam" else GradCAM(model, "features")
+    return method_object(inputs, [target])[0]
+
+
+def _probability(model, inputs: torch.Tensor, target: int) -> float:
+    with torch.no_grad():
+        return float(model(inputs).double().softmax(dim=1)[0, target])
+
+
+def _insertion_deletion_by_hand(model, inputs: torch.Tensor, saliency: np.ndarray, target: int, steps: int) -> tuple[float, float]:
+    """Petsiuk et al.'s curves written out: pixels by saliency (raster order for ties), ``steps`` equal
+    steps, deletion towards zeros and insertion from the blurred image; trapezoidal area over [0, 1]."""
+    from camlib.metrics import gaussian_blur  # a plain convolution; checked against torchcam in test_metrics
+
+    order = np.argsort(-saliency.ravel(), kind="stable")
+    blurred = gaussian_blur(inputs)
+    curves = {"insertion": [], "deletion": []}
+    for count in np.round(np.linspace(0, saliency.size, steps + 1)).astype(int):
+        moved = np.zeros(saliency.size, dtype=np.float32)
+        moved[order[:count]] = 1
+        moved_tensor = torch.from_numpy(moved.reshape(saliency.shape))
+        curves["deletion"].append(_probability(model, inputs * (1 - moved_tensor), target))
+        curves["insertion"].append(_probability(model, blurred * (1 - moved_tensor) + inputs * moved_tensor, target))
+    area = {name: float(np.sum((np.array(v[1:]) + np.array(v[:-1])) / 2) / steps) for name, v in curves.items()}
+    return area["insertion"], area["deletion"]
+
+
+@pytest.fixture()
+def decisive_backbone() -> Backbone:
+    """The tiny backbone with its classifier's weights scaled up, so that the class probabilities are far
+    from uniform (0.001 each) and the CSV's six decimals hold the drops and rises to many digits; class 0
+    reads every channel negatively, so masking the input (which lowers the activations) raises it."""
+    backbone = make_tiny_backbone()
+    with torch.no_grad():
+        backbone.model.fc.weight.mul_(100)
+        backbone.model.fc.weight[0] = -backbone.model.fc.weight[0].abs()
+        backbone.model.fc.bias[0] += 15.0  # class 0 close behind the top-1 on these images (logits about 8.4 and 9)
+    return backbone
+
+
+def test_rows_and_summary_agree_with_hand_computed_scores(decisive_backbone, image_folder, tmp_path):
+    """Every row's scores recomputed without camlib's evaluation code (the model run by hand on the input
+    and on the input times the map, Average Drop and Increase by their formulas, insertion and deletion
+    written out), and the summary as the mean of those hand values."""
+    tiny_backbone = decisive_backbone
     out = tmp_path / "results.csv"
-    summaries = evaluate_folder(tiny_backbone, image_folder, methods=METHODS, out=out, insertion_steps=4)
+    steps = 4
+    model = tiny_backbone.model
+    files = list_images(image_folder)
+    labels = {}  # class 0 for two images (masking raises it: Average Increase is not 0), the top-1 for the others
+    for index, path in enumerate(files):
+        with torch.no_grad():
+            labels[path.name] = 0 if index < 2 else int(model(tiny_backbone.preprocess(load_image(path))).argmax(dim=1)[0])
+    with open(image_folder / "labels.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "class_index", "wnid", "class_name"])
+        writer.writerows([name, index, "", ""] for name, index in labels.items())
+    summaries = evaluate_folder(
+        tiny_backbone, image_folder, methods=METHODS, out=out, insertion_steps=steps, target="label", labels=image_folder / "labels.csv"
+    )
     rows = read_csv(out)
     assert len(rows) == 5 * len(METHODS)
+    by_hand: dict[str, list[tuple[float, float, float, float]]] = {method: [] for method in METHODS}
+    for row in rows:
+        inputs = tiny_backbone.preprocess(load_image(image_folder / row["file"]))
+        target = int(row["target"])
+        assert target == labels[row["file"]]
+        if target == 0:  # control: the wrong class (the top-1) would fail the checks below
+            with torch.no_grad():
+                top_1 = int(model(inputs).argmax(dim=1)[0])
+            assert abs(_probability(model, inputs, top_1) - float(row["base_score"])) > 1e-4  # 10 × the tolerance
+        saliency = _map_by_method(model, row["method"], inputs, target)
+        base, masked = _probability(model, inputs, target), _probability(model, inputs * torch.from_numpy(saliency), target)
+        insertion, deletion = _insertion_deletion_by_hand(model, inputs, saliency, target, steps)
+        assert float(row["base_score"]) == pytest.approx(base, abs=1e-5)
+        assert float(row["masked_score"]) == pytest.approx(masked, abs=1e-5)
+        assert float(row["insertion_auc"]) == pytest.approx(insertion, abs=1e-5)
+        assert float(row["deletion_auc"]) == pytest.approx(deletion, abs=1e-5)
+        by_hand[row["method"]].append((base, masked, insertion, deletion))
     for summary in summaries:
-        mine = [r for r in rows if r["method"] == summary.method]
-        base = [float(r["base_score"]) for r in mine]
-        masked = [float(r["masked_score"]) for r in mine]
-        assert summary.average_drop == pytest.approx(average_drop(base, masked))
-        assert summary.average_increase == pytest.approx(average_increase(base, masked))
-        assert 0 <= summary.insertion_auc <= 1 and 0 <= summary.deletion_auc <= 1
+        base, masked, insertion, deletion = (np.array(column) for column in zip(*by_hand[summary.method]))
+        assert summary.average_drop == pytest.approx(100 * np.mean(np.maximum(0, base - masked) / base), abs=1e-3)
+        # the tiny model's increases are far above the rounding noise that Average Increase ignores
+        increases = masked - base
+        assert np.all((np.abs(increases) > 1e-4))
+        assert summary.average_increase == pytest.approx(100 * np.mean(increases > 0), abs=1e-9)
+        assert 0 < summary.average_increase < 100
+        assert summary.insertion_auc == pytest.approx(insertion.mean(), abs=1e-5)
+        assert summary.deletion_auc == pytest.approx(deletion.mean(), abs=1e-5)
     table = markdown_table(summaries)
     assert "| Average Drop % (lower is better) |" in table and "Grad-CAM" in table
 
@@ -129,9 +209,10 @@ def test_label_targets_from_labels_csv_or_wnid(tiny_backbone, image_folder, tmp_
         evaluate_folder(tiny_backbone, image_folder, methods=["gradcam"], out=out, target="label", limit=3, insertion_steps=4)
 
 
+@pytest.mark.slow  # the real EfficientNet-Lite0 through the CLI, all metrics: 20-34 s on the shared machine
 def test_cli_evaluate_and_merge(image_folder, tmp_path, capsys):
     out = tmp_path / "cli.csv"
-    code = main(["evaluate", str(image_folder), "--methods", "gradcam,gradcampp", "--limit", "2", "--out", str(out)])
+    code = main(["evaluate", str(image_folder), "--methods", "gradcam,gradcampp", "--limit", "2", "--metrics", "basic", "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "| seconds per image |" in printed and "Grad-CAM++" in printed
@@ -332,7 +413,7 @@ def test_halves_are_the_even_and_odd_indices_before_limit_and_shard(image_folder
 
 def test_half_on_the_command_line(image_folder, tmp_path):
     out = tmp_path / "report.csv"
-    assert main(["evaluate", str(image_folder), "--methods", "center", "--half", "report", "--out", str(out)]) == 0
+    assert main(["evaluate", str(image_folder), "--methods", "center", "--half", "report", "--metrics", "basic", "--out", str(out)]) == 0
     everything = list_images(image_folder)
     assert [row["file"] for row in read_csv(out)] == [everything[1].name, everything[3].name]
 
@@ -375,7 +456,7 @@ def test_shard_auto_on_the_command_line(image_folder, tmp_path, monkeypatch, cap
     assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "auto", "--out", str(out)]) == 2
     assert "none is set" in capsys.readouterr().err
     monkeypatch.setenv("JOB_COMPLETION_INDEX", "1")
-    assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "auto", "--shards", "2", "--out", str(out)]) == 0
+    assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "auto", "--shards", "2", "--metrics", "basic", "--out", str(out)]) == 0
     assert [row["file"] for row in read_csv(out)] == [p.name for p in list_images(image_folder, shard=(1, 2))]
     assert main(["evaluate", str(image_folder), "--methods", "center", "--shard", "0/2", "--shards", "2", "--out", str(out)]) == 2
     assert "--shards N goes with --shard auto" in capsys.readouterr().err
@@ -398,22 +479,49 @@ def test_merge_reads_csvs_written_before_the_new_columns(tmp_path):
     assert read_csv(tmp_path / "merged.csv")[0]["kind"] == ""
 
 
-def test_sanity_columns_match_the_randomisation_check_and_baselines_fail(tiny_backbone, image_folder, tmp_path):
-    """``--sanity`` writes what :class:`RandomisationCheck` computes for each map; the model-free
-    centre blob keeps rank correlation 1 and fails, Grad-CAM's values are the check's own."""
-    from camlib.explain import compute_map
-    from camlib.sanity import SANITY_FIELDS, RandomisationCheck
+def _randomised_by_hand(model, names: list[str], seed: int):
+    """A copy of ``model`` with every submodule of ``names`` re-initialised after ``torch.manual_seed(seed + 1)``
+    (Quantus's MPRT procedure, as camlib documents it)."""
+    import copy
+
+    randomised = copy.deepcopy(model)
+    modules = dict(randomised.named_modules())
+    with torch.random.fork_rng(), torch.no_grad():
+        for name in names:
+            for sub in modules[name].modules():
+                if hasattr(sub, "reset_parameters"):
+                    torch.manual_seed(seed + 1)
+                    sub.reset_parameters()
+    return randomised.eval()
+
+
+def test_sanity_columns_match_hand_randomisation_and_baselines_fail(tiny_backbone, image_folder, tmp_path):
+    """``--sanity`` writes, for each map, the Spearman correlation (scipy) and SSIM (scikit-image) against
+    Grad-CAM on copies of the tiny model whose top 1, 2 and 3 layers (fc; fc, features; fc, features,
+    stem) were re-initialised by hand; the model-free centre blob keeps rank correlation 1 and fails."""
+    from scipy.stats import spearmanr
+    from skimage.metrics import structural_similarity
+
+    from camlib.methods import GradCAM
+    from camlib.sanity import SANITY_FIELDS
 
     out = tmp_path / "sanity.csv"
     summaries = evaluate_folder(tiny_backbone, image_folder, methods=["gradcam", "center"], out=out, limit=2, sanity=True)
     rows = read_csv(out)
-    check = RandomisationCheck(tiny_backbone)
-    for row in rows:
+    model = tiny_backbone.model
+    cascade = [["fc"], ["fc", "features"], ["fc", "features", "stem"]]
+    randomised = [_randomised_by_hand(model, names, seed=0) for names in cascade]
+    for row in [row for row in rows if row["method"] == "gradcam"]:
         inputs = tiny_backbone.preprocess(load_image(image_folder / row["file"]))
-        saliency = compute_map(row["method"], tiny_backbone, inputs, int(row["target"]))
-        expected = check.scores(row["method"], saliency, inputs, int(row["target"]))
-        for column in SANITY_FIELDS:
-            assert float(row[column]) == pytest.approx(expected[column], abs=1e-5)
+        target = int(row["target"])
+        saliency = GradCAM(model, "features")(inputs, [target])[0].astype(np.float64)
+        for stage, copy_of_model in enumerate(randomised, start=1):
+            other = GradCAM(copy_of_model, "features")(inputs, [target])[0].astype(np.float64)
+            assert float(row[f"rand_spearman_{stage}"]) == pytest.approx(spearmanr(saliency.ravel(), other.ravel())[0], abs=1e-5)
+            assert float(row[f"rand_ssim_{stage}"]) == pytest.approx(structural_similarity(saliency, other, data_range=1.0), abs=1e-5)
+        assert float(row["rand_spearman_3"]) < 0.9  # the case tells: the fully randomised model's map differs
+    for row in [row for row in rows if row["method"] == "center"]:
+        assert all(float(row[column]) == pytest.approx(1.0) for column in SANITY_FIELDS)
     by = {s.method: s for s in summaries}
     assert by["center"].sanity_spearman == pytest.approx(1.0)
     assert by["center"].sanity_passes is False and by["center"].sanity_verdict == "fails"  # Spearman 1 on every image

@@ -429,6 +429,7 @@ def cli_process(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "camlib", *args], env=env, cwd=cwd, **kwargs)
 
 
+@pytest.mark.slow  # a Python process that imports torch and loads Lite0: 7 s on the shared machine
 def test_sigint_during_evaluate_keeps_the_rows_and_exits_130(tmp_path):
     folder = tmp_path / "images"
     folder.mkdir()
@@ -452,6 +453,7 @@ def test_sigint_during_evaluate_keeps_the_rows_and_exits_130(tmp_path):
     assert len(rows) >= 3 and all(row.count(",") == rows[0].count(",") for row in rows)
 
 
+@pytest.mark.slow  # starts a Python process that imports torch: 17 s on the shared machine
 def test_evaluate_merge_into_a_closed_pipe_is_quiet(tmp_path):
     csv_file = tmp_path / "rows.csv"
     csv_file.write_text(

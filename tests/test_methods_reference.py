@@ -219,12 +219,20 @@ def test_smoothgradcampp_matches_a_hand_loop_with_fixed_noise(tiny):
 # -- the fast Score-CAM on a real photo ------------------------------------------------------------
 
 
-@pytest.mark.slow  # exact Score-CAM: 1280 masked passes per layer, 30–90 s on 2 cores
-@pytest.mark.parametrize("layer", ["conv_head", "bn2"])
-def test_fast_scorecam_follows_exact_on_chelsea(effnet, chelsea_image, layer):
+FAST_SCORECAM_MIN_CORRELATION = 0.975
+"""The README's figure for the ``fast`` setting at ``bn2``: correlation with exact Score-CAM 0.995 on average
+and at least 0.975 on each of 20 ImageNet images (``bench/fast_vs_exact.py``). Chelsea measures 0.985."""
+
+
+@pytest.mark.slow  # exact Score-CAM: 1280 masked passes, 30–90 s on 2 cores
+def test_fast_scorecam_follows_exact_on_chelsea(effnet, chelsea_image):
     """The ``fast`` speed setting (128 channels measured, the others predicted) against exact Score-CAM on
-    EfficientNet-Lite0, at its default layer and at ``bn2``: the maps correlate at least 0.95."""
+    EfficientNet-Lite0 at ``bn2``, the app's layer: at least the README's per-image minimum. Negative
+    control: the fast map of a class absent from the photo (goldfish) scores 0.84 against the cat's exact
+    map, below the threshold. (At ``conv_head`` the check would tell nothing: there the goldfish's fast map
+    still correlates 0.999 with the cat's exact one, so the test is not run there.)"""
     inputs = effnet.preprocess(chelsea_image)
-    exact = ScoreCAM(effnet.model, layer)(inputs, [281])[0]
-    fast = ScoreCAM(effnet.model, layer, sampled_channels=128)(inputs, [281])[0]
-    assert pearson(fast, exact) >= 0.95
+    exact = ScoreCAM(effnet.model, "bn2")(inputs, [281])[0]
+    fast = ScoreCAM(effnet.model, "bn2", sampled_channels=128)
+    assert pearson(fast(inputs, [281])[0], exact) >= FAST_SCORECAM_MIN_CORRELATION
+    assert pearson(fast(inputs, [1])[0], exact) < FAST_SCORECAM_MIN_CORRELATION  # negative control

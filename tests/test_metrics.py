@@ -89,7 +89,13 @@ def test_deletion_and_insertion_auc_by_hand():
     flat = torch.full((1, 1, 2, 2), 2.0)
     insertion_flat, _ = deletion_insertion_auc(model, flat, saliency, 0, steps=2)
     assert insertion_flat == pytest.approx(sigmoid(8.0), abs=1e-6)
-    assert 0.0 <= insertion <= 1.0
+    # insertion: the blurred image, then its top two pixels (3.0 and 2.0) put back, then the image
+    blurred = gaussian_blur(inputs)[0, 0].double()
+    halfway = blurred.clone()
+    halfway[0, 0], halfway[1, 0] = 3.0, 2.0
+    curve = [sigmoid(float(blurred.sum())), sigmoid(float(halfway.sum())), sigmoid(6.5)]
+    assert float(halfway.sum()) > 7.5  # halfway differs from both ends, so the middle of the curve tells
+    assert insertion == pytest.approx(0.25 * (curve[0] + 2 * curve[1] + curve[2]), abs=1e-6)
 
 
 def test_complexity_is_the_mean_map_value_by_hand():
@@ -191,38 +197,76 @@ def real_batch(effnet):
     return inputs, maps, targets
 
 
-def test_average_drop_and_increase_match_torchcam(effnet, real_batch):
+@pytest.fixture(scope="module")
+def second_choice_batch(effnet, real_batch):
+    """The same photos explained for each one's second most likely class: masking by the map raises that
+    class's probability on two of the four (chelsea and astronaut), so Average Increase is 50 %, not 0."""
+    from camlib.methods import GradCAMpp
+
+    inputs, _, _ = real_batch
+    targets = effnet.probabilities(inputs).argsort(dim=1, descending=True)[:, 1].tolist()
+    return inputs, GradCAMpp(effnet.model, "conv_head").compute(inputs, targets), targets
+
+
+def torchcam_drop_and_increase(model, inputs, maps, targets) -> tuple[float, float]:
     from torchcam.metrics import ClassificationMetric
 
-    inputs, maps, targets = real_batch
-    pair = confidence_pair(effnet.model, inputs, maps, targets)
-    metric = ClassificationMetric(FixedMapExtractor(effnet.model, maps), partial(torch.softmax, dim=-1))
+    metric = ClassificationMetric(FixedMapExtractor(model, maps), partial(torch.softmax, dim=-1))
     metric.update(inputs, class_idx=targets)
     reference = metric.summary()
-    assert pair.average_drop == pytest.approx(100 * reference["avg_drop"], abs=0.1)
-    assert pair.average_increase == pytest.approx(100 * reference["conf_increase"], abs=0.1)
+    return 100 * reference["avg_drop"], 100 * reference["conf_increase"]
 
 
+@pytest.mark.parametrize("batch", ["real_batch", "second_choice_batch"])
+def test_average_drop_and_increase_match_torchcam(effnet, batch, request):
+    inputs, maps, targets = request.getfixturevalue(batch)
+    pair = confidence_pair(effnet.model, inputs, maps, targets)
+    drop, increase = torchcam_drop_and_increase(effnet.model, inputs, maps, targets)
+    assert drop > 1.0
+    assert pair.average_drop == pytest.approx(drop, abs=0.1)
+    assert pair.average_increase == pytest.approx(increase, abs=0.1)
+    if batch == "second_choice_batch":
+        assert 0 < increase < 100  # a case with real increases (and real non-increases), not 0 against 0
+
+
+def test_average_increase_of_the_wrong_class_does_not_match_torchcam(effnet, real_batch, second_choice_batch):
+    """Negative control: camlib's figures for the top-1 class, held against torchcam's for the second
+    choice (the maps and the class both wrong), fail the comparison above."""
+    inputs, maps, targets = real_batch
+    pair = confidence_pair(effnet.model, inputs, maps, targets)
+    drop, increase = torchcam_drop_and_increase(effnet.model, *second_choice_batch)
+    assert pair.average_increase != pytest.approx(increase, abs=0.1)
+    assert pair.average_drop != pytest.approx(drop, abs=0.1)
+
+
+@pytest.mark.slow  # 36 insertion/deletion passes per library on Lite0: 15 s on the shared machine
 def test_deletion_and_insertion_auc_match_torchcam(effnet, real_batch):
+    """Two photos and 8 steps (the curves' rules do not depend on either), against torchcam; negative
+    control: the maps turned upside down give AUCs that torchcam's figures for the real maps reject."""
     from torchcam.metrics import DeletionInsertionMetric
 
     from camlib.metrics import gaussian_blur
 
     inputs, maps, targets = real_batch
+    inputs, maps, targets, steps = inputs[:2], maps[:2], targets[:2], 8
     # A tiny ramp breaks the ties among the zeros of the maps, which the two libraries would order differently.
     ramp = torch.linspace(0, 1e-4, maps[0].numel()).view_as(maps[0])
     maps = maps + ramp
-    ours = np.array(
-        [deletion_insertion_auc(effnet.model, inputs[i : i + 1], maps[i], targets[i], steps=16) for i in range(len(targets))]
-    )
+
+    def ours(saliency):
+        return np.array([deletion_insertion_auc(effnet.model, inputs[i : i + 1], saliency[i], targets[i], steps=steps) for i in range(2)])
+
     softmax = partial(torch.softmax, dim=-1)
     # torchcam uses one baseline for both curves: zeros reproduce our deletion, the blur our insertion.
-    deletion_metric = DeletionInsertionMetric(FixedMapExtractor(effnet.model, maps), softmax, steps=16)
+    deletion_metric = DeletionInsertionMetric(FixedMapExtractor(effnet.model, maps), softmax, steps=steps)
     deletion_metric.update(inputs, class_idx=targets)
-    insertion_metric = DeletionInsertionMetric(FixedMapExtractor(effnet.model, maps), softmax, steps=16, baseline=gaussian_blur)
+    insertion_metric = DeletionInsertionMetric(FixedMapExtractor(effnet.model, maps), softmax, steps=steps, baseline=gaussian_blur)
     insertion_metric.update(inputs, class_idx=targets)
-    assert ours[:, 1].mean() == pytest.approx(deletion_metric.summary()["deletion_auc"], abs=1e-3)
-    assert ours[:, 0].mean() == pytest.approx(insertion_metric.summary()["insertion_auc"], abs=1e-3)
+    reference = (insertion_metric.summary()["insertion_auc"], deletion_metric.summary()["deletion_auc"])
+    mine = ours(maps).mean(axis=0)
+    assert tuple(mine) == pytest.approx(reference, abs=1e-3)
+    upside_down = ours(maps.flip(-2)).mean(axis=0)
+    assert tuple(upside_down) != pytest.approx(reference, abs=1e-3)
 
 
 def test_deletion_and_insertion_break_ties_by_raster_order():

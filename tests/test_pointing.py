@@ -107,6 +107,9 @@ def test_quantus_localisation_and_pointing_game_match_on_the_same_maps_and_masks
             for index in range(4):
                 assert energy_share(maps[index, 0], box) == pytest.approx(localisation[index], abs=1e-7)  # Quantus adds 1e-9
                 assert pointing_hit(maps[index, 0], box) == bool(game[index])  # every map here has a unique maximum
+            # negative control: the energy share of the wrong cell (the one diagonally opposite) is not Quantus's
+            wrong_box = grid_boxes(size)[3 - cell]
+            assert any(abs(energy_share(maps[index, 0], wrong_box) - localisation[index]) > 1e-3 for index in range(4))
             # where they differ by design: Quantus counts a tied maximum in every cell that holds one,
             # camlib the first in reading order. Here (5, 20) in cell 1 and (20, 5) in cell 2 tie.
             tied = generator.random((size, size)) * 0.5

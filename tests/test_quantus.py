@@ -39,6 +39,13 @@ def test_sparseness_matches_quantus():
     # Quantus adds 1e-7 to every value: on maps of about 0.5 that moves the Gini index by about 1e-7.
     np.testing.assert_allclose(ours, reference, atol=1e-5)
     assert ours[0] > ours[1] and ours[3] == ours[4] == 0.0
+    # negative control: the Gini index with its rank weights off by one (2i - n instead of 2i - n - 1) fails
+    def gini_off_by_one(values: np.ndarray) -> float:
+        ordered = np.sort(values.ravel())
+        n = ordered.size
+        return float(np.sum((2 * np.arange(1, n + 1) - n) * ordered) / (n * ordered.sum())) if ordered.sum() > 0 else 0.0
+
+    assert not np.allclose([gini_off_by_one(single[0]) for single in maps], reference, atol=1e-5)
 
 
 def test_deletion_curve_matches_quantus_pixel_flipping():
@@ -64,3 +71,11 @@ def test_deletion_curve_matches_quantus_pixel_flipping():
     # camlib's curve starts at the untouched image (step 0); Quantus' after the first step.
     assert reference.shape == (3, steps)
     np.testing.assert_allclose(ours[:, 1:], reference, atol=1e-5)
+    # negative control: flipping the pixels in the opposite order (the map negated) gives other curves
+    reversed_order = np.array(
+        [
+            deletion_insertion_curves(model, torch.from_numpy(inputs[i : i + 1]), -maps[i, 0], int(targets[i]), steps=steps)[1]
+            for i in range(len(inputs))
+        ]
+    )
+    assert np.abs(reversed_order[:, 1:-1] - reference[:, :-1]).max() > 100 * 1e-5

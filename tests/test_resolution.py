@@ -63,6 +63,7 @@ def test_the_masked_passes_keep_the_aspect_ratio():
     assert saliency.shape == (1, 24, 40)
 
 
+@pytest.mark.slow  # a Python process that imports torch: 5.5 s on the shared machine
 def test_the_cli_rejects_a_bad_resolution_with_exit_code_2(tmp_path, chelsea_png):
     result = subprocess.run(
         [sys.executable, "-m", "camlib", "explain", str(chelsea_png), "--resolution", "5", "--methods", "gradcam",

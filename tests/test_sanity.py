@@ -159,10 +159,18 @@ def test_baselines_fail_and_a_model_dependent_map_passes():
         scores = check.scores(key, compute_map(key, backbone, inputs, 1), inputs, 1)
         assert list(scores) == SANITY_FIELDS
         assert all(value == pytest.approx(1.0) for value in scores.values())
+    from scipy.stats import spearmanr
+    from skimage.metrics import structural_similarity
+
     saliency = compute_map("gradcam", backbone, inputs, 1)
     scores = check.scores("gradcam", saliency, inputs, 1)
-    assert all(-1.0 <= value <= 1.0 for value in scores.values())
-    assert scores["rand_spearman_3"] < 0.9  # the fully randomised tiny model gives a different map
+    for stage, randomised in enumerate(check.randomised, start=1):
+        other = GradCAM(randomised.model, "features")(inputs, [1])[0].astype(np.float64)
+        expected_spearman = spearmanr(saliency.ravel(), other.ravel())[0]
+        assert scores[f"rand_spearman_{stage}"] == pytest.approx(expected_spearman, abs=1e-6)
+        assert scores[f"rand_ssim_{stage}"] == pytest.approx(structural_similarity(saliency.astype(np.float64), other, data_range=1.0), abs=1e-6)
+    # the fully randomised tiny model gives a different map (measured Spearman -0.15): the verdict passes
+    assert scores["rand_spearman_3"] < 0.2 and sanity_verdict(scores["rand_spearman_3"])
 
 
 def test_verdict_and_summary():
@@ -237,3 +245,31 @@ def test_quantus_mprt_gives_the_same_spearman_per_layer(make_model):
             expected = quantus_scores[last_layer][index]
             assert np.isfinite(expected)
             assert camlib_scores[f"rand_spearman_{stage}"] == pytest.approx(expected, abs=1e-9)
+    # negative control: another seed re-initialises the layers differently, and Quantus's figures reject it
+    other_seed = RandomisationCheck(backbone, seed=seed + 1)
+    inputs, target = x[:1], int(y[0])
+    other_scores = other_seed.scores("gradcam", compute_map("gradcam", backbone, inputs, target), inputs, target)
+    assert any(
+        abs(other_scores[f"rand_spearman_{stage}"] - quantus_scores[names[-2] if names[-1].startswith("bn") else names[-1]][0]) > 1e-3
+        for stage, (_, names) in enumerate(check.stages, start=1)
+    )
+
+
+def _rows_with_last_stage_spearman(method: str, values: list[float]) -> list[dict]:
+    return [
+        {"file": f"image{i}", "method": method, "rand_spearman_1": "0.9", "rand_ssim_1": "0.9", "rand_spearman_2": repr(v), "rand_ssim_2": "0.5", "error": ""}
+        for i, v in enumerate(values)
+    ]
+
+
+def test_the_verdict_turns_at_a_mean_spearman_of_one_half():
+    """The 0.5 threshold itself (Adebayo et al.'s reading of "the map changed"), exercised on both sides
+    through the summary: means of 0.49 pass, 0.50 and 0.51 fail. A threshold moved to 0.45 or 0.55, or a
+    ``<=`` for ``<``, or a verdict read from stage 1 instead of the last stage, fails this test."""
+    assert SANITY_THRESHOLD == 0.5
+    cases = {"just_below": [0.40, 0.58], "at": [0.45, 0.55], "just_above": [0.50, 0.52]}  # means 0.49, 0.50, 0.51
+    rows = [row for method, values in cases.items() for row in _rows_with_last_stage_spearman(method, values)]
+    summary = summarize_sanity(rows)
+    assert summary["just_below"]["rand_spearman_2"] == pytest.approx(0.49)
+    assert [summary[method]["passes"] for method in cases] == [True, False, False]
+    assert sanity_verdict(0.4999) and not sanity_verdict(0.5001)

@@ -46,6 +46,7 @@ def files_in(path):
         return sorted(row["file"] for row in csv.DictReader(line for line in handle if not line.startswith("#")))
 
 
+@pytest.mark.slow  # three Python processes that import torch and load Lite0: 80 s on the shared machine
 def test_slurm_array_then_merge(folder, tmp_path):
     out = tmp_path / "results"
     common = {"IMAGES": str(folder), "OUT_DIR": str(out), "METHODS": "center", "CAMLIB": CAMLIB}
@@ -61,6 +62,7 @@ def test_slurm_array_then_merge(folder, tmp_path):
     assert "| images | 5 |" in (out / "table.md").read_text()
 
 
+@pytest.mark.slow  # two Python processes that import torch: 24 s on the shared machine
 def test_kubernetes_indexed_job_command_covers_its_shard(folder, tmp_path):
     evaluate, merge = yaml.safe_load_all((SCHEDULER / "kubernetes_indexed_job.yaml").read_text())
     spec = evaluate["spec"]

@@ -28,10 +28,11 @@ from camlib.errors import CamlibError
 from camlib.evaluate import TABLE_ROWS, MethodSummary, blob_verdicts, evaluate_images, prepare_sources, summarize
 from camlib.explain import display_name
 from camlib.metrics import FIXED_AREAS
+from camlib.resources import resource_path
 
 logger = logging.getLogger(__name__)
 
-PAPER_DIR = Path(__file__).resolve().parents[3] / "shared" / "paper"  # ../shared/paper beside the repository
+PAPER_DIR = resource_path("paper")  # package data: the paper's Table 1 and the README that cites it
 BASELINE_COLOR = "#adb5bd"
 METHOD_COLOR = "#1c7ed6"
 
@@ -235,7 +236,7 @@ class PaperTable:
 
 
 def paper_table_1(folder: Path = PAPER_DIR) -> PaperTable:
-    """``table1.csv`` and the reference line of ``README.md`` from ``../shared/paper``, when present."""
+    """``table1.csv`` and the reference line of ``README.md`` from ``camlib/data/paper``, when present."""
     table_path, readme = folder / "table1.csv", folder / "README.md"
     if not table_path.is_file():
         return PaperTable(None, f"The paper's Table 1 is not on this machine (looked for {table_path}).")

@@ -13,9 +13,9 @@ from PIL import Image
 
 from camlib.errors import CamlibError, ImageLoadError
 from camlib.images import MAX_MEGAPIXELS, LoadedImage, load_image_with_notes
+from camlib.resources import resource_path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_IMAGES = REPO_ROOT.parent / "shared" / "images"
+PHOTOS_DIR: Path = resource_path("photos")  # package data: pytorch-grad-cam's MIT photos, with the licence notice
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]  # what camlib.images reads
 IMAGE_UPLOAD_LIMIT_MB = 200  # per image; state dicts may use the server's maxUploadSize (.streamlit/config.toml)
@@ -24,7 +24,7 @@ IMAGE_UPLOAD_LIMIT_MB = 200  # per image; state dicts may use the server's maxUp
 @dataclass(frozen=True)
 class Sample:
     label: str
-    source: str  # "skimage:NAME" (shipped with scikit-image) or "shared:FILE" (../shared/images)
+    source: str  # "skimage:NAME" (shipped with scikit-image) or "photo:FILE" (camlib/data/photos, shipped with camlib)
     classes: tuple[int, ...] = ()  # ImageNet classes worth explaining in this photo
     instances: int | None = None  # how many objects of classes[0] it shows
 
@@ -33,10 +33,10 @@ SAMPLES: tuple[Sample, ...] = (
     Sample("Cat: chelsea (scikit-image)", "skimage:chelsea", (281, 285)),
     Sample("Coffee cup: coffee (scikit-image)", "skimage:coffee", (967, 968)),
     Sample("Rocket: rocket (scikit-image)", "skimage:rocket", (657, 812)),
-    Sample("Dog and cat (shared)", "shared:dog_and_cat.png", (243, 281)),
-    Sample("Six dogs (shared)", "shared:dogs.png", (231,), instances=6),
-    Sample("Two horses (shared)", "shared:horses.jpg", (339,), instances=2),
-    Sample("Five puppies (shared)", "shared:puppies.jpg", (208,), instances=5),
+    Sample("Dog and cat (pytorch-grad-cam)", "photo:dog_and_cat.png", (243, 281)),
+    Sample("Six dogs (pytorch-grad-cam)", "photo:dogs.png", (231,), instances=6),
+    Sample("Two horses (pytorch-grad-cam)", "photo:horses.jpg", (339,), instances=2),
+    Sample("Five puppies (pytorch-grad-cam)", "photo:puppies.jpg", (208,), instances=5),
 )
 
 
@@ -51,8 +51,8 @@ def default_class(sample: Sample | None, top: list[tuple[int, str, float]]) -> i
 
 
 def available_samples() -> list[Sample]:
-    """The scikit-image samples, plus the shared photos when ``../shared/images`` exists."""
-    return [sample for sample in SAMPLES if not sample.source.startswith("shared:") or (SHARED_IMAGES / sample.source[7:]).is_file()]
+    """The samples whose photo is here: all of them in an intact install (the photos are package data)."""
+    return [sample for sample in SAMPLES if not sample.source.startswith("photo:") or (PHOTOS_DIR / sample.source[6:]).is_file()]
 
 
 def sample_by_label(label: str) -> Sample:
@@ -113,10 +113,10 @@ def read_uploaded_images(files: Iterable[tuple[str, bytes]]) -> tuple[list[Image
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def sample_bytes(source: str) -> bytes:
-    """The bytes of a sample: scikit-image photos are encoded as PNG at run time, shared files read as they are."""
+    """The bytes of a sample: scikit-image photos are encoded as PNG at run time, camlib's photos read as they are."""
     kind, name = source.split(":", 1)
-    if kind == "shared":
-        return (SHARED_IMAGES / name).read_bytes()
+    if kind == "photo":
+        return (PHOTOS_DIR / name).read_bytes()
     import skimage.data
 
     buffer = io.BytesIO()
@@ -132,7 +132,7 @@ def upload_limit_text() -> str:
     return f"{IMAGE_UPLOAD_LIMIT_MB} MB and {MAX_MEGAPIXELS} megapixels per image"
 
 
-PAIR_SAMPLE = "Dog and cat (shared)"  # the sample with two classes, offered on the multiple-objects page
+PAIR_SAMPLE = "Dog and cat (pytorch-grad-cam)"  # the sample with two classes, offered on the multiple-objects page
 
 
 def sample_to_offer(current: ImageInput, label: str = PAIR_SAMPLE) -> Sample | None:

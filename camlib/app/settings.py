@@ -72,9 +72,10 @@ SPEED_PRESETS: dict[str, SpeedPreset] = {
             "test",
             "Quick test",
             f"Set by {FAST_TEST_ENV}=1 for automated tests: every perturbation pass at 64×64, "
-            "16 channels for Grad++ScoreCAM, 2 noisy samples for SmoothGrad-CAM++. Not for judging maps.",
+            "32 measured channels for Score-CAM, 16 channels for Grad++ScoreCAM, 2 noisy samples for "
+            "SmoothGrad-CAM++. Not for judging maps.",
             {
-                "scorecam": {"perturbation_size": 64, "batch_size": 128},
+                "scorecam": {"perturbation_size": 64, "batch_size": 128, "sampled_channels": 32},
                 "gradpp_scorecam": {"top_k": 16, "perturbation_size": 64},
                 "smoothgradcampp": {"n_samples": 2},
             },

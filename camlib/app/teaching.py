@@ -13,6 +13,7 @@ import pandas as pd
 from camlib.app.faithfulness import AVERAGE_DROP, AVERAGE_INCREASE
 from camlib.evaluate import summarize
 from camlib.methods import METHODS, method_info
+from camlib.resources import resource_path
 from camlib.results import read_rows
 
 
@@ -112,8 +113,8 @@ PAPER_REFERENCE = (
 )
 PAPER_URL = "https://doi.org/10.1109/ACCESS.2024.3392853"
 
-PAPER_DIR = Path(__file__).resolve().parents[3] / "shared" / "paper"  # ../shared/paper beside the repository
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "results"
+PAPER_DIR = resource_path("paper")  # package data (camlib/resources.py)
+RESULTS_DIR = resource_path("results")  # package data: copies of docs/results/
 CAMLIB_TABLE_1_FILES = ("report_lite0_bn2.csv",)  # docs/results.md: the report half at the default layer
 PAPER_SETTING = (
     "VGG16 pretrained on ImageNet, 1,000 random ILSVRC2012 validation images resized to 224 × 224, metrics as "
@@ -138,7 +139,7 @@ def _table(values: dict[str, tuple[float, float]]) -> pd.DataFrame:
 
 
 def paper_table_1(folder: Path = PAPER_DIR) -> pd.DataFrame | None:
-    """The paper's Table 1 from ``../shared/paper/table1.csv`` (copied from the paper), or ``None`` when absent."""
+    """The paper's Table 1 from ``camlib/data/paper/table1.csv`` (copied from the paper), or ``None`` when absent."""
     path = folder / "table1.csv"
     if not path.is_file():
         return None
