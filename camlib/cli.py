@@ -22,6 +22,7 @@ from camlib.images import load_image_with_notes
 from camlib.methods import METHODS, SPEED_SETTINGS, method_info, parse_method_list, speed_params
 from camlib.methods.params import parse_param_option
 from camlib.methods.registry import validate_method_params
+from camlib.paths import resolved, what_it_is
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
@@ -46,6 +47,8 @@ def check_output_path(path: str | os.PathLike, option: str, suffixes: dict | set
     """Refuse, before any work, an output path that cannot be written: a directory, a wrong or missing
     extension, a parent that is a file, or a folder without write permission."""
     out = Path(path)
+    if what_it_is(out) == "a symlink loop":
+        raise InvalidParameterError(f"{option} {shown(path)} is a symlink loop; give another file name.")
     if os.fspath(path) == "" or out.is_dir() or os.fspath(path).endswith(os.sep):
         raise InvalidParameterError(f"{option} {shown(path)} is a directory; give a file name.")
     if suffixes is not None and out.suffix.lower() not in suffixes:
@@ -91,10 +94,11 @@ def run_explain(args: argparse.Namespace) -> int:
     methods = parse_method_list(args.methods)
     out = check_output_path(args.out, "--out", GRID_FORMATS)
     maps_out = check_output_path(args.save_maps, "--save-maps", {".npz"}) if args.save_maps else None
+    image = resolved(args.image, "The image")
     for written, option in ((out, "--out"), (maps_out, "--save-maps")):
-        if written is not None and (_same_file(written, Path(args.image)) or written.resolve() == Path(args.image).resolve()):
+        if written is not None and (_same_file(written, Path(args.image)) or resolved(written, option) == image):
             raise InvalidParameterError(f"{option} {shown(written)} is the input image; choose another file name.")
-    if maps_out is not None and maps_out.resolve() == out.resolve():
+    if maps_out is not None and resolved(maps_out, "--save-maps") == resolved(out, "--out"):
         raise InvalidParameterError("--out and --save-maps name the same file.")
     params = _method_params(args, methods)
     loaded = load_image_with_notes(args.image)
@@ -219,7 +223,7 @@ def run_layers(args: argparse.Namespace) -> int:
 
 def _refuse_overwriting_images(out: Path, folder: Path) -> None:
     """``evaluate --out`` must not be an input image, nor a file with an image suffix inside the folder."""
-    inside = folder.is_dir() and (out.resolve().is_relative_to(folder.resolve()))
+    inside = folder.is_dir() and resolved(out, "--out").is_relative_to(resolved(folder, "The images folder"))
     if inside and out.suffix.lower() in IMAGE_SUFFIXES:
         raise InvalidParameterError(f"--out {shown(out)} would overwrite an image in {shown(folder)}; write the results elsewhere (e.g. results.csv).")
 
@@ -235,12 +239,17 @@ def run_evaluate_merge(args: argparse.Namespace) -> int:
 
 def run_pointing_game(args: argparse.Namespace) -> int:
     from camlib.dataset import parse_shard
-    from camlib.pointing import pointing_game_folder, pointing_markdown
+    from camlib.pointing import check_grid_size, pointing_game_folder, pointing_markdown
 
+    keys = _pointing_keys(args.methods)
+    shard = parse_shard(args.shard, shards=args.shards)
+    if args.size is not None:
+        check_grid_size(args.size)
+    out = check_output_path(args.out, "--out")
+    _refuse_overwriting_images(out, Path(args.images_dir))
     summaries = _run_on_folder(
-        args, pointing_game_folder, _pointing_keys(args.methods), "pointing game",
-        f"{args.grids} grids; per-cell rows in {args.out}",
-        grids=args.grids, size=args.size, seed=args.seed, shard=parse_shard(args.shard),
+        args, pointing_game_folder, keys, "pointing game", f"{args.grids} grids; per-cell rows in {shown(out)}",
+        grids=args.grids, size=args.size, seed=args.seed, shard=shard,
     )
     print(pointing_markdown(summaries))
     return 0
@@ -401,7 +410,11 @@ def _add_pointing_game_command(commands: argparse._SubParsersAction) -> None:
     pointing_parser.add_argument("--seed", type=int, default=0, help="seed of the grid composition")
     pointing_parser.add_argument("--out", default="pointing.csv", help="per-cell rows, written as the run goes")
     pointing_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
-    pointing_parser.add_argument("--shard", default="0/1", help="i/n: every n-th grid starting at i")
+    pointing_parser.add_argument(
+        "--shard", default="0/1",
+        help="i/n: every n-th grid starting at i; auto: i and n from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with --shards",
+    )
+    pointing_parser.add_argument("--shards", type=positive_int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
     pointing_parser.add_argument("--half", default=None, choices=["tuning", "report"], help="only images of this half (even / odd name-sorted indices)")
     pointing_parser.set_defaults(handler=run_pointing_game)
 

@@ -24,11 +24,23 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Self
 
 from camlib.errors import InvalidParameterError
+from camlib.paths import regular_file
+
+MAX_RESULTS_BYTES = 256 * 2**20
+"""Largest results CSV read (256 MiB, checked before reading; the 50,000 ImageNet validation images with
+six methods and three baselines take about 150 MB). Each cell is bounded by Python's csv field limit
+(131,072 characters)."""
+MAX_CONFIG_CHARS = 1_000_000
+MAX_CONFIG_DEPTH = 20
+"""Longest and deepest camlib-config line (camlib's own nest 3 levels and take a few kilobytes)."""
+TEXT_COLUMNS = frozenset({"file", "method", "error", "kind"})
+"""The columns of a results CSV that hold text; every other one holds a number or nothing."""
 
 CONFIG_PREFIX = "# camlib-config: "
 INFORMATIONAL_KEYS = ("speed",)
@@ -145,49 +157,105 @@ class ResultsFile:
 
 
 def read_results_file(path: str | os.PathLike) -> ResultsFile:
-    """Read one results CSV, leaving out a last line that has no newline (written in part)."""
+    """Read one results CSV, leaving out a last line that has no newline (written in part).
+
+    Bounded before parsing: the file's size (:data:`MAX_RESULTS_BYTES`), the configuration line's length
+    and nesting, each cell's length (the csv module's field limit); every column but :data:`TEXT_COLUMNS` must
+    hold numbers. Anything else is a :class:`ResultsError` naming the file and the line."""
     path = Path(path)
-    if not path.is_file():
-        raise ResultsError(f"No such results file: {_printable(path)}")
-    data = path.read_bytes()
+    shown = _printable(path)
+    regular_file(path, "Results file", ResultsError)
+    size = path.stat().st_size
+    if size > MAX_RESULTS_BYTES:
+        raise ResultsError(f"{shown} is {size:,} bytes, larger than the {MAX_RESULTS_BYTES // 2**20} MiB camlib reads as a results CSV.")
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_RESULTS_BYTES + 1)
     end = len(data) if not data or data.endswith(b"\n") else data.rfind(b"\n") + 1
     text = data[:end].decode("utf-8", "surrogateescape")  # image names that are not UTF-8 stay byte for byte
     lines = io.StringIO(text, newline="")
     config = None
     first = lines.readline()
     if first.startswith(CONFIG_PREFIX):
-        try:
-            config = json.loads(first[len(CONFIG_PREFIX) :])
-        except json.JSONDecodeError:
-            raise ResultsError(f"{_printable(path)}: its camlib-config line is damaged.") from None
-        if not isinstance(config, dict):
-            raise ResultsError(f"{_printable(path)}: its camlib-config line is damaged.")
+        config = _parse_config(first[len(CONFIG_PREFIX) :], shown)
     else:
         lines.seek(0)
-    reader = csv.reader(lines)
-    header = next(reader, None)
-    if header is None:
-        return ResultsFile(path, config, [], [], end < len(data), end)
-    if not {"file", "method"} <= set(header):
-        raise ResultsError(f"{_printable(path)} is not a camlib results CSV: its header has no 'file' and 'method' columns.")
-    rows = []
-    for values in reader:
-        if not values:
-            continue
-        if len(values) != len(header):
-            raise ResultsError(
-                f"{_printable(path)}, line {reader.line_num + (config is not None)}: {len(values)} fields where the "
-                f"header has {len(header)}; the file is damaged."
-            )
-        rows.append(dict(zip(header, values)))
+    header, rows = _parse_rows(lines, shown, config is not None)
     return ResultsFile(path, config, header, rows, end < len(data), end)
 
 
-def read_results(paths: Iterable[str | os.PathLike], *, expect_config: Mapping | None = None) -> tuple[list[dict], dict | None]:
-    """Rows of one or more result CSVs and their common configuration. A (file, method) pair seen twice
-    keeps its last row. Raises :class:`ResultsError` when the files' configurations differ from each
-    other or from ``expect_config``."""
-    rows: dict[tuple[str, str], dict] = {}
+def _parse_rows(lines: io.StringIO, shown: str, offset: int) -> tuple[list[str], list[dict]]:
+    reader = csv.reader(lines)
+    rows: list[dict] = []
+    try:
+        header = next(reader, None)
+        if header is None:
+            return [], []
+        if not {"file", "method"} <= set(header):
+            raise ResultsError(f"{shown} is not a camlib results CSV: its header has no 'file' and 'method' columns.")
+        numeric = [i for i, name in enumerate(header) if name not in TEXT_COLUMNS]
+        for values in reader:
+            if not values:
+                continue
+            where = f"{shown}, line {reader.line_num + offset}"
+            if len(values) != len(header):
+                raise ResultsError(f"{where}: {len(values)} fields where the header has {len(header)}; the file is damaged.")
+            for i in numeric:
+                if values[i] and not _is_number(values[i]):
+                    raise ResultsError(f"{where}: column {header[i]} holds {_printable(values[i][:40])!r}, not a number; the file is damaged.")
+            rows.append(dict(zip(header, values)))
+    except csv.Error as error:
+        raise ResultsError(f"{shown}, line {reader.line_num + offset}: not a readable CSV ({error}); the file is damaged.") from None
+    return header, rows
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_config(text: str, shown: str) -> dict:
+    """The camlib-config line as a dict of the expected shape, or a :class:`ResultsError`."""
+    damaged = f"{shown}: its camlib-config line is damaged"
+    if len(text) > MAX_CONFIG_CHARS:
+        raise ResultsError(f"{damaged} (longer than {MAX_CONFIG_CHARS:,} characters).")
+    if _nesting(text) > MAX_CONFIG_DEPTH:
+        raise ResultsError(f"{damaged} (nested deeper than {MAX_CONFIG_DEPTH} levels).")
+    try:
+        config = json.loads(text)
+    except (json.JSONDecodeError, RecursionError, ValueError):
+        raise ResultsError(f"{damaged} (not JSON).") from None
+    if not isinstance(config, dict):
+        raise ResultsError(f"{damaged} (not a JSON object).")
+    params = config.get("params", {})
+    if not isinstance(params, dict) or not all(isinstance(value, dict) for value in params.values()):
+        raise ResultsError(f"{damaged} (\"params\" must map each method to its settings, got {_show(params)[:60]}).")
+    return config
+
+
+def _nesting(text: str) -> int:
+    """How deep brackets nest in ``text`` (strings ignored), counted without recursion."""
+    depth = deepest = 0
+    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        mark = token.group()
+        if mark in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif mark in "]}":
+            depth -= 1
+    return deepest
+
+
+def read_results(
+    paths: Iterable[str | os.PathLike], *, expect_config: Mapping | None = None, key: Callable[[dict], tuple] | None = None
+) -> tuple[list[dict], dict | None]:
+    """Rows of one or more result CSVs and their common configuration. A row whose ``key`` (default
+    (file, method)) was seen before replaces it. Raises :class:`ResultsError` when the files'
+    configurations differ from each other or from ``expect_config``."""
+    paths, key = list(paths), key or (lambda row: (row["file"], row["method"]))
+    rows: dict[tuple, dict] = {}
     config = None
     first_path = None
     for path in paths:
@@ -200,8 +268,14 @@ def read_results(paths: Iterable[str | os.PathLike], *, expect_config: Mapping |
             check_config(result.config, config, where=_printable(result.path), expected_from=_printable(first_path))
             config = merged_config(config, result.config)
         for row in result.rows:
-            rows[(row["file"], row["method"])] = row
+            rows[key(row)] = row
     return list(rows.values()), config
+
+
+def check_some_rows(rows: list[dict], paths: Iterable[str | os.PathLike]) -> None:
+    """A merge of files without a single row is refused: an empty table would look like a result."""
+    if not rows:
+        raise ResultsError(f"{', '.join(_printable(path) for path in paths)} hold(s) no result rows: nothing to merge or summarise.")
 
 
 def read_rows(paths: Iterable[str | os.PathLike], *, expect_config: Mapping | None = None) -> list[dict]:
@@ -236,8 +310,9 @@ class ResultsWriter:
     """Appends rows to a results CSV, each flushed as soon as it is written. ``done`` holds the
     (file, method) pairs the file already had when it was resumed. Use as a context manager."""
 
-    def __init__(self, path: Path, fields: Sequence[str], done: set[tuple[str, str]]) -> None:
+    def __init__(self, path: Path, fields: Sequence[str], done: set[tuple[str, str]], rows: list[dict] | None = None) -> None:
         self.path = path
+        self.rows = rows or []  # the complete rows the file held when it was resumed
         self.fields = list(fields)
         self.done = done
         self._handle = open(path, "a", newline="", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115 - closed by close()
@@ -273,7 +348,7 @@ def open_results(out: str | os.PathLike, fields: Sequence[str], config: Mapping 
     if resume and out.is_file() and out.stat().st_size > 0:
         existing = read_results_file(out)
         if existing.fields and list(existing.fields) != list(fields):
-            raise ResultsError(f"{_printable(out)} has other columns ({', '.join(existing.fields)}); it was not written by this evaluate.")
+            raise ResultsError(f"{_printable(out)} has other columns ({', '.join(existing.fields)}); it was not written by this command.")
         if existing.rows or existing.config is not None:
             check_config(existing.config, config, where=_printable(out))
         combined = merged_config(existing.config, config) if existing.config is not None else config
@@ -282,11 +357,11 @@ def open_results(out: str | os.PathLike, fields: Sequence[str], config: Mapping 
         elif existing.dropped_partial_line:
             with open(out, "r+b") as handle:
                 handle.truncate(existing.body_end)
-        done = {(row["file"], row["method"]) for row in existing.rows}
+        done, rows = {(row["file"], row["method"]) for row in existing.rows}, existing.rows
     else:
         _rewrite(out, config, fields, [])
-        done = set()
-    return ResultsWriter(out, fields, done)
+        done, rows = set(), []
+    return ResultsWriter(out, fields, done, rows)
 
 
 def write_results(out: str | os.PathLike, fields: Sequence[str], rows: Iterable[Mapping], config: Mapping | None) -> None:
