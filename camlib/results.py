@@ -169,7 +169,9 @@ def read_results_file(path: str | os.PathLike) -> ResultsFile:
     if size > MAX_RESULTS_BYTES:
         raise ResultsError(f"{shown} is {size:,} bytes, larger than the {MAX_RESULTS_BYTES // 2**20} MiB camlib reads as a results CSV.")
     with open(path, "rb") as handle:
-        data = handle.read(MAX_RESULTS_BYTES + 1)
+        data = handle.read(min(size, MAX_RESULTS_BYTES) + 1)  # a file that grew since stat() is still bounded
+    if len(data) > MAX_RESULTS_BYTES:
+        raise ResultsError(f"{shown} grew past the {MAX_RESULTS_BYTES // 2**20} MiB camlib reads as a results CSV.")
     end = len(data) if not data or data.endswith(b"\n") else data.rfind(b"\n") + 1
     text = data[:end].decode("utf-8", "surrogateescape")  # image names that are not UTF-8 stay byte for byte
     lines = io.StringIO(text, newline="")
