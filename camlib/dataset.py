@@ -17,6 +17,7 @@ from pathlib import Path
 
 from camlib.errors import InvalidParameterError
 from camlib.label_names import index_of_class_name
+from camlib.paths import regular_file, what_it_is
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 WNID = re.compile(r"n\d{8}")
@@ -124,6 +125,7 @@ class LabelRow:
 def _labels_text(path: Path, shown: str) -> str:
     """The text of a labels file of at most :data:`MAX_LABELS_BYTES`, without its byte-order mark; bytes
     that are not UTF-8 are kept as surrogates, so such names come back byte for byte."""
+    regular_file(path, "Labels file")  # a FIFO or /dev/zero is never opened
     try:
         if path.stat().st_size > MAX_LABELS_BYTES:
             raise InvalidParameterError(f"{shown} is larger than {MAX_LABELS_BYTES // 2**20} MiB; it cannot be a labels file.")
@@ -228,8 +230,8 @@ class LabelLookup:
                         self.by_name.setdefault(alternative, row.class_index)
                 if row.wnid:
                     self.by_wnid[row.wnid] = row.class_index
-        elif labels_path != self.folder / "labels.csv":
-            raise InvalidParameterError(f"No such labels file: {_printable(os.fspath(labels_path))}")
+        elif labels_path != self.folder / "labels.csv" or what_it_is(labels_path) != "nothing (no such file)":
+            regular_file(labels_path, "Labels file")
         self.by_file = self.by_name  # the name of earlier versions
         subfolders = sorted(p.name for p in self.folder.iterdir() if p.is_dir() and WNID.fullmatch(p.name))
         if len(subfolders) == 1000 and not self.by_wnid:

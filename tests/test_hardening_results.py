@@ -101,3 +101,87 @@ def test_a_folder_or_fifo_as_results_file_says_what_it_is(tmp_path, capsys):
     os.mkfifo(fifo)
     assert main(["evaluate-merge", str(fifo)]) == 2  # never blocks: the pipe is not opened
     assert "named pipe" in _one_line(capsys)
+
+
+# -- paths and weights ------------------------------------------------------------------------------
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+from torch import nn  # noqa: E402
+
+from camlib.backbones.weights import apply_state_dict, read_state_dict  # noqa: E402
+from camlib.dataset import LabelLookup, read_label_rows  # noqa: E402
+from camlib.errors import CamlibError, InvalidParameterError, WeightsError  # noqa: E402
+
+
+def _loop(tmp_path, name):
+    loop = tmp_path / name
+    os.symlink(loop, loop)  # a link to itself
+    return loop
+
+
+def test_a_symlink_loop_as_image_or_out_is_one_line(tmp_path, capsys):
+    picture = tmp_path / "p.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(picture)
+    assert main(["explain", str(_loop(tmp_path, "img.png")), "--out", str(tmp_path / "g.png"), "--offline"]) == 2
+    assert "symlink loop" in _one_line(capsys)
+    assert main(["explain", str(picture), "--out", str(_loop(tmp_path, "out.png")), "--offline"]) == 2
+    assert "symlink loop" in _one_line(capsys)
+    assert main(["evaluate", str(tmp_path), "--out", str(_loop(tmp_path, "r.csv"))]) == 2
+    assert "symlink loop" in _one_line(capsys)
+    assert main(["pointing-game", str(tmp_path), "--out", str(_loop(tmp_path, "p.csv"))]) == 2
+    assert "symlink loop" in _one_line(capsys)
+    from camlib.paths import resolved
+
+    with pytest.raises(InvalidParameterError, match="symlink loop"):
+        resolved(_loop(tmp_path, "bare.png"), "x")
+    assert resolved(picture, "x") == picture.resolve()  # planted contrast: a plain file resolves
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_weights_and_labels_that_are_not_files_say_what_they_are(kind, tmp_path):
+    if kind == "fifo":
+        path, words = tmp_path / "w.pth", "named pipe"
+        os.mkfifo(path)
+    elif kind == "device":
+        path, words = "/dev/zero", "device"
+    else:
+        path, words = tmp_path, "folder"
+    with pytest.raises(WeightsError, match=words):
+        read_state_dict(path)
+    with pytest.raises(InvalidParameterError, match=words):
+        read_label_rows(path)
+    with pytest.raises(InvalidParameterError, match=words):
+        LabelLookup(tmp_path, path)
+    with pytest.raises(WeightsError, match="not found"):  # planted contrast: a missing file is "not found"
+        read_state_dict(tmp_path / "missing.pth")
+
+
+def test_json_and_npy_weights_are_refused_for_what_they_are(tmp_path):
+    (tmp_path / "weights.json").write_text(json.dumps({"conv.weight": [1.0, 2.0]}))
+    np.save(tmp_path / "arr.npy", np.zeros(3))
+    for name, words in (("weights.json", "JSON"), ("arr.npy", "NumPy")):
+        with pytest.raises(WeightsError, match=words) as caught:
+            read_state_dict(tmp_path / name)
+        assert "run code" not in str(caught.value)
+    torch.save(nn.Linear(2, 2), tmp_path / "model.pth")  # a whole model: that one would run code
+    with pytest.raises(WeightsError, match="run code"):
+        read_state_dict(tmp_path / "model.pth")
+
+
+def test_extra_keys_metadata_and_inf_are_named(tmp_path):
+    model = nn.Sequential(nn.Conv2d(3, 2, 1))
+    state = dict(model.state_dict())
+    with pytest.raises(WeightsError, match=r"unexpected \(extra.bias\)"):
+        apply_state_dict(model, {**state, "extra.bias": torch.zeros(2)}, architecture="test", source="w.pth")
+    torch.save({**state, "epoch": 3}, tmp_path / "meta.pth")
+    with pytest.raises(WeightsError, match="'epoch' \\(int\\)"):
+        read_state_dict(tmp_path / "meta.pth")
+    broken = {key: value.clone() for key, value in state.items()}
+    broken["0.weight"][0, 0, 0, 0] = float("inf")
+    before = model.state_dict()["0.weight"].clone()
+    with pytest.raises(WeightsError, match="infinite"):
+        apply_state_dict(model, broken, architecture="test", source="w.pth")
+    assert torch.equal(model.state_dict()["0.weight"], before)  # unchanged
+    apply_state_dict(model, state, architecture="test", source="w.pth")  # planted contrast: the clean file loads

@@ -16,6 +16,7 @@ import numpy as np
 from torch import Tensor
 
 from camlib.errors import InvalidParameterError, UnknownClassError
+from camlib.paths import regular_file
 
 MAX_CLASSES_FILE_BYTES = 16 * 2**20
 MAX_CLASS_NAME_CHARACTERS = 200
@@ -41,8 +42,7 @@ def read_class_names(path: str | os.PathLike) -> tuple[str, ...]:
     path = Path(path)
     if path.suffix.lower() not in CLASS_FILE_SUFFIXES:
         raise InvalidParameterError(f"Classes file {path.name} must end in .txt, .json or .csv.")
-    if not path.is_file():
-        raise InvalidParameterError(f"Classes file not found: {path}")
+    regular_file(path, "Classes file")
     if path.stat().st_size > MAX_CLASSES_FILE_BYTES:
         raise InvalidParameterError(f"Classes file {path.name} is larger than {MAX_CLASSES_FILE_BYTES // 2**20} MiB.")
     try:
