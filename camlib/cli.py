@@ -15,6 +15,7 @@ from PIL import Image
 
 from camlib import __version__
 from camlib.backbones import BACKBONES, DEFAULT_BACKBONE, Backbone, load_model
+from camlib.backbones.preprocess import MAX_RESOLUTION, MIN_RESOLUTION
 from camlib.dataset import IMAGE_SUFFIXES
 from camlib.errors import CamlibError, InvalidParameterError
 from camlib.explain import explain
@@ -69,18 +70,34 @@ def check_output_path(path: str | os.PathLike, option: str, suffixes: dict | set
 
 
 def write_file(path: Path, data: bytes, option: str) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and move it into place: a full disk or a
-    vanished folder leaves neither a half-written file nor a damaged earlier one."""
-    temporary = path.with_name(f".{path.name}.partial")
+    """:func:`write_files` for one file."""
+    write_files([(path, data, option)])
+
+
+def write_files(files: list[tuple[Path, bytes, str]]) -> None:
+    """Write each ``(path, data, option)`` to a temporary file beside ``path``, and only when all are
+    written move them into place: a full disk, a vanished or read-only folder leaves no output half-written,
+    no earlier file damaged, and none of the outputs without the others."""
+    temporaries = [path.with_name(f".{path.name}.partial") for path, _, _ in files]
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
-    except OSError as error:
-        raise CamlibError(f"Could not write {option} {shown(path)}: {error.strerror or error}.") from None
+        for (path, data, option), temporary in zip(files, temporaries):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with open(temporary, "wb") as handle:
+                    handle.write(data)
+            except OSError as error:
+                raise CamlibError(f"Could not write {option} {shown(path)}: {error.strerror or error}.") from None
+        for (path, _, option), temporary in zip(files, temporaries):
+            try:
+                os.replace(temporary, path)
+            except OSError as error:
+                raise CamlibError(f"Could not write {option} {shown(path)}: {error.strerror or error}.") from None
     finally:
-        temporary.unlink(missing_ok=True)
+        for temporary in temporaries:
+            try:
+                temporary.unlink(missing_ok=True)
+            except OSError:
+                pass
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -100,6 +117,8 @@ def run_explain(args: argparse.Namespace) -> int:
             raise InvalidParameterError(f"{option} {shown(written)} is the input image; choose another file name.")
     if maps_out is not None and resolved(maps_out, "--save-maps") == resolved(out, "--out"):
         raise InvalidParameterError("--out and --save-maps name the same file.")
+    if args.resolution is not None and not MIN_RESOLUTION <= args.resolution <= MAX_RESOLUTION:
+        raise InvalidParameterError(f"--resolution must be {MIN_RESOLUTION}..{MAX_RESOLUTION} pixels (the shorter side of the model input), got {args.resolution}.")
     params = _method_params(args, methods)
     loaded = load_image_with_notes(args.image)
     for note in loaded.notes:
@@ -128,13 +147,13 @@ def run_explain(args: argparse.Namespace) -> int:
     picture = explanation.grid()
     encoded = io.BytesIO()
     Image.fromarray(picture).save(encoded, format=GRID_FORMATS[out.suffix.lower()])
-    write_file(out, encoded.getvalue(), "--out")
-    print(f"Wrote {shown(out)} ({picture.shape[1]}×{picture.shape[0]})")
+    files = [(out, encoded.getvalue(), "--out")]
     if maps_out is not None:
         archive = io.BytesIO()
         np.savez_compressed(archive, **explanation.maps())
-        write_file(maps_out, archive.getvalue(), "--save-maps")
-        print(f"Wrote {shown(maps_out)}")
+        files.append((maps_out, archive.getvalue(), "--save-maps"))
+    write_files(files)
+    print(f"Wrote {shown(out)} ({picture.shape[1]}×{picture.shape[0]})" + (f" and {shown(maps_out)}" if maps_out else ""))
     return 0
 
 

@@ -123,3 +123,106 @@ def test_resume_and_merge_check_the_configuration(colour_backbone, colour_folder
 
     with pytest.raises(InvalidParameterError, match="another configuration"):
         merge_pointing([out, other])
+
+
+# -- smaller CLI and library items ------------------------------------------------------------------
+
+import errno  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from camlib.errors import UnknownClassError  # noqa: E402
+from camlib.methods import GradCAM, parse_method_list  # noqa: E402
+
+
+@pytest.fixture()
+def small_explain(colour_backbone, monkeypatch, tmp_path):  # noqa: F811
+    """``camlib explain`` on the colour model (no model download, a second per run) and a red picture."""
+    monkeypatch.setattr(cli, "load_from_options", lambda args, **kwargs: colour_backbone)
+    picture = tmp_path / "red.png"
+    Image.fromarray(np.full((32, 32, 3), (255, 0, 0), np.uint8)).save(picture)
+    return ["explain", str(picture), "--methods", "gradcam"]
+
+
+def test_resolution_out_of_range_is_refused_with_the_range(small_explain, tmp_path, capsys):
+    for value in ("0", "5000", "-3"):
+        assert main([*small_explain, "--resolution", value, "--out", str(tmp_path / "g.png")]) == 2
+        assert "32..1024" in _one_error_line(capsys)
+    assert not (tmp_path / "g.png").exists()
+    from camlib.backbones.preprocess import input_pixels_size
+
+    with pytest.raises(InvalidParameterError, match="32 to 1024"):  # the library too: 0 is not "the default"
+        input_pixels_size(BACKBONE_SPEC(), 64, 64, 0)
+    assert input_pixels_size(BACKBONE_SPEC(), 64, 64, None) == (224, 224)  # planted contrast
+
+
+def BACKBONE_SPEC():
+    from camlib.backbones import BACKBONES
+
+    return BACKBONES["efficientnet_lite0"]
+
+
+def test_methods_all_and_a_key_together():
+    keys = parse_method_list("all,gradcam")
+    assert keys == parse_method_list("all") or keys[: len(parse_method_list("all"))] == parse_method_list("all")
+    assert "gradcam" in keys and len(keys) == len(set(keys))
+
+
+def test_save_maps_that_cannot_be_written_leaves_no_grid_behind(small_explain, tmp_path, capsys):
+    out = tmp_path / "grid.png"
+    assert main([*small_explain, "--out", str(out), "--save-maps", "/proc/m.npz"]) == 2
+    assert "/proc/m.npz" in _one_error_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["red.png"]  # no grid, no partial file
+    assert main([*small_explain, "--out", str(out), "--save-maps", str(tmp_path / "m.npz")]) == 0  # planted contrast
+    assert out.is_file() and (tmp_path / "m.npz").is_file()
+
+
+def test_a_full_disk_names_the_file(small_explain, tmp_path, monkeypatch, capsys):
+    real_open = open
+
+    class FullDisk:
+        def __init__(self, *args, **kwargs):
+            self.handle = real_open(*args, **kwargs)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cli, "open", FullDisk, raising=False)
+    out = tmp_path / "grid.png"
+    assert main([*small_explain, "--out", str(out)]) == 2
+    line = _one_error_line(capsys)
+    assert "No space left on device" in line and str(out) in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["red.png"]
+
+
+def test_class_names_with_invisible_or_look_alike_characters_are_spelled_out(colour_backbone):  # noqa: F811
+    name = colour_backbone.class_names[0]
+    look_alike = name.replace("a", "\u0430", 1) if "a" in name else "\u0430" + name
+    for typed, shows in ((look_alike, "U+0430 CYRILLIC SMALL LETTER A"), (name[:2] + "\u200b" + name[2:], "U+200B ZERO WIDTH SPACE")):
+        with pytest.raises(UnknownClassError) as caught:
+            colour_backbone.class_index(typed)
+        assert shows in str(caught.value) and "\\u" in str(caught.value)
+    with pytest.raises(UnknownClassError, match="No class named 'zzzz'"):  # a plain name stays plain
+        colour_backbone.class_index("zzzz")
+
+
+def test_library_inputs_of_the_wrong_kind_raise_camlib_errors(colour_backbone):  # noqa: F811
+    from camlib.explain import explain
+
+    for layer in (123, None):
+        with pytest.raises(CamlibError, match="dotted module name"):
+            GradCAM(colour_backbone.model, layer)
+    method = GradCAM(colour_backbone.model, "features")
+    with pytest.raises(CamlibError, match="meta device"):
+        method(torch.zeros(1, 3, 32, 32, device="meta"), [0])
+    assert method(torch.zeros(1, 3, 32, 32), [0]).shape == (1, 32, 32)  # planted contrast: a real input runs
+    with pytest.raises(CamlibError, match="PIL image"):
+        explain(colour_backbone, np.zeros((32, 32, 3), np.uint8), methods=["gradcam"])
