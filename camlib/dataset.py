@@ -230,8 +230,10 @@ class LabelLookup:
                         self.by_name.setdefault(alternative, row.class_index)
                 if row.wnid:
                     self.by_wnid[row.wnid] = row.class_index
-        elif labels_path != self.folder / "labels.csv" or what_it_is(labels_path) != "nothing (no such file)":
-            regular_file(labels_path, "Labels file")
+        elif what_it_is(labels_path) != "nothing (no such file)":
+            regular_file(labels_path, "Labels file")  # a folder, a FIFO, a device: say which
+        elif labels_path != self.folder / "labels.csv":
+            raise InvalidParameterError(f"No such labels file: {_printable(os.fspath(labels_path))}")
         self.by_file = self.by_name  # the name of earlier versions
         subfolders = sorted(p.name for p in self.folder.iterdir() if p.is_dir() and WNID.fullmatch(p.name))
         if len(subfolders) == 1000 and not self.by_wnid:
