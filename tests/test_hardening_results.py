@@ -185,3 +185,17 @@ def test_extra_keys_metadata_and_inf_are_named(tmp_path):
         apply_state_dict(model, broken, architecture="test", source="w.pth")
     assert torch.equal(model.state_dict()["0.weight"], before)  # unchanged
     apply_state_dict(model, state, architecture="test", source="w.pth")  # planted contrast: the clean file loads
+
+
+def test_a_labels_file_of_many_short_rows_is_refused_before_parsing(tmp_path, monkeypatch):
+    import camlib.dataset as dataset
+
+    path = tmp_path / "labels.csv"
+    path.write_bytes(b"file,class_index\n" + b"a.png,1\n" * 3_000_000)  # 24 MB, under the byte limit
+    with pytest.raises(InvalidParameterError, match="more than the 2,000,000 rows"):  # counted, not parsed
+        read_label_rows(path)
+    monkeypatch.setattr(dataset, "MAX_LABEL_ROWS", 10)  # planted: a small bound refuses a small file the same way
+    small = tmp_path / "small.csv"
+    small.write_bytes(b"file,class_index\n" + b"".join(b"%d.png,1\n" % i for i in range(20)))
+    with pytest.raises(InvalidParameterError, match="more than the 10 rows"):
+        read_label_rows(small)

@@ -57,7 +57,7 @@ from camlib.errors import (
     WeightsUnavailableError,
 )
 from camlib.backbones.preprocess import MAX_RESOLUTION, MIN_RESOLUTION
-from camlib.dataset import MAX_LABELS_BYTES
+from camlib.dataset import MAX_LABEL_ROWS, MAX_LABELS_BYTES
 from camlib.explain import build_method, explain
 from camlib.pointing import MAX_SIZE, MIN_SIZE
 from camlib.results import MAX_CONFIG_CHARS, MAX_CONFIG_DEPTH, MAX_RESULTS_BYTES
@@ -850,7 +850,8 @@ def render(rows: dict[str, list[tuple[str, str, str]]]) -> str:
         f"a cell is bounded by Python's csv field limit ({csv.field_size_limit():,} characters), a camlib-config line by",
         f"{MAX_CONFIG_CHARS:,} characters and {MAX_CONFIG_DEPTH} levels of nesting (checked before JSON parses it), and every",
         "column but file, method, error and kind must hold numbers. Labels files above",
-        f"{MAX_LABELS_BYTES // 2**20} MiB (`camlib.dataset.MAX_LABELS_BYTES`) are refused from their size. A path that is a folder, a",
+        f"{MAX_LABELS_BYTES // 2**20} MiB (`camlib.dataset.MAX_LABELS_BYTES`) are refused from their size, and above {MAX_LABEL_ROWS:,}",
+        "lines (`camlib.dataset.MAX_LABEL_ROWS`) from a count of their lines, before parsing. A path that is a folder, a",
         "named pipe, a device or a symlink loop is named for what it is and never opened. `pointing-game --size`",
         f"takes {MIN_SIZE}..{MAX_SIZE} pixels and `explain --resolution` {MIN_RESOLUTION}..{MAX_RESOLUTION}, both checked before any work.",
         "On the command line every refusal",
