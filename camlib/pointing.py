@@ -55,7 +55,7 @@ from camlib.explain import build_method, display_name
 from camlib.images import load_image
 from camlib.intervals import NOTHING, Interval, mean_of
 from camlib.verdicts import leader, leader_sentence, versus, versus_sentence
-from camlib.results import check_some_rows, make_config, open_results, read_results, weights_identity, write_results
+from camlib.results import check_resumable, check_some_rows, make_config, open_results, read_results, weights_identity, write_results
 
 POINTING_FIELDS = ["grid", "cell", "file", "target", "method", "energy_share", "hit", "seconds", "error"]
 CHANCE = 0.25
@@ -356,12 +356,14 @@ def pointing_game_folder(
     files = list_images(folder, half=half)
     if not files:
         raise InvalidParameterError(f"No images (.jpg, .png, .webp, .bmp) in {folder}{f' ({half} half)' if half else ''}.")
-    with open_results(out, POINTING_FIELDS, config, resume=resume) as writer:  # checked before any work
+    if resume:
+        check_resumable(out, POINTING_FIELDS, config)  # before any work; open_results checks it again
+    label_of = LabelLookup(folder, None, classes=backbone.class_names) if (folder / "labels.csv").is_file() else None
+    classifying = (lambda done, total, name: progress(done, total, f"classifying {name}")) if progress else None
+    candidates = confident_images(backbone, files, min_probability=min_probability, label_of=label_of, progress=classifying)
+    mine = compose_grids(candidates, grids, seed=seed)[index::count]
+    with open_results(out, POINTING_FIELDS, config, resume=resume) as writer:
         done = {_row_key(row): row["file"] for row in writer.rows}
-        label_of = LabelLookup(folder, None, classes=backbone.class_names) if (folder / "labels.csv").is_file() else None
-        classifying = (lambda done, total, name: progress(done, total, f"classifying {name}")) if progress else None
-        candidates = confident_images(backbone, files, min_probability=min_probability, label_of=label_of, progress=classifying)
-        mine = compose_grids(candidates, grids, seed=seed)[index::count]
         for number, grid in enumerate(mine, start=1):
             _check_same_grid(done, grid, out)
             pending = [key for key in methods if any((grid.index, cell, key) not in done for cell in range(len(grid.files)))]

@@ -347,12 +347,8 @@ def open_results(out: str | os.PathLike, fields: Sequence[str], config: Mapping 
     """
     out = Path(out)
     config = _normalised(config) if config is not None else None
-    if resume and out.is_file() and out.stat().st_size > 0:
-        existing = read_results_file(out)
-        if existing.fields and list(existing.fields) != list(fields):
-            raise ResultsError(f"{_printable(out)} has other columns ({', '.join(existing.fields)}); it was not written by this command.")
-        if existing.rows or existing.config is not None:
-            check_config(existing.config, config, where=_printable(out))
+    existing = check_resumable(out, fields, config) if resume else None
+    if existing is not None:
         combined = merged_config(existing.config, config) if existing.config is not None else config
         if combined != existing.config or not existing.fields:
             _rewrite(out, combined, fields, existing.rows)
@@ -364,6 +360,20 @@ def open_results(out: str | os.PathLike, fields: Sequence[str], config: Mapping 
         _rewrite(out, config, fields, [])
         done, rows = set(), []
     return ResultsWriter(out, fields, done, rows)
+
+
+def check_resumable(out: str | os.PathLike, fields: Sequence[str], config: Mapping | None) -> ResultsFile | None:
+    """The file ``out`` as read, when a run with ``fields`` and ``config`` may resume it (None when there
+    is nothing to resume); else :class:`ResultsError`. Writes nothing, so it can run before any work."""
+    out = Path(out)
+    if not out.is_file() or out.stat().st_size == 0:
+        return None
+    existing = read_results_file(out)
+    if existing.fields and list(existing.fields) != list(fields):
+        raise ResultsError(f"{_printable(out)} has other columns ({', '.join(existing.fields)}); it was not written by this command.")
+    if existing.rows or existing.config is not None:
+        check_config(existing.config, _normalised(config) if config is not None else None, where=_printable(out))
+    return existing
 
 
 def write_results(out: str | os.PathLike, fields: Sequence[str], rows: Iterable[Mapping], config: Mapping | None) -> None:
