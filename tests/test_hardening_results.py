@@ -9,6 +9,7 @@ import os
 import pytest
 
 import camlib.results as results_module
+import camlib.results_file as results_file_module
 from camlib.cli import main
 from camlib.evaluate import CSV_FIELDS
 from camlib.results import CONFIG_PREFIX, MAX_RESULTS_BYTES, ResultsError, open_results, read_results_file
@@ -83,15 +84,15 @@ def test_a_huge_sparse_file_is_refused_by_its_size_before_reading(tmp_path, caps
     assert f"{MAX_RESULTS_BYTES // 2**20} MiB" in _one_line(capsys)
     assert str(huge) not in map(str, opened)
     # planted: without the bound the file is read (here the bound is raised, and the read is seen)
-    monkeypatch.setattr(results_module, "MAX_RESULTS_BYTES", 2**40)
+    monkeypatch.setattr(results_file_module, "MAX_RESULTS_BYTES", 2**40)
     small = _csv(tmp_path / "small.csv")
     read_results_file(small)
     assert str(small) in map(str, opened)
 
 
 def test_the_nesting_count_is_not_fooled_by_brackets_in_strings():
-    assert results_module._nesting('{"a": "[[[[[[", "b": [1, [2]]}') == 3
-    assert results_module._nesting("[" * 50 + "]" * 50) == 50
+    assert results_file_module._nesting('{"a": "[[[[[[", "b": [1, [2]]}') == 3
+    assert results_file_module._nesting("[" * 50 + "]" * 50) == 50
 
 
 def test_a_folder_or_fifo_as_results_file_says_what_it_is(tmp_path, capsys):
