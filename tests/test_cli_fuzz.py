@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from budgets import CLI_FUZZ_EXAMPLES
+from colour_model import colour_backbone, colour_folder
 from conftest import make_tiny_backbone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -262,24 +262,6 @@ def test_evaluate_merge_of_damaged_csvs_exits_0_or_2_with_one_line(kinds, out, c
             raise AssertionError(f"good files refused: {result.err}")
 
 
-class ColourNet(torch.nn.Module):
-    """Red -> class 0, green -> 1, blue -> 2, nothing bright -> 3: four confidently classified classes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.features = torch.nn.Conv2d(3, 3, 1, bias=False)
-        self.act = torch.nn.ReLU()
-        self.fc = torch.nn.Linear(3, 5)
-        with torch.no_grad():
-            self.features.weight.copy_(torch.eye(3)[:, :, None, None])
-            self.fc.weight.zero_()
-            self.fc.weight[:3, :3] = 10 * torch.eye(3)
-            self.fc.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 5.0, -5.0]))
-
-    def forward(self, x):
-        return self.fc(self.act(self.features(x)).mean(dim=(2, 3)))
-
-
 POINTING_OUTPUTS = mostly(["p.csv", "out/new/p.csv", f"{NON_UTF8}.csv"], [".", "images", "images/red0.png", "photo.png/p.csv", ""])
 
 
@@ -294,15 +276,9 @@ POINTING_OUTPUTS = mostly(["p.csv", "out/new/p.csv", f"{NON_UTF8}.csv"], [".", "
     methods=mostly(["gradcam", "center", "gradcam,center", "baselines"], ["", "fancycam", "all,,"]),
 )
 def test_pointing_game_exits_0_with_rows_or_2_with_one_line(out, existing, resume, grids, size, shard, methods, monkeypatch):
-    from camlib.backbones import Backbone as RealBackbone  # noqa: F401 - the tiny stand-in is one
-
-    monkeypatch.setattr(camlib.cli, "load_model", lambda *a, **k: make_tiny_backbone(ColourNet().eval(), classes=5))
+    monkeypatch.setattr(camlib.cli, "load_model", lambda *a, **k: colour_backbone())
     with prepared_folder() as folder:
-        images = folder / "images"
-        images.mkdir()
-        for colour, rgb in {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "black": (0, 0, 0)}.items():
-            for copy in range(2):
-                Image.fromarray(np.full((16, 16, 3), rgb, np.uint8)).save(images / f"{colour}{copy}.png")
+        images = colour_folder(folder / "images", copies=2)
         if existing is not None and out and not out.endswith(("/", ".")) and "png/" not in out and out != "images":
             (folder / out).parent.mkdir(parents=True, exist_ok=True)
             write_csv(folder / out, existing)

@@ -11,7 +11,18 @@ from camlib.cli import main
 from camlib.errors import CamlibError, InvalidParameterError
 from camlib.pointing import MAX_SIZE, pointing_game_folder
 from camlib.results import read_results_file
-from test_pointing import colour_backbone, colour_folder  # noqa: F401 - fixtures
+from colour_model import colour_backbone as make_colour_backbone
+from colour_model import colour_folder as make_colour_folder
+
+@pytest.fixture()
+def colour_backbone():
+    return make_colour_backbone()
+
+
+@pytest.fixture()
+def colour_folder(tmp_path):
+    return make_colour_folder(tmp_path / "colours")
+
 
 OPTIONS = {"methods": ["center", "gradcam"], "grids": 2, "size": 32, "seed": 1}
 
@@ -75,7 +86,7 @@ def test_shard_auto_under_kubernetes_takes_shards(colour_folder, tmp_path, no_mo
     assert "model loaded" in _one_error_line(capsys)  # the option exists and the shard is accepted
 
 
-def test_resume_drops_a_partial_last_line(colour_backbone, colour_folder, tmp_path):  # noqa: F811
+def test_resume_drops_a_partial_last_line(colour_backbone, colour_folder, tmp_path):
     whole = tmp_path / "whole.csv"
     full = {(s.method, s.cells, round(s.hit_rate, 6)) for s in pointing_game_folder(colour_backbone, colour_folder, out=whole, **OPTIONS)}
     assert ("center", 8, 0.25) in full
@@ -88,7 +99,7 @@ def test_resume_drops_a_partial_last_line(colour_backbone, colour_folder, tmp_pa
     assert not read_results_file(cut).dropped_partial_line
 
 
-def test_resume_glues_rows_when_the_partial_line_is_kept(colour_backbone, colour_folder, tmp_path, monkeypatch):  # noqa: F811
+def test_resume_glues_rows_when_the_partial_line_is_kept(colour_backbone, colour_folder, tmp_path, monkeypatch):
     """Planted error: a reader that keeps the cut line (as pointing.py's own reader did) loses a row."""
     whole = tmp_path / "whole.csv"
     pointing_game_folder(colour_backbone, colour_folder, out=whole, **OPTIONS)
@@ -109,7 +120,7 @@ def test_resume_glues_rows_when_the_partial_line_is_kept(colour_backbone, colour
         assert center.cells == 8
 
 
-def test_resume_and_merge_check_the_configuration(colour_backbone, colour_folder, tmp_path):  # noqa: F811
+def test_resume_and_merge_check_the_configuration(colour_backbone, colour_folder, tmp_path):
     out = tmp_path / "p.csv"
     pointing_game_folder(colour_backbone, colour_folder, out=out, **OPTIONS)
     config = read_results_file(out).config
@@ -138,7 +149,7 @@ from camlib.methods import GradCAM, parse_method_list  # noqa: E402
 
 
 @pytest.fixture()
-def small_explain(colour_backbone, monkeypatch, tmp_path):  # noqa: F811
+def small_explain(colour_backbone, monkeypatch, tmp_path):
     """``camlib explain`` on the colour model (no model download, a second per run) and a red picture."""
     monkeypatch.setattr(cli, "load_from_options", lambda args, **kwargs: colour_backbone)
     picture = tmp_path / "red.png"
@@ -203,7 +214,7 @@ def test_a_full_disk_names_the_file(small_explain, tmp_path, monkeypatch, capsys
     assert sorted(p.name for p in tmp_path.iterdir()) == ["red.png"]
 
 
-def test_class_names_with_invisible_or_look_alike_characters_are_spelled_out(colour_backbone):  # noqa: F811
+def test_class_names_with_invisible_or_look_alike_characters_are_spelled_out(colour_backbone):
     name = colour_backbone.class_names[0]
     look_alike = name.replace("a", "\u0430", 1) if "a" in name else "\u0430" + name
     for typed, shows in ((look_alike, "U+0430 CYRILLIC SMALL LETTER A"), (name[:2] + "\u200b" + name[2:], "U+200B ZERO WIDTH SPACE")):
@@ -214,7 +225,7 @@ def test_class_names_with_invisible_or_look_alike_characters_are_spelled_out(col
         colour_backbone.class_index("zzzz")
 
 
-def test_library_inputs_of_the_wrong_kind_raise_camlib_errors(colour_backbone):  # noqa: F811
+def test_library_inputs_of_the_wrong_kind_raise_camlib_errors(colour_backbone):
     from camlib.explain import explain
 
     for layer in (123, None):
