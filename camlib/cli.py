@@ -15,6 +15,7 @@ from PIL import Image
 
 from camlib import __version__
 from camlib.backbones import BACKBONES, DEFAULT_BACKBONE, Backbone, load_model
+from camlib.backbones.preprocess import MAX_RESOLUTION, MIN_RESOLUTION
 from camlib.dataset import IMAGE_SUFFIXES
 from camlib.errors import CamlibError, InvalidParameterError
 from camlib.explain import explain
@@ -22,6 +23,7 @@ from camlib.images import load_image_with_notes
 from camlib.methods import METHODS, SPEED_SETTINGS, method_info, parse_method_list, speed_params
 from camlib.methods.params import parse_param_option
 from camlib.methods.registry import validate_method_params
+from camlib.paths import resolved, what_it_is
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
@@ -46,6 +48,8 @@ def check_output_path(path: str | os.PathLike, option: str, suffixes: dict | set
     """Refuse, before any work, an output path that cannot be written: a directory, a wrong or missing
     extension, a parent that is a file, or a folder without write permission."""
     out = Path(path)
+    if what_it_is(out) == "a symlink loop":
+        raise InvalidParameterError(f"{option} {shown(path)} is a symlink loop; give another file name.")
     if os.fspath(path) == "" or out.is_dir() or os.fspath(path).endswith(os.sep):
         raise InvalidParameterError(f"{option} {shown(path)} is a directory; give a file name.")
     if suffixes is not None and out.suffix.lower() not in suffixes:
@@ -66,18 +70,34 @@ def check_output_path(path: str | os.PathLike, option: str, suffixes: dict | set
 
 
 def write_file(path: Path, data: bytes, option: str) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and move it into place: a full disk or a
-    vanished folder leaves neither a half-written file nor a damaged earlier one."""
-    temporary = path.with_name(f".{path.name}.partial")
+    """:func:`write_files` for one file."""
+    write_files([(path, data, option)])
+
+
+def write_files(files: list[tuple[Path, bytes, str]]) -> None:
+    """Write each ``(path, data, option)`` to a temporary file beside ``path``, and only when all are
+    written move them into place: a full disk, a vanished or read-only folder leaves no output half-written,
+    no earlier file damaged, and none of the outputs without the others."""
+    temporaries = [path.with_name(f".{path.name}.partial") for path, _, _ in files]
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
-    except OSError as error:
-        raise CamlibError(f"Could not write {option} {shown(path)}: {error.strerror or error}.") from None
+        for (path, data, option), temporary in zip(files, temporaries):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with open(temporary, "wb") as handle:
+                    handle.write(data)
+            except OSError as error:
+                raise CamlibError(f"Could not write {option} {shown(path)}: {error.strerror or error}.") from None
+        for (path, _, option), temporary in zip(files, temporaries):
+            try:
+                os.replace(temporary, path)
+            except OSError as error:
+                raise CamlibError(f"Could not write {option} {shown(path)}: {error.strerror or error}.") from None
     finally:
-        temporary.unlink(missing_ok=True)
+        for temporary in temporaries:
+            try:
+                temporary.unlink(missing_ok=True)
+            except OSError:
+                pass
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -91,11 +111,14 @@ def run_explain(args: argparse.Namespace) -> int:
     methods = parse_method_list(args.methods)
     out = check_output_path(args.out, "--out", GRID_FORMATS)
     maps_out = check_output_path(args.save_maps, "--save-maps", {".npz"}) if args.save_maps else None
+    image = resolved(args.image, "The image")
     for written, option in ((out, "--out"), (maps_out, "--save-maps")):
-        if written is not None and (_same_file(written, Path(args.image)) or written.resolve() == Path(args.image).resolve()):
+        if written is not None and (_same_file(written, Path(args.image)) or resolved(written, option) == image):
             raise InvalidParameterError(f"{option} {shown(written)} is the input image; choose another file name.")
-    if maps_out is not None and maps_out.resolve() == out.resolve():
+    if maps_out is not None and resolved(maps_out, "--save-maps") == resolved(out, "--out"):
         raise InvalidParameterError("--out and --save-maps name the same file.")
+    if args.resolution is not None and not MIN_RESOLUTION <= args.resolution <= MAX_RESOLUTION:
+        raise InvalidParameterError(f"--resolution must be {MIN_RESOLUTION}..{MAX_RESOLUTION} pixels (the shorter side of the model input), got {args.resolution}.")
     params = _method_params(args, methods)
     loaded = load_image_with_notes(args.image)
     for note in loaded.notes:
@@ -124,13 +147,13 @@ def run_explain(args: argparse.Namespace) -> int:
     picture = explanation.grid()
     encoded = io.BytesIO()
     Image.fromarray(picture).save(encoded, format=GRID_FORMATS[out.suffix.lower()])
-    write_file(out, encoded.getvalue(), "--out")
-    print(f"Wrote {shown(out)} ({picture.shape[1]}×{picture.shape[0]})")
+    files = [(out, encoded.getvalue(), "--out")]
     if maps_out is not None:
         archive = io.BytesIO()
         np.savez_compressed(archive, **explanation.maps())
-        write_file(maps_out, archive.getvalue(), "--save-maps")
-        print(f"Wrote {shown(maps_out)}")
+        files.append((maps_out, archive.getvalue(), "--save-maps"))
+    write_files(files)
+    print(f"Wrote {shown(out)} ({picture.shape[1]}×{picture.shape[0]})" + (f" and {shown(maps_out)}" if maps_out else ""))
     return 0
 
 
@@ -219,7 +242,7 @@ def run_layers(args: argparse.Namespace) -> int:
 
 def _refuse_overwriting_images(out: Path, folder: Path) -> None:
     """``evaluate --out`` must not be an input image, nor a file with an image suffix inside the folder."""
-    inside = folder.is_dir() and (out.resolve().is_relative_to(folder.resolve()))
+    inside = folder.is_dir() and resolved(out, "--out").is_relative_to(resolved(folder, "The images folder"))
     if inside and out.suffix.lower() in IMAGE_SUFFIXES:
         raise InvalidParameterError(f"--out {shown(out)} would overwrite an image in {shown(folder)}; write the results elsewhere (e.g. results.csv).")
 
@@ -235,12 +258,17 @@ def run_evaluate_merge(args: argparse.Namespace) -> int:
 
 def run_pointing_game(args: argparse.Namespace) -> int:
     from camlib.dataset import parse_shard
-    from camlib.pointing import pointing_game_folder, pointing_markdown
+    from camlib.pointing import check_grid_size, pointing_game_folder, pointing_markdown
 
+    keys = _pointing_keys(args.methods)
+    shard = parse_shard(args.shard, shards=args.shards)
+    if args.size is not None:
+        check_grid_size(args.size)
+    out = check_output_path(args.out, "--out")
+    _refuse_overwriting_images(out, Path(args.images_dir))
     summaries = _run_on_folder(
-        args, pointing_game_folder, _pointing_keys(args.methods), "pointing game",
-        f"{args.grids} grids; per-cell rows in {args.out}",
-        grids=args.grids, size=args.size, seed=args.seed, shard=parse_shard(args.shard),
+        args, pointing_game_folder, keys, "pointing game", f"{args.grids} grids; per-cell rows in {shown(out)}",
+        grids=args.grids, size=args.size, seed=args.seed, shard=shard,
     )
     print(pointing_markdown(summaries))
     return 0
@@ -401,7 +429,11 @@ def _add_pointing_game_command(commands: argparse._SubParsersAction) -> None:
     pointing_parser.add_argument("--seed", type=int, default=0, help="seed of the grid composition")
     pointing_parser.add_argument("--out", default="pointing.csv", help="per-cell rows, written as the run goes")
     pointing_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
-    pointing_parser.add_argument("--shard", default="0/1", help="i/n: every n-th grid starting at i")
+    pointing_parser.add_argument(
+        "--shard", default="0/1",
+        help="i/n: every n-th grid starting at i; auto: i and n from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with --shards",
+    )
+    pointing_parser.add_argument("--shards", type=positive_int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
     pointing_parser.add_argument("--half", default=None, choices=["tuning", "report"], help="only images of this half (even / odd name-sorted indices)")
     pointing_parser.set_defaults(handler=run_pointing_game)
 

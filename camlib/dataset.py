@@ -17,6 +17,7 @@ from pathlib import Path
 
 from camlib.errors import InvalidParameterError
 from camlib.label_names import index_of_class_name
+from camlib.paths import regular_file, what_it_is
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 WNID = re.compile(r"n\d{8}")
@@ -111,6 +112,7 @@ def _environment_integer(environ: Mapping[str, str], name: str, default: int | N
 
 MAX_LABELS_BYTES = 64 * 1024 * 1024
 """Largest labels file read (64 MiB: ImageNet's 1.28 million training images take about 40 MB)."""
+MAX_LABEL_ROWS = 2_000_000  # lines, counted before parsing (ImageNet train: 1.28 M; 8 M short rows took GBs)
 
 
 @dataclass(frozen=True)
@@ -124,12 +126,15 @@ class LabelRow:
 def _labels_text(path: Path, shown: str) -> str:
     """The text of a labels file of at most :data:`MAX_LABELS_BYTES`, without its byte-order mark; bytes
     that are not UTF-8 are kept as surrogates, so such names come back byte for byte."""
+    regular_file(path, "Labels file")  # a FIFO or /dev/zero is never opened
     try:
         if path.stat().st_size > MAX_LABELS_BYTES:
             raise InvalidParameterError(f"{shown} is larger than {MAX_LABELS_BYTES // 2**20} MiB; it cannot be a labels file.")
         data = path.read_bytes()
     except OSError as error:
         raise InvalidParameterError(f"{shown} could not be read: {error.strerror or error}.") from None
+    if (lines := data.count(b"\n")) > MAX_LABEL_ROWS + 1:
+        raise InvalidParameterError(f"{shown} has {lines:,} lines, more than the {MAX_LABEL_ROWS:,} rows camlib reads from a labels file.")
     return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "surrogateescape")
 
 
@@ -228,6 +233,8 @@ class LabelLookup:
                         self.by_name.setdefault(alternative, row.class_index)
                 if row.wnid:
                     self.by_wnid[row.wnid] = row.class_index
+        elif what_it_is(labels_path) != "nothing (no such file)":
+            regular_file(labels_path, "Labels file")  # a folder, a FIFO, a device: say which
         elif labels_path != self.folder / "labels.csv":
             raise InvalidParameterError(f"No such labels file: {_printable(os.fspath(labels_path))}")
         self.by_file = self.by_name  # the name of earlier versions

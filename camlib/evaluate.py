@@ -41,6 +41,7 @@ from camlib.metrics import (
 from camlib.results import (
     make_config,
     open_results,
+    check_some_rows,
     read_results,
     read_rows,
     rows_on_common_images,
@@ -149,7 +150,9 @@ def merge_results(
 ) -> list[MethodSummary]:
     """Combine shard CSVs (optionally into ``out``) and summarise them, over the images every method
     scored when ``common_images`` is set."""
+    paths = list(paths)
     rows, config = read_results(paths)
+    check_some_rows(rows, paths)
     if out is not None:
         write_results(out, CSV_FIELDS, rows, config)
     return summarize(rows_on_common_images(rows) if common_images else rows)

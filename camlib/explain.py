@@ -11,7 +11,7 @@ from PIL import Image
 
 from camlib.backbones import Backbone
 from camlib.baselines import BASELINES, baseline_map, is_baseline
-from camlib.errors import CamlibError, MethodNotApplicableError
+from camlib.errors import CamlibError, InvalidParameterError, MethodNotApplicableError
 from camlib.methods import PAPER_METHODS, BaseCAM, ProgressCallback, method_info, parse_method_list
 from camlib.methods.registry import validate_method_params, validate_params_for_methods
 from camlib.render import grid, message_tile, overlay
@@ -139,6 +139,8 @@ def explain(
     for key in methods:
         method_info(key)
     method_params = validate_params_for_methods(methods, method_params)
+    if not isinstance(image, Image.Image):
+        raise InvalidParameterError(f"explain takes a PIL image (camlib.load_image reads a file), not {type(image).__name__}.")
     inputs = backbone.preprocess(image, resolution)
     top = backbone.top_predictions(inputs, k=min(5, len(backbone.class_names)))
     target_class = top[0][0] if target is None else backbone.class_index(target)

@@ -36,7 +36,6 @@ shard composes the same grids first), and :func:`merge_pointing` joins shard CSV
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import time
@@ -56,7 +55,7 @@ from camlib.explain import build_method, display_name
 from camlib.images import load_image
 from camlib.intervals import NOTHING, Interval, mean_of
 from camlib.verdicts import leader, leader_sentence, versus, versus_sentence
-from camlib.results import ResultsError, check_config, make_config, read_results_file, weights_identity, write_results
+from camlib.results import check_resumable, check_some_rows, make_config, open_results, read_results, weights_identity, write_results
 
 POINTING_FIELDS = ["grid", "cell", "file", "target", "method", "energy_share", "hit", "seconds", "error"]
 CHANCE = 0.25
@@ -66,7 +65,8 @@ DEFAULT_SIZE = 448
 """The grid of a 224-pixel model; :func:`grid_size` gives each model's (twice its input size)."""
 MIN_PROBABILITY = 0.5
 MAX_GRIDS = 100_000
-MIN_SIZE, MAX_SIZE = 32, 4096
+MIN_SIZE, MAX_SIZE = 32, 1024
+"""Grid sides accepted: four copies of a 1024-pixel grid go through the model in one batch."""
 CLASSIFY_BATCH = 16
 HALVES = ("tuning", "report")
 
@@ -189,7 +189,7 @@ def compose_grids(candidates: Iterable[tuple[str | os.PathLike, int]], count: in
 # -- one grid ---------------------------------------------------------------------------------------
 
 
-def _check_size(size: int) -> int:
+def check_grid_size(size: int) -> int:
     if not (MIN_SIZE <= size <= MAX_SIZE and size % 2 == 0):
         raise InvalidParameterError(f"--size must be an even number of pixels in {MIN_SIZE}..{MAX_SIZE}, got {size}.")
     return size
@@ -208,7 +208,7 @@ def grid_size(backbone: Backbone, size: int | None) -> int:
 
 def grid_boxes(size: int) -> list[tuple[int, int, int, int]]:
     """The four cells of a ``size`` x ``size`` grid as (top, left, bottom, right), row by row."""
-    cell = _check_size(size) // 2
+    cell = check_grid_size(size) // 2
     return [(row * cell, col * cell, (row + 1) * cell, (col + 1) * cell) for row in (0, 1) for col in (0, 1)]
 
 
@@ -342,7 +342,7 @@ def pointing_game_folder(
     every n-th grid. Rows are appended to ``out`` after each grid. ``progress(done, total, item)``
     follows the classification (item ``"classifying NAME"``), then the grids (item ``"grid k"``).
     """
-    size = _check_size(grid_size(backbone, size))
+    size = check_grid_size(grid_size(backbone, size))
     if not 1 <= grids <= MAX_GRIDS:
         raise InvalidParameterError(f"The number of grids must be 1..{MAX_GRIDS}, got {grids}.")
     if not methods:
@@ -350,34 +350,28 @@ def pointing_game_folder(
     index, count = shard
     if count < 1 or not 0 <= index < count:
         raise InvalidParameterError(f"Shard {index}/{count} is invalid: use i/n with 0 <= i < n.")
+    config = pointing_config(backbone, methods, layer=layer, method_params=method_params, size=size, seed=seed, half=half,
+                             min_probability=min_probability)  # fmt: skip
     folder = Path(folder)
     files = list_images(folder, half=half)
     if not files:
         raise InvalidParameterError(f"No images (.jpg, .png, .webp, .bmp) in {folder}{f' ({half} half)' if half else ''}.")
+    if resume:
+        check_resumable(out, POINTING_FIELDS, config)  # before any work; open_results checks it again
     label_of = LabelLookup(folder, None, classes=backbone.class_names) if (folder / "labels.csv").is_file() else None
     classifying = (lambda done, total, name: progress(done, total, f"classifying {name}")) if progress else None
     candidates = confident_images(backbone, files, min_probability=min_probability, label_of=label_of, progress=classifying)
     mine = compose_grids(candidates, grids, seed=seed)[index::count]
-
-    out = Path(out)
-    config = pointing_config(backbone, methods, layer=layer, method_params=method_params, size=size, seed=seed, half=half,
-                             min_probability=min_probability)  # fmt: skip
-    if resume and out.is_file():
-        check_config(read_results_file(out).config, config, where=str(out))
-    done = _completed(out) if resume else {}
-    done_files = {(grid_index, cell): name for (grid_index, cell, _), name in done.items()}
-    if not resume or not out.is_file():
-        write_results(out, POINTING_FIELDS, [], config)
-    with open(out, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=POINTING_FIELDS)
+    with open_results(out, POINTING_FIELDS, config, resume=resume) as writer:
+        done = {_row_key(row): row["file"] for row in writer.rows}
         for number, grid in enumerate(mine, start=1):
-            _check_same_grid(done_files, grid, out)
+            _check_same_grid(done, grid, out)
             pending = [key for key in methods if any((grid.index, cell, key) not in done for cell in range(len(grid.files)))]
             if pending:
                 inputs, boxes = grid_input(backbone, grid, size)
-                rows = pointing_rows(backbone, grid, inputs, boxes, pending, layer=layer, params=method_params)
-                writer.writerows(row for row in rows if (row["grid"], row["cell"], row["method"]) not in done)
-                handle.flush()
+                for row in pointing_rows(backbone, grid, inputs, boxes, pending, layer=layer, params=method_params):
+                    if (row["grid"], row["cell"], row["method"]) not in done:
+                        writer.write(row)
             if progress is not None:
                 progress(number, len(mine), f"grid {grid.index}")
     return summarize_pointing(read_pointing_rows([out]))
@@ -396,35 +390,23 @@ def pointing_config(backbone: Backbone, methods: Sequence[str], *, layer, method
     )  # fmt: skip
 
 
-def _completed(out: Path) -> dict[tuple[int, int, str], str]:
-    """(grid, cell, method) -> file of the rows already in ``out``."""
-    if not out.is_file():
-        return {}
-    return {(int(row["grid"]), int(row["cell"]), row["method"]): row["file"] for row in _read_csv(out)}
+def _row_key(row: dict) -> tuple[int, int, str]:
+    """(grid, cell, method) of a row (the reader has checked that grid and cell are numbers)."""
+    try:
+        return int(float(row["grid"])), int(float(row["cell"])), row["method"]
+    except (ValueError, OverflowError):
+        raise InvalidParameterError(f"A pointing-game row of {row.get('file', '?')} has no grid or cell number; the file is damaged.") from None
 
 
-def _check_same_grid(done_files: dict[tuple[int, int], str], grid: Grid, out: Path) -> None:
+def _check_same_grid(done: dict[tuple[int, int, str], str], grid: Grid, out) -> None:
+    names = {(grid_index, cell): name for (grid_index, cell, _), name in done.items() if grid_index == grid.index}
     for cell, path in enumerate(grid.files):
-        name = done_files.get((grid.index, cell))
+        name = names.get((grid.index, cell))
         if name is not None and name != path.name:
             raise InvalidParameterError(
                 f"{out} holds other grids (grid {grid.index} cell {cell} is {name}, now {path.name}): "
                 "it was written with another seed, number of grids, half or image folder. Use another --out."
             )
-
-
-def _read_csv(path: Path) -> list[dict]:
-    return _read_file(path).rows
-
-
-def _read_file(path: Path):
-    try:
-        results = read_results_file(path)
-    except ResultsError as error:
-        raise InvalidParameterError(f"{path} is not a pointing-game CSV (it needs the columns grid, cell, method): {error}") from None
-    if not {"grid", "cell", "method"} <= set(results.fields):
-        raise InvalidParameterError(f"{path} is not a pointing-game CSV (it needs the columns grid, cell, method).")
-    return results
 
 
 def read_pointing_rows(paths: Iterable[str | os.PathLike]) -> list[dict]:
@@ -433,24 +415,23 @@ def read_pointing_rows(paths: Iterable[str | os.PathLike]) -> list[dict]:
 
 
 def _read_pointing(paths: Iterable[str | os.PathLike]) -> tuple[list[dict], dict | None]:
-    """The rows of :func:`read_pointing_rows` and the files' common configuration (they must agree)."""
-    rows: dict[tuple[str, str, str], dict] = {}
-    config, first = None, None
-    for path in paths:
-        if not Path(path).is_file():
-            raise InvalidParameterError(f"No such results file: {path}")
-        results = _read_file(Path(path))
-        if first is not None:
-            check_config(results.config, config, where=str(path), expected_from=str(first))
-        config, first = results.config, first or path
-        for row in results.rows:
-            rows[(row["grid"], row["cell"], row["method"])] = row
-    return sorted(rows.values(), key=lambda row: (int(row["grid"]), int(row["cell"]))), config
+    """The rows of :func:`read_pointing_rows` and the files' common configuration (they must agree):
+    :func:`camlib.results.read_results`, keyed by (grid, cell, method)."""
+    rows, config = read_results(paths, key=_pointing_key)
+    return sorted(rows, key=_row_key), config
+
+
+def _pointing_key(row: dict) -> tuple[int, int, str]:
+    if "grid" not in row or "cell" not in row:
+        raise InvalidParameterError(f"Row of {row.get('file', '?')} is not a pointing-game row: a pointing-game CSV needs the columns grid, cell, method.")
+    return _row_key(row)
 
 
 def merge_pointing(paths: Iterable[str | os.PathLike], out: str | os.PathLike | None = None) -> list[PointingSummary]:
     """Combine shard CSVs (optionally into ``out``) and summarise them."""
+    paths = list(paths)
     rows, config = _read_pointing(paths)
+    check_some_rows(rows, paths)
     if out is not None:
         write_results(out, POINTING_FIELDS, rows, config)
     return summarize_pointing(rows)
@@ -467,9 +448,9 @@ def summarize_pointing(rows: Iterable[dict]) -> list[PointingSummary]:
         PointingSummary(
             method=method,
             cells=len(items),
-            energy_share=float(np.mean([float(r["energy_share"]) for r in items])),
-            hit_rate=float(np.mean([float(r["hit"]) for r in items])),
-            seconds_per_cell=float(np.mean([float(r["seconds"]) for r in items])),
+            energy_share=float(np.mean([_number(r, "energy_share") for r in items])),
+            hit_rate=float(np.mean([_number(r, "hit") for r in items])),
+            seconds_per_cell=float(np.mean([_number(r, "seconds") for r in items])),
             kind="baseline" if is_baseline(method) else "method",
             per_image={
                 "energy_share": {(int(r["grid"]), int(r["cell"])): float(r["energy_share"]) for r in items},
@@ -478,6 +459,14 @@ def summarize_pointing(rows: Iterable[dict]) -> list[PointingSummary]:
         )
         for method, items in grouped.items()
     ]
+
+
+def _number(row: dict, column: str) -> float:
+    """A score of a row without error; an empty one means the file was damaged or edited."""
+    try:
+        return float(row[column])
+    except (KeyError, ValueError):
+        raise InvalidParameterError(f"The {row.get('method')} row of grid {row.get('grid')} cell {row.get('cell')} has no {column} and no error; the file is damaged.") from None
 
 
 def pointing_markdown(summaries: Sequence[PointingSummary]) -> str:

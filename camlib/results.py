@@ -21,23 +21,28 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Self
 
-from camlib.errors import InvalidParameterError
+from camlib.paths import printable as _printable
+from camlib.results_file import (  # noqa: F401 - re-exported: the reading half of this module's API
+    CONFIG_PREFIX,
+    MAX_CONFIG_CHARS,
+    MAX_CONFIG_DEPTH,
+    MAX_RESULTS_BYTES,
+    TEXT_COLUMNS,
+    ResultsError,
+    ResultsFile,
+    read_results_file,
+    shown_value,
+)
 
-CONFIG_PREFIX = "# camlib-config: "
 INFORMATIONAL_KEYS = ("speed",)
 """Configuration keys recorded for people but not compared: ``speed`` only names a set of method
 parameters, and the parameters themselves are compared."""
-
-
-class ResultsError(InvalidParameterError):
-    """A results CSV is damaged, or was computed with another configuration than the one asked for."""
 
 
 # -- describing a run ----------------------------------------------------------------------------------------
@@ -105,12 +110,12 @@ def check_config(found: Mapping | None, expected: Mapping | None, *, where: str,
         if key in INFORMATIONAL_KEYS or key == "params":
             continue
         if found.get(key) != expected.get(key):
-            differences.append(f"{key} {_show(found.get(key))} there, {_show(expected.get(key))} in {expected_from}")
+            differences.append(f"{key} {shown_value(found.get(key))} there, {shown_value(expected.get(key))} in {expected_from}")
     found_params, expected_params = found.get("params", {}), expected.get("params", {})
     for method in sorted(set(found_params) & set(expected_params)):
         if found_params[method] != expected_params[method]:
             differences.append(
-                f"{method} parameters {_show(found_params[method])} there, {_show(expected_params[method])} in {expected_from}"
+                f"{method} parameters {shown_value(found_params[method])} there, {shown_value(expected_params[method])} in {expected_from}"
             )
     if differences:
         raise ResultsError(
@@ -131,63 +136,14 @@ def merged_config(first: Mapping | None, second: Mapping | None) -> dict | None:
 # -- reading ------------------------------------------------------------------------------------------------
 
 
-class ResultsFile:
-    """One results CSV as read: its configuration, header, complete rows and whether a cut-short last
-    line was left out (``dropped_partial_line``)."""
-
-    def __init__(self, path: Path, config: dict | None, fields: list[str], rows: list[dict], dropped_partial_line: bool, body_end: int) -> None:
-        self.path = path
-        self.config = config
-        self.fields = fields
-        self.rows = rows
-        self.dropped_partial_line = dropped_partial_line
-        self.body_end = body_end  # bytes up to the end of the last complete line
-
-
-def read_results_file(path: str | os.PathLike) -> ResultsFile:
-    """Read one results CSV, leaving out a last line that has no newline (written in part)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ResultsError(f"No such results file: {_printable(path)}")
-    data = path.read_bytes()
-    end = len(data) if not data or data.endswith(b"\n") else data.rfind(b"\n") + 1
-    text = data[:end].decode("utf-8", "surrogateescape")  # image names that are not UTF-8 stay byte for byte
-    lines = io.StringIO(text, newline="")
-    config = None
-    first = lines.readline()
-    if first.startswith(CONFIG_PREFIX):
-        try:
-            config = json.loads(first[len(CONFIG_PREFIX) :])
-        except json.JSONDecodeError:
-            raise ResultsError(f"{_printable(path)}: its camlib-config line is damaged.") from None
-        if not isinstance(config, dict):
-            raise ResultsError(f"{_printable(path)}: its camlib-config line is damaged.")
-    else:
-        lines.seek(0)
-    reader = csv.reader(lines)
-    header = next(reader, None)
-    if header is None:
-        return ResultsFile(path, config, [], [], end < len(data), end)
-    if not {"file", "method"} <= set(header):
-        raise ResultsError(f"{_printable(path)} is not a camlib results CSV: its header has no 'file' and 'method' columns.")
-    rows = []
-    for values in reader:
-        if not values:
-            continue
-        if len(values) != len(header):
-            raise ResultsError(
-                f"{_printable(path)}, line {reader.line_num + (config is not None)}: {len(values)} fields where the "
-                f"header has {len(header)}; the file is damaged."
-            )
-        rows.append(dict(zip(header, values)))
-    return ResultsFile(path, config, header, rows, end < len(data), end)
-
-
-def read_results(paths: Iterable[str | os.PathLike], *, expect_config: Mapping | None = None) -> tuple[list[dict], dict | None]:
-    """Rows of one or more result CSVs and their common configuration. A (file, method) pair seen twice
-    keeps its last row. Raises :class:`ResultsError` when the files' configurations differ from each
-    other or from ``expect_config``."""
-    rows: dict[tuple[str, str], dict] = {}
+def read_results(
+    paths: Iterable[str | os.PathLike], *, expect_config: Mapping | None = None, key: Callable[[dict], tuple] | None = None
+) -> tuple[list[dict], dict | None]:
+    """Rows of one or more result CSVs and their common configuration. A row whose ``key`` (default
+    (file, method)) was seen before replaces it. Raises :class:`ResultsError` when the files'
+    configurations differ from each other or from ``expect_config``."""
+    paths, key = list(paths), key or (lambda row: (row["file"], row["method"]))
+    rows: dict[tuple, dict] = {}
     config = None
     first_path = None
     for path in paths:
@@ -200,8 +156,14 @@ def read_results(paths: Iterable[str | os.PathLike], *, expect_config: Mapping |
             check_config(result.config, config, where=_printable(result.path), expected_from=_printable(first_path))
             config = merged_config(config, result.config)
         for row in result.rows:
-            rows[(row["file"], row["method"])] = row
+            rows[key(row)] = row
     return list(rows.values()), config
+
+
+def check_some_rows(rows: list[dict], paths: Iterable[str | os.PathLike]) -> None:
+    """A merge of files without a single row is refused: an empty table would look like a result."""
+    if not rows:
+        raise ResultsError(f"{', '.join(_printable(path) for path in paths)} hold(s) no result rows: nothing to merge or summarise.")
 
 
 def read_rows(paths: Iterable[str | os.PathLike], *, expect_config: Mapping | None = None) -> list[dict]:
@@ -236,8 +198,9 @@ class ResultsWriter:
     """Appends rows to a results CSV, each flushed as soon as it is written. ``done`` holds the
     (file, method) pairs the file already had when it was resumed. Use as a context manager."""
 
-    def __init__(self, path: Path, fields: Sequence[str], done: set[tuple[str, str]]) -> None:
+    def __init__(self, path: Path, fields: Sequence[str], done: set[tuple[str, str]], rows: list[dict] | None = None) -> None:
         self.path = path
+        self.rows = rows or []  # the complete rows the file held when it was resumed
         self.fields = list(fields)
         self.done = done
         self._handle = open(path, "a", newline="", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115 - closed by close()
@@ -270,23 +233,33 @@ def open_results(out: str | os.PathLike, fields: Sequence[str], config: Mapping 
     """
     out = Path(out)
     config = _normalised(config) if config is not None else None
-    if resume and out.is_file() and out.stat().st_size > 0:
-        existing = read_results_file(out)
-        if existing.fields and list(existing.fields) != list(fields):
-            raise ResultsError(f"{_printable(out)} has other columns ({', '.join(existing.fields)}); it was not written by this evaluate.")
-        if existing.rows or existing.config is not None:
-            check_config(existing.config, config, where=_printable(out))
+    existing = check_resumable(out, fields, config) if resume else None
+    if existing is not None:
         combined = merged_config(existing.config, config) if existing.config is not None else config
         if combined != existing.config or not existing.fields:
             _rewrite(out, combined, fields, existing.rows)
         elif existing.dropped_partial_line:
             with open(out, "r+b") as handle:
                 handle.truncate(existing.body_end)
-        done = {(row["file"], row["method"]) for row in existing.rows}
+        done, rows = {(row["file"], row["method"]) for row in existing.rows}, existing.rows
     else:
         _rewrite(out, config, fields, [])
-        done = set()
-    return ResultsWriter(out, fields, done)
+        done, rows = set(), []
+    return ResultsWriter(out, fields, done, rows)
+
+
+def check_resumable(out: str | os.PathLike, fields: Sequence[str], config: Mapping | None) -> ResultsFile | None:
+    """The file ``out`` as read, when a run with ``fields`` and ``config`` may resume it (None when there
+    is nothing to resume); else :class:`ResultsError`. Writes nothing, so it can run before any work."""
+    out = Path(out)
+    if not out.is_file() or out.stat().st_size == 0:
+        return None
+    existing = read_results_file(out)
+    if existing.fields and list(existing.fields) != list(fields):
+        raise ResultsError(f"{_printable(out)} has other columns ({', '.join(existing.fields)}); it was not written by this command.")
+    if existing.rows or existing.config is not None:
+        check_config(existing.config, _normalised(config) if config is not None else None, where=_printable(out))
+    return existing
 
 
 def write_results(out: str | os.PathLike, fields: Sequence[str], rows: Iterable[Mapping], config: Mapping | None) -> None:
@@ -318,14 +291,6 @@ def _normalised(config: Mapping) -> dict:
     return json.loads(json.dumps(config, sort_keys=True))
 
 
-def _show(value) -> str:
-    return json.dumps(value, sort_keys=True) if not isinstance(value, str) else repr(value)
-
-
 def _one_line(value) -> str:
     """A cell on one line: an error message with a newline would otherwise span CSV lines."""
     return " ".join(str(value).splitlines()) if isinstance(value, str) else value
-
-
-def _printable(path: os.PathLike | str) -> str:
-    return os.fspath(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -80,13 +80,17 @@ def summarize(rows: Iterable[dict]) -> list[MethodSummary]:
     sanity = summarize_sanity(rows)
     summaries = []
     for method, items in grouped.items():
-        per_image = _per_image(items, sanity.get(method, {}).get("last_stage"))
+        try:
+            per_image = _per_image(items, sanity.get(method, {}).get("last_stage"))
+            seconds = float(np.mean([float(r["seconds"]) for r in items]))
+        except (KeyError, ValueError) as error:  # an edited or damaged file: a score missing from a row without error
+            raise InvalidParameterError(f"A {method} row without error lacks a number ({error}); the results file is damaged.") from None
         means = {name: _mean(per_image, name) for name in MEANS}
         summaries.append(
             MethodSummary(
                 method=method,
                 images=len(items),
-                seconds_per_image=float(np.mean([float(r["seconds"]) for r in items])),
+                seconds_per_image=seconds,
                 kind=items[0].get("kind") or kind_of(method),
                 insertion_minus_deletion=means["insertion_auc"] - means["deletion_auc"],
                 **means,

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from budgets import CLI_FUZZ_EXAMPLES
+from colour_model import colour_backbone, colour_folder
 from conftest import make_tiny_backbone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -208,3 +209,84 @@ def test_evaluate_exits_0_with_rows_or_2_with_one_line_and_nothing_written(out, 
             header = next(i for i, line in enumerate(rows) if line.startswith("file,"))
             assert len(rows) > header + 1, rows  # at least one row
             assert (images / "a.png").read_bytes() == (folder / "photo.png").read_bytes()
+
+
+# -- pointing-game and evaluate-merge, with damaged CSVs as inputs ----------------------------------------
+
+GOOD_CSV = (
+    '# camlib-config: {"backbone": "b", "layer": "l", "params": {"gradcam": {}}, "weights": {"source": "s"}}\n'
+    "file,target,method,base_score,masked_score,insertion_auc,deletion_auc,seconds,error\n"
+    "a.png,1,gradcam,0.9,0.5,0.6,0.2,0.1,\nb.png,1,gradcam,0.8,0.4,0.5,0.3,0.1,\n"
+)
+DAMAGED_CSVS = {
+    "good": GOOD_CSV,
+    "cut": GOOD_CSV[:-9],
+    "abc": GOOD_CSV.replace("0.9", "abc"),
+    "long cell": GOOD_CSV.replace("0.9", "9" * 200_000),
+    "deep config": "# camlib-config: " + "[" * 100_000 + "]" * 100_000 + "\n" + GOOD_CSV.split("\n", 1)[1],
+    "params x": GOOD_CSV.replace('{"gradcam": {}}', '"x"'),
+    "not json": GOOD_CSV.replace('{"backbone"', '{backbone'),
+    "empty": "",
+    "header only": GOOD_CSV.split("a.png")[0],
+    "no score": GOOD_CSV.replace(",0.1,\n", ",,\n", 1),
+    "extra field": GOOD_CSV.replace("0.1,\n", "0.1,,x\n", 1),
+    "other layer": GOOD_CSV.replace('"layer": "l"', '"layer": "m"'),
+    "not utf-8": GOOD_CSV.replace("a.png", "caf\udce9.png"),
+    "binary": "\x00\x01\x02PK\x03\x04",
+}
+
+
+def write_csv(path: Path, kind: str) -> None:
+    path.write_bytes(DAMAGED_CSVS[kind].encode("utf-8", "surrogateescape"))
+
+
+@settings(max_examples=max(EXAMPLES // 3, 10), **FUZZ)
+@given(
+    kinds=st.lists(st.sampled_from(list(DAMAGED_CSVS)), min_size=1, max_size=3),
+    out=mostly([None, "merged.csv", "out/new/merged.csv"], [".", "input0.csv", "photo.png/m.csv", ""]),
+    common=st.booleans(),
+)
+def test_evaluate_merge_of_damaged_csvs_exits_0_or_2_with_one_line(kinds, out, common):
+    with prepared_folder() as folder:
+        inputs = []
+        for index, kind in enumerate(kinds):
+            write_csv(folder / f"input{index}.csv", kind)
+            inputs.append(str(folder / f"input{index}.csv"))
+        argv = ["evaluate-merge", *inputs] + (["--out", str(folder / out) if out else ""] if out is not None else [])
+        argv += ["--common-images"] if common else []
+        event("all good" if set(kinds) <= {"good", "cut", "not utf-8"} else "some damaged")
+        result, _before = run_checked(argv, folder)
+        if result.code == 0:
+            assert "| " in result.out and set(kinds) <= {"good", "cut", "not utf-8", "other layer", "no score", "header only"}
+        elif set(kinds) <= {"good", "cut", "not utf-8"}:
+            raise AssertionError(f"good files refused: {result.err}")
+
+
+POINTING_OUTPUTS = mostly(["p.csv", "out/new/p.csv", f"{NON_UTF8}.csv"], [".", "images", "images/red0.png", "photo.png/p.csv", ""])
+
+
+@settings(max_examples=max(EXAMPLES // 4, 10), **FUZZ)
+@given(
+    out=POINTING_OUTPUTS,
+    existing=st.sampled_from([None, None, "good", "cut", "abc", "deep config", "params x", "empty", "binary"]),
+    resume=st.booleans(),
+    grids=mostly([None, "1", "2"], ["0", "-1", "x"]),
+    size=mostly([None, "32", "64"], ["4096", "33", "0", "16"]),
+    shard=SHARDS,
+    methods=mostly(["gradcam", "center", "gradcam,center", "baselines"], ["", "fancycam", "all,,"]),
+)
+def test_pointing_game_exits_0_with_rows_or_2_with_one_line(out, existing, resume, grids, size, shard, methods, monkeypatch):
+    monkeypatch.setattr(camlib.cli, "load_model", lambda *a, **k: colour_backbone())
+    with prepared_folder() as folder:
+        images = colour_folder(folder / "images", copies=2)
+        if existing is not None and out and not out.endswith(("/", ".")) and "png/" not in out and out != "images":
+            (folder / out).parent.mkdir(parents=True, exist_ok=True)
+            write_csv(folder / out, existing)
+        argv = ["pointing-game", str(images), "--methods", methods, "--out", str(folder / out) if out else ""]
+        argv = with_options(argv, (("--grids", grids), ("--size", size), ("--shard", shard)), [])
+        argv += ["--resume"] if resume else []
+        result, _before = run_checked(argv, folder)
+        if result.code == 0:
+            rows = (folder / out).read_bytes().decode("utf-8", "surrogateescape").splitlines()
+            assert rows[0].startswith("# camlib-config: ") and rows[1].startswith("grid,")
+            assert (images / "red0.png").read_bytes() != b""

@@ -10,6 +10,7 @@ To rewrite it after a change:
 
 from __future__ import annotations
 
+import csv
 import os
 import pickle
 import shlex
@@ -55,7 +56,11 @@ from camlib.errors import (
     WeightsError,
     WeightsUnavailableError,
 )
+from camlib.backbones.preprocess import MAX_RESOLUTION, MIN_RESOLUTION
+from camlib.dataset import MAX_LABEL_ROWS, MAX_LABELS_BYTES
 from camlib.explain import build_method, explain
+from camlib.pointing import MAX_SIZE, MIN_SIZE
+from camlib.results import MAX_CONFIG_CHARS, MAX_CONFIG_DEPTH, MAX_RESULTS_BYTES
 from camlib.images import MAX_FILE_BYTES, MAX_MEGAPIXELS, load_image_with_notes
 
 DOCS_FILE = REPO_ROOT / "docs" / "inputs.md"
@@ -719,9 +724,78 @@ CLI_CASES = [
     Case("Command line", "evaluate-merge into a closed pipe (| head)", closed_pipe, None, "Nothing on stderr (0 characters)"),
 ]
 
+def damaged_results(first_line: str | None = None, cell: str = "0.5") -> Callable[[Env], None]:
+    """Write ``r.csv``: a results CSV with one row whose base_score is ``cell`` (and ``first_line`` as its
+    camlib-config line when given)."""
+
+    def write(env: Env) -> None:
+        config = [first_line] if first_line is not None else []
+        rows = [",".join(RESULT_FIELDS), f"a.png,1,gradcam,{cell},0.25,0.5,0.25,0.125,"]
+        env.file("r.csv", "\n".join(config + rows).encode() + b"\n")
+
+    return write
+
+
+def sparse_results(env: Env) -> None:
+    with open(env.file("big.csv", b"file,method\n"), "r+b") as handle:
+        handle.truncate(int(2.5 * 2**30))  # a hole: no disk used
+
+
+def kubernetes_shard(env: Env) -> tuple[str, str]:
+    from unittest import mock
+
+    with mock.patch.dict(os.environ, {"JOB_COMPLETION_INDEX": "0"}):
+        return cli("pointing-game", ".", "--shard", "auto")(env)
+
+
+def fifo(name: str) -> Callable[[Env], None]:
+    return lambda env: os.mkfifo(env.folder / name)
+
+
+def symlink_loop(name: str) -> Callable[[Env], None]:
+    return lambda env: os.symlink(env.folder / name, env.folder / name)
+
+
+def weights_of_another_format(name: str) -> Callable[[Env], str]:
+    def run(env: Env) -> str:
+        from camlib.backbones.weights import read_state_dict
+
+        path = env.folder / name
+        np.save(path, np.zeros(3)) if name.endswith(".npy") else path.write_text('{"conv.weight": [1.0]}')
+        read_state_dict(path)
+        return "Loaded."
+
+    return run
+
+
+ROUND3_CASES = [
+    Case("Results file", "evaluate-merge: a cell 'abc'", cli("evaluate-merge", "r.csv", before=damaged_results(cell="abc")), None, "not a number"),
+    Case("Results file", "evaluate-merge: a 200,000-character cell", cli("evaluate-merge", "r.csv", before=damaged_results(cell="7" * 200_000)), None, "field larger than field limit"),
+    Case("Results file", "evaluate-merge: a configuration line nested 100,000 deep", cli("evaluate-merge", "r.csv", before=damaged_results("# camlib-config: " + "[" * 100_000 + "]" * 100_000)), None, "nested deeper than 20"),
+    Case("Results file", 'evaluate-merge: "params": "x" in the configuration line', cli("evaluate-merge", "r.csv", before=damaged_results('# camlib-config: {"params": "x"}')), None, '"params" must map'),
+    Case("Results file", "evaluate-merge: an empty CSV", cli("evaluate-merge", "r.csv", before=lambda env: env.file("r.csv", b"")), None, "no result rows"),
+    Case("Results file", "evaluate-merge: a 2.5 GB sparse CSV, refused from its size", cli("evaluate-merge", "big.csv", before=sparse_results), None, "larger than the 256 MiB"),
+    Case("Results file", "evaluate-merge: a named pipe (FIFO)", cli("evaluate-merge", "p.csv", before=fifo("p.csv")), None, "named pipe"),
+    Case("Results file", "pointing-game --out onto an input image", cli("pointing-game", ".", "--out", "photo.png"), None, "would overwrite an image"),
+    Case("Results file", "pointing-game --size 4096", cli("pointing-game", ".", "--size", "4096"), None, "32..1024"),
+    Case("Results file", "pointing-game --shard auto under a Kubernetes Job without --shards", kubernetes_shard, None, "needs --shards N"),
+    Case("Path", "A symlink loop as the image", cli("explain", "loop.png", before=symlink_loop("loop.png")), None, "symlink loop"),
+    Case("Path", "A symlink loop as --out", cli("explain", "photo.png", "--out", "loop.png", before=symlink_loop("loop.png")), None, "symlink loop"),
+    Case("Path", "A named pipe (FIFO) as --weights", cli("explain", "photo.png", "--weights", "w.pth", before=fifo("w.pth")), None, "named pipe"),
+    Case("Path", "/dev/zero as --weights", cli("explain", "photo.png", "--weights", "/dev/zero"), None, "is a device"),
+    Case("Path", "A folder as --weights", cli("explain", "photo.png", "--weights", "."), None, "is a folder"),
+    Case("Path", "A named pipe (FIFO) as --labels", cli("evaluate", ".", "--target", "label", "--labels", "l.csv", "--methods", "center", before=fifo("l.csv"), model=True), None, "named pipe"),
+    Case("Path", "weights.json as weights", weights_of_another_format("weights.json"), WeightsError, "JSON or other text"),
+    Case("Path", "arr.npy as weights", weights_of_another_format("arr.npy"), WeightsError, "a NumPy array"),
+    Case("Command line", "--resolution 0", cli("explain", "photo.png", "--resolution", "0"), None, "32..1024"),
+    Case("Command line", "--class with a Cyrillic look-alike ('c\u0430rdigan')", cli("explain", "photo.png", "--methods", "gradcam", "--class", "c\u0430rdigan", model=True), None, "U+0430 CYRILLIC SMALL LETTER A"),
+    Case("Command line", "--class with a zero-width space", cli("explain", "photo.png", "--methods", "gradcam", "--class", "cardi\u200bgan", model=True), None, "U+200B ZERO WIDTH SPACE"),
+    Case("Command line", "--save-maps /proc/m.npz: no grid left behind", cli("explain", "photo.png", "--methods", "gradcam", "--save-maps", "/proc/m.npz", model=True), None, "Could not write --save-maps /proc/m.npz"),
+]
+
 CASES = (
     IMAGE_CASES + HARDENING_IMAGE_CASES + WEIGHTS_CASES + HARDENING_WEIGHTS_CASES + PARAMETER_CASES
-    + HARDENING_PARAMETER_CASES + HARDENING_EVALUATE_CASES + CLI_CASES
+    + HARDENING_PARAMETER_CASES + HARDENING_EVALUATE_CASES + CLI_CASES + ROUND3_CASES
 )
 
 
@@ -771,7 +845,16 @@ def render(rows: dict[str, list[tuple[str, str, str]]]) -> str:
         f"before any pixel is decoded; image files above {MAX_FILE_BYTES // 2**20} MiB (`camlib.images.MAX_FILE_BYTES`)",
         "from their size, before they are read. Weights files above",
         f"{MAX_WEIGHTS_BYTES // 2**30} GiB (`camlib.backbones.MAX_WEIGHTS_BYTES`), on disk or once unpacked, are refused before",
-        f"`torch.load`; downloads give up after {DOWNLOAD_TIMEOUT_S} s without an answer. On the command line every refusal",
+        f"`torch.load`; downloads give up after {DOWNLOAD_TIMEOUT_S} s without an answer. Results CSVs above",
+        f"{MAX_RESULTS_BYTES // 2**20} MiB (`camlib.results.MAX_RESULTS_BYTES`) are refused from their size before they are read;",
+        f"a cell is bounded by Python's csv field limit ({csv.field_size_limit():,} characters), a camlib-config line by",
+        f"{MAX_CONFIG_CHARS:,} characters and {MAX_CONFIG_DEPTH} levels of nesting (checked before JSON parses it), and every",
+        "column but file, method, error and kind must hold numbers. Labels files above",
+        f"{MAX_LABELS_BYTES // 2**20} MiB (`camlib.dataset.MAX_LABELS_BYTES`) are refused from their size, and above {MAX_LABEL_ROWS:,}",
+        "lines (`camlib.dataset.MAX_LABEL_ROWS`) from a count of their lines, before parsing. A path that is a folder, a",
+        "named pipe, a device or a symlink loop is named for what it is and never opened. `pointing-game --size`",
+        f"takes {MIN_SIZE}..{MAX_SIZE} pixels and `explain --resolution` {MIN_RESOLUTION}..{MAX_RESOLUTION}, both checked before any work.",
+        "On the command line every refusal",
         'is one line on stderr with exit status 2 ("exit 2" below), Ctrl-C exits with 130.',
         "",
         "Also tested, beyond these rows:",
@@ -782,6 +865,9 @@ def render(rows: dict[str, list[tuple[str, str, str]]]) -> str:
         f"- `tests/test_cli_fuzz.py` draws {CLI_FUZZ_EXAMPLES} `camlib explain` argument lists (image and output paths,",
         "  names that are not UTF-8, directories, classes, layers, methods, parameters, speeds): each must exit 0",
         "  with its output written, or exit 2 with one line on stderr and nothing written.",
+        "  The same file drives `camlib evaluate`, `camlib pointing-game` (sizes, grids, shards, outputs, and a",
+        "  damaged CSV to resume) and `camlib evaluate-merge` (cut, non-numeric, huge-cell, deeply nested, empty",
+        "  and binary CSVs) under the same contract.",
         f"- `tests/test_soak.py` runs {SOAK_THREADS} threads × {SOAK_EXPLANATIONS_PER_THREAD} explanations across all six",
         "  methods on one shared model: every map equals its single-thread map, no hook remains, no tensor is",
         f"  left alive, and resident memory grows by less than {SOAK_MEMORY_GROWTH_BOUND_MB} MB.",

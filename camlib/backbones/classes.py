@@ -16,6 +16,7 @@ import numpy as np
 from torch import Tensor
 
 from camlib.errors import InvalidParameterError, UnknownClassError
+from camlib.paths import regular_file
 
 MAX_CLASSES_FILE_BYTES = 16 * 2**20
 MAX_CLASS_NAME_CHARACTERS = 200
@@ -41,8 +42,7 @@ def read_class_names(path: str | os.PathLike) -> tuple[str, ...]:
     path = Path(path)
     if path.suffix.lower() not in CLASS_FILE_SUFFIXES:
         raise InvalidParameterError(f"Classes file {path.name} must end in .txt, .json or .csv.")
-    if not path.is_file():
-        raise InvalidParameterError(f"Classes file not found: {path}")
+    regular_file(path, "Classes file")
     if path.stat().st_size > MAX_CLASSES_FILE_BYTES:
         raise InvalidParameterError(f"Classes file {path.name} is larger than {MAX_CLASSES_FILE_BYTES // 2**20} MiB.")
     try:
@@ -173,6 +173,17 @@ def class_index_in(names: Sequence[str], value, model_name: str = "the model") -
     return class_by_name(tuple(names), value)
 
 
+def _shown_name(value: str) -> str:
+    """A name as typed, with invisible or look-alike characters spelled out (``'c\\u0430t'``, U+0430 CYRILLIC ...)."""
+    odd = [c for c in dict.fromkeys(value) if not (c.isascii() and c.isprintable())]
+    if not odd:
+        return f"'{value}'"
+    import unicodedata
+
+    named = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in odd[:4])
+    return f"{ascii(value)} (it holds {named})"
+
+
 def class_by_name(names: tuple[str, ...], value: str) -> int:
     text = value.strip()
     for matches in (
@@ -185,4 +196,4 @@ def class_by_name(names: tuple[str, ...], value: str) -> int:
         if matches:
             options = ", ".join(f"{names[i]} ({i})" for i in matches[:6]) + (", ..." if len(matches) > 6 else "")
             raise UnknownClassError(f"Class name '{value}' is ambiguous: {options}. Give the index or the exact name.")
-    raise UnknownClassError(f"No class named '{value}'. Give an index 0-{len(names) - 1} or one of the model's class names.")
+    raise UnknownClassError(f"No class named {_shown_name(value)}. Give an index 0-{len(names) - 1} or one of the model's class names.")

@@ -105,7 +105,7 @@ def input_pixels_size(spec: BackboneSpec, width: int, height: int, resolution: i
     """(width, height) the model is fed: fixed models always ``input_size`` square."""
     if spec.fixed_size:
         return spec.input_size, spec.input_size
-    return model_input_size(width, height, resolution or spec.input_size)
+    return model_input_size(width, height, spec.input_size if resolution is None else resolution)
 
 
 def resized_rgb(spec: BackboneSpec, image: Image.Image, size: tuple[int, int]) -> np.ndarray:

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from camlib.errors import WeightsError
+from camlib.paths import regular_file
 
 MAX_WEIGHTS_BYTES = 1024**3
 """Largest weights file accepted (1 GiB), by its size on disk and, for the zip archives that torch.save
@@ -34,9 +35,7 @@ SAFETENSORS_SUFFIX = ".safetensors"
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
     """Load a state dict safely (``weights_only=True`` or safetensors); refuse anything else with a clear message."""
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"Weights file not found: {path}")
+    path = regular_file(path, "Weights file", WeightsError)
     if path.stat().st_size == 0:
         raise WeightsError(f"{path.name} is empty (0 bytes): not a PyTorch weights file.")
     _check_weights_size(path)
@@ -56,7 +55,16 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
     return state
 
 
+NOT_STATE_DICT_FORMATS = ((b"\x93NUMPY", "a NumPy array (.npy)"), (b"{", "JSON or other text"), (b"[", "JSON or other text"), (b"\x89HDF", "an HDF5 (Keras) file"))
+"""Leading bytes of formats that are not PyTorch's, named in the refusal instead of torch's unpickling error."""
+
+
 def _read_torch(path: Path):
+    with open(path, "rb") as handle:
+        head = handle.read(8).lstrip()
+    found = next((name for magic, name in NOT_STATE_DICT_FORMATS if head.startswith(magic)), None)
+    if found is not None:
+        raise WeightsError(f"{path.name} is {found}, not a PyTorch state dict: save model.state_dict() with torch.save, or use .safetensors.")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:

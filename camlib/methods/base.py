@@ -218,6 +218,8 @@ class BaseCAM:
             raise InvalidParameterError("Inputs must be a tensor of shape (N, C, H, W).")
         if inputs.shape[0] == 0:
             raise InvalidParameterError("The input batch is empty.")
+        if inputs.device.type == "meta":
+            raise InvalidParameterError("Inputs are on the meta device (shapes without values); move them to the CPU or a GPU.")
         expected = input_channels(self.model)
         if expected is not None and inputs.shape[1] != expected:
             raise InvalidParameterError(

@@ -17,6 +17,8 @@ def resolve_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
         if not any(module is layer for module in model.modules()):
             raise UnknownLayerError("The given layer module is not part of the model.")
         return layer
+    if not isinstance(layer, str):
+        raise UnknownLayerError(f"A layer is a dotted module name or a module of the model, not {type(layer).__name__} {layer!r}.")
     modules = dict(model.named_modules())
     if layer not in modules or layer == "":
         candidates = [name for name in modules if name and name.split(".")[0] == layer.split(".")[0]]
