@@ -7,6 +7,8 @@ import re
 from camlib.app.settings import MethodSettings
 from camlib.backbones import BACKBONES
 
+NO_METHODS = "No method is chosen: pick one or more in the sidebar's **Methods** box to see their maps."
+
 
 def backbone_label(key: str) -> str:
     """A built-in backbone's name for people (``vgg16`` -> VGG16); any other model's name as it is given."""
