@@ -149,3 +149,25 @@ def test_on_real_architectures_the_parting_layer_is_a_whole_stage(spec, expected
     assert compare.parting_layer(candidates, default, compare.stage_units(backbone.model)) == expected
     if spec == "efficientnet_lite0":  # without the stages: blocks.5.0.bn1, a layer inside the default's stage
         assert compare.parting_layer(candidates, default) != expected
+
+
+# -- point 4: every speed setting earns its place --------------------------------------------------
+
+
+def test_the_app_offers_no_lowres_and_the_cli_states_its_fidelity_from_the_readme(monkeypatch):
+    import re
+    from pathlib import Path
+
+    from camlib import cli
+    from camlib.app import settings
+
+    monkeypatch.delenv(settings.FAST_TEST_ENV, raising=False)
+    assert "lowres" not in settings.speed_options() and "lowres" not in settings.SPEED_PRESETS
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    correlation = {setting: re.search(rf"\| `bn2` \| \**{setting}\** \| [^|]+\| [^|]+\| \**([0-9.]+)\**", readme).group(1)
+                   for setting in ("lowres", "fast")}
+    assert correlation == {"lowres": "0.856", "fast": "0.995"}
+    help_text = " ".join(cli.SPEED_HELP.split())
+    assert f"correlating {correlation['lowres']} with exact at bn2 against fast's {correlation['fast']}" in help_text
+    planted = help_text.replace("0.856", "0.956")  # a figure that drifted from the README's table is caught
+    assert f"correlating {correlation['lowres']} with" not in planted
