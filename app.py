@@ -52,7 +52,7 @@ comparison.difference_view(results, display_image)
 
 rendered = figures.rendered_methods(results)
 if rendered:
-    title = captions.input_title(model_name, layer, settings, display_image.shape[1], display_image.shape[0], image.name)
+    title = captions.input_title(captions.model_title(chosen.model.backbone, chosen.choice), layer, settings, display_image.shape[1], display_image.shape[0], image.name)
     stem = captions.file_stem(chosen.backbone_key, class_names[target_class])
     widgets.figure_downloads(lambda: [figures.figure_row(class_text, display_image, results)],
                              title=title, stem=stem, key="figure_main", display=display)

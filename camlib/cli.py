@@ -22,6 +22,7 @@ from camlib.images import load_image_with_notes
 from camlib.methods import METHODS, SPEED_SETTINGS, method_info, parse_method_list, speed_params
 from camlib.methods.params import parse_param_option
 from camlib.methods.registry import validate_method_params
+from camlib.render import slide_columns
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
@@ -123,7 +124,8 @@ def run_explain(args: argparse.Namespace) -> int:
 
     if failures and len(failures) == len(explanation.results):
         raise CamlibError(failures[0].error)  # nothing to show: write nothing
-    picture = explanation.grid()
+    slide = args.layout == "slide"
+    picture = explanation.grid(columns=slide_columns(len(explanation.results) + 1, explanation.image.shape[:2]) if slide else None)
     encoded = io.BytesIO()
     Image.fromarray(picture).save(encoded, format=GRID_FORMATS[out.suffix.lower()])
     write_file(out, encoded.getvalue(), "--out")
@@ -347,6 +349,8 @@ def _add_explain_command(commands: argparse._SubParsersAction) -> None:
     explain_parser.add_argument("--class", dest="class_", default=None, help="class index or name (default: top-1)")
     explain_parser.add_argument("--out", default="grid.png", help="where to write the grid (.png, .jpg, .webp, .bmp or .tif)")
     explain_parser.add_argument("--save-maps", default=None, help="write the raw maps to this .npz file (must end in .npz)")
+    explain_parser.add_argument("--layout", default="strip", choices=["strip", "slide"],
+                                help="strip: the input and the maps in one row; slide: a grid of them near 16:9")
     explain_parser.add_argument(
         "--resolution", type=int, default=None, metavar="PIXELS",
         help="shorter side of the model input, aspect ratio kept (default: the model's input size, 224 for most; e.g. 320 or 448 for finer maps)",
