@@ -171,3 +171,11 @@ def test_the_app_offers_no_lowres_and_the_cli_states_its_fidelity_from_the_readm
     assert f"correlating {correlation['lowres']} with exact at bn2 against fast's {correlation['fast']}" in help_text
     planted = help_text.replace("0.856", "0.956")  # a figure that drifted from the README's table is caught
     assert f"correlating {correlation['lowres']} with" not in planted
+
+
+def test_the_difference_view_subtracts_two_chosen_maps(app):
+    at = app
+    images = [image for image in at.main.image if any(" − " in caption for caption in image.captions)]
+    assert len(images) == 1 and images[0].captions[0] == "Grad++ScoreCAM − Grad-CAM"
+    assert any("Red: Grad++ScoreCAM is hotter" in caption.value for caption in at.main.caption)
+    assert at.main.selectbox(key="camlib_difference_first").value == "gradpp_scorecam"
