@@ -54,7 +54,7 @@ class SameAs:
     def badge(self, names: dict[str, str]) -> str:
         other = names.get(self.reference, self.reference)
         if self.agreement.same:
-            return f"= same map as {other} (no pixel differs by more than {self.agreement.max_difference:.3f})"
+            return f"= same map as {other}"
         return f"≈ nearly the same map as {other} (r = {self.agreement.pearson:.3f})"
 
 
