@@ -101,7 +101,8 @@ def identity_reason(layer: str, pooling_layer: str | None) -> str:
     if pooling_layer is not None and layer == pooling_layer:
         return (
             f"At `{layer}`, the layer followed by global average pooling and one linear layer, the class score's "
-            "gradient is the same at every pixel, so Grad-CAM = CAM and SmoothGrad-CAM++ = Grad-CAM++ up to its noise."
+            "gradient is the same at every pixel, so gradient methods collapse onto each other: Grad-CAM = CAM, "
+            "SmoothGrad-CAM++ = Grad-CAM++ up to its noise, and others (LayerCAM) land on nearly the same map."
         )
     return (f"At `{layer}` the methods differ in principle; on this photo these maps happen to agree "
             f"({MEASURE_TEXT}).")
