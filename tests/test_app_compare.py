@@ -179,3 +179,29 @@ def test_the_difference_view_subtracts_two_chosen_maps(app):
     assert len(images) == 1 and images[0].captions[0] == "Grad++ScoreCAM − Grad-CAM"
     assert any("Red: Grad++ScoreCAM is hotter" in caption.value for caption in at.main.caption)
     assert at.main.selectbox(key="camlib_difference_first").value == "gradpp_scorecam"
+
+
+def _one_cell_with_notes():
+    import numpy as np
+    import streamlit as st
+
+    from camlib.app.widgets.display import Display
+    from camlib.app.widgets.grid import _show_result
+    from camlib.explain import MethodResult
+
+    saliency = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    _show_result(st.empty(), np.zeros((8, 8, 3), np.uint8), MethodResult("cam", "CAM", saliency, 0.1), Display(0.5, "jet"),
+                 ["CAM always uses the layer feeding the pooling: bn2", "⚠ a long benchmark note", "⚠ another"])
+
+
+def test_benchmark_notes_are_one_click_away_and_the_cells_own_lines_stay_visible():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_one_cell_with_notes).run()
+    assert not at.exception, [item.message for item in at.exception]
+    popovers = at.get("popover")
+    assert len(popovers) == 1 and popovers[0].proto.popover.label == "⚠ 2 benchmark notes"
+    inside = [caption.value for caption in popovers[0].caption]
+    assert inside == ["⚠ a long benchmark note", "⚠ another"]
+    assert "CAM always uses the layer feeding the pooling: bn2" not in inside
+    assert "CAM always uses the layer feeding the pooling: bn2" in [caption.value for caption in at.caption]

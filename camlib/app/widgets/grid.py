@@ -122,8 +122,19 @@ def _show_result(cell, display_image: np.ndarray, result: MethodResult, display:
                      caption=tile_caption(result), width="stretch")
         for notice in result.notices:  # e.g. a batch halved after a GPU out-of-memory error
             st.caption(notice)
-        for line in lines:
+        shown = [line for line in lines if not line.startswith("⚠ ")]
+        for line in shown:
             st.caption(line)
+        _benchmark_notes([line for line in lines if line.startswith("⚠ ")])
+
+
+def _benchmark_notes(notes: list[str]) -> None:
+    """The measured notes one click away, so that a row of narrow tiles stays short."""
+    if not notes:
+        return
+    with st.popover(f"⚠ {len(notes)} benchmark note{'s' if len(notes) > 1 else ''}", width="stretch"):
+        for note in notes:
+            st.caption(note)
 
 
 def class_row(
