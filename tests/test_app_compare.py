@@ -200,7 +200,7 @@ def test_benchmark_notes_are_one_click_away_and_the_cells_own_lines_stay_visible
     at = AppTest.from_function(_one_cell_with_notes).run()
     assert not at.exception, [item.message for item in at.exception]
     popovers = at.get("popover")
-    assert len(popovers) == 1 and popovers[0].proto.popover.label == "⚠ 2 benchmark notes"
+    assert len(popovers) == 1 and popovers[0].proto.popover.label == "⚠ 2 notes"
     inside = [caption.value for caption in popovers[0].caption]
     assert inside == ["⚠ a long benchmark note", "⚠ another"]
     assert "CAM always uses the layer feeding the pooling: bn2" not in inside

@@ -132,7 +132,8 @@ def _benchmark_notes(notes: list[str]) -> None:
     """The measured notes one click away, so that a row of narrow tiles stays short."""
     if not notes:
         return
-    with st.popover(f"⚠ {len(notes)} benchmark note{'s' if len(notes) > 1 else ''}", width="stretch"):
+    with st.popover(f"⚠ {len(notes)} note{'s' if len(notes) > 1 else ''}", width="stretch",
+                    help="What camlib's own benchmark measured for this method at this model, layer and setting"):
         for note in notes:
             st.caption(note)
 
