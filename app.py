@@ -6,7 +6,8 @@ Fig. 2). The other pages are in pages/; everything they compute or decide comes 
 
 import streamlit as st
 
-from camlib.app import captions, classes, figures, inputs, models, widgets
+from camlib.app import captions, classes, compare, figures, inputs, models, widgets
+from camlib.app.widgets import comparison
 
 widgets.page_setup("Compare methods")
 st.caption("Upload an image or pick a sample, choose a model (or load your own), a layer and a class, and see each method's map.")
@@ -37,15 +38,21 @@ widgets.sidebar_device()
 display_image = chosen.model.backbone.display_image(image.image, resolution)
 class_text = figures.class_label(class_names, target_class, probability)
 st.markdown(captions.explaining_line(class_text, image.name, model_name, layer, settings))
+if not settings.methods:
+    st.warning(captions.NO_METHODS)
+    st.stop()
 results = widgets.overlay_grid(
-    image, display_image, f"Input: {class_names[target_class]}", model=chosen.choice, layer=layer, target_class=target_class,
-    settings=settings, display=display, key="overlay_grid", columns=4,
+    image, display_image, "Input", model=chosen.choice, layer=layer, target_class=target_class,
+    settings=settings, display=display, key="overlay_grid", columns=compare.grid_columns(len(settings.methods) + 1),
 )
 widgets.colour_scale(display)
+comparison.same_map_reason(results, layer, chosen.model.backbone.spec.cam_layer)
+comparison.parting_layer_button(chosen, layer)
+comparison.difference_view(results, display_image)
 
 rendered = figures.rendered_methods(results)
 if rendered:
-    title = captions.input_title(model_name, layer, settings, display_image.shape[1], display_image.shape[0], image.name)
+    title = captions.input_title(captions.model_title(chosen.model.backbone, chosen.choice), layer, settings, display_image.shape[1], display_image.shape[0], image.name)
     stem = captions.file_stem(chosen.backbone_key, class_names[target_class])
     widgets.figure_downloads(lambda: [figures.figure_row(class_text, display_image, results)],
                              title=title, stem=stem, key="figure_main", display=display)

@@ -136,3 +136,17 @@ def grid_size(tile_count: int, tile_size: int, columns: int | None = None) -> tu
     rows = -(-tile_count // columns)
     tile_size = display_size((tile_size, tile_size))[0]
     return rows * (tile_size + TITLE_HEIGHT) + (rows + 1) * GAP, columns * tile_size + (columns + 1) * GAP
+
+
+def slide_columns(tile_count: int, size: tuple[int, int], aspect: float = 16 / 9) -> int:
+    """The columns that make :func:`grid`'s output for ``tile_count`` tiles of ``size`` (height, width) nearest ``aspect``
+    (16 : 9, a slide): the ``--layout slide`` of ``camlib explain``."""
+    height, width = display_size(size)
+
+    def distance(columns: int) -> float:
+        rows = -(-tile_count // columns)
+        total_width = columns * width + (columns + 1) * GAP
+        total_height = rows * (height + TITLE_HEIGHT) + (rows + 1) * GAP
+        return abs(math.log(total_width / total_height / aspect))
+
+    return min(range(1, max(1, tile_count) + 1), key=distance)

@@ -22,7 +22,7 @@ settings = widgets.sidebar_method_settings(resolution)
 display = widgets.sidebar_display()
 widgets.sidebar_device()
 widgets.note(instances.resolution_note(resolution))
-setting_text = captions.setting_line(chosen.label, layer, settings)
+setting_text = captions.setting_line(captions.model_title(chosen.model.backbone, chosen.choice), layer, settings)
 grid = {"layer": layer, "settings": settings, "display": display}
 
 st.header("Several classes in one image")

@@ -100,7 +100,7 @@ def test_default_run_renders_the_input_and_all_six_overlays():
     assert_clean(at)
     assert not at.error
     shown = captions(at)
-    assert shown[0].startswith("Input: ")
+    assert shown[0] == "Input"  # the class explained is in the header, not under the input
     assert_method_row(shown[1:7])
     assert len(at.main.get("plotly_chart")) == 1  # the heatmap of the inspected method
     assert len(at.sidebar.get("plotly_chart")) == 1  # the top-5 chart
@@ -241,7 +241,7 @@ def test_choosing_a_class_and_a_layer_reruns_the_methods():
     at = run_app()
     at.sidebar.selectbox(key=next(box.key for box in at.sidebar.selectbox if box.key.startswith("camlib_class::"))).select(281).run()
     assert_clean(at)
-    assert captions(at)[0] == "Input: tabby"
+    assert captions(at)[0] == "Input" and "tabby" in main_text(at)
     at.sidebar.selectbox(key="camlib_layer::efficientnet_lite0").select("bn2").run()
     assert_clean(at)
     assert any("`bn2`" in markdown.value for markdown in at.main.markdown)
@@ -381,14 +381,14 @@ def _speed_sidebar_only():
 
 def test_the_parameter_boxes_show_their_values_in_words_at_every_setting():
     at = AppTest.from_function(_speed_sidebar_only, default_timeout=TIMEOUT_S).run()
-    for speed in ("fast", "exact", "lowres"):
+    for speed in ("fast", "exact", "test"):
         at.sidebar.radio(key="camlib_speed").set_value(speed).run()
         assert_clean(at)
         boxes = {box.key: box for box in at.sidebar.selectbox}
         assert all(box.value is not None for box in boxes.values()), speed  # none shows "Choose an option"
         combination = boxes[f"camlib_param::{speed}::gradpp_scorecam::combination"]
         assert combination.value == "softmax_w" and "softmax(C_k) × w_k / max w (default)" in combination.options
-    assert boxes["camlib_param::lowres::scorecam::perturbation_size"].value == 112
+    assert boxes["camlib_param::test::scorecam::perturbation_size"].value == 64
     at.sidebar.radio(key="camlib_speed").set_value("exact").run()
     assert at.sidebar.selectbox(key="camlib_param::exact::scorecam::perturbation_size").value == 0  # the input's own size
 
@@ -593,9 +593,9 @@ def test_every_sample_is_here_and_the_page_works_without_the_photos(monkeypatch,
     assert inputs.sample_input(samples[0]).image.mode == "RGB"
 
 
-def test_the_default_setting_is_fast_with_exact_and_lowres_one_click_away(monkeypatch):
+def test_the_default_setting_is_fast_with_exact_one_click_away(monkeypatch):
     monkeypatch.delenv(settings.FAST_TEST_ENV, raising=False)
-    assert settings.speed_options() == ["fast", "exact", "lowres"]
+    assert settings.speed_options() == ["fast", "exact"]  # Low-res was no faster than Fast and less faithful
     assert dict(settings.method_params("scorecam", "fast"))["sampled_channels"] == 128
     assert settings.method_params("scorecam", "exact") == ()  # exact is the published method
     # The label says how close fast comes to exact, from the measured report-half rows (camlib.measured).
@@ -609,7 +609,7 @@ def test_the_default_setting_is_fast_with_exact_and_lowres_one_click_away(monkey
 def test_the_speed_labels_come_from_the_one_table_of_measured_seconds(monkeypatch):
     from camlib import timings
 
-    for speed in ("fast", "exact", "lowres"):
+    for speed in ("fast", "exact"):
         assert timings.seconds_text(timings.setting_seconds(speed)) in settings.SPEED_PRESETS[speed].description
     assert timings.setting_seconds("exact") > timings.setting_seconds("fast")
     assert timings.map_size(448) == (448, 673)  # chelsea: the shorter side at 448, the aspect ratio kept
@@ -620,9 +620,8 @@ def test_the_speed_labels_come_from_the_one_table_of_measured_seconds(monkeypatc
 def test_method_params_merge_preset_and_overrides_into_a_hashable_key():
     assert settings.method_params("scorecam", "exact") == ()
     assert settings.method_params("gradcam", "fast") == ()
-    for key in ("scorecam", "gradpp_scorecam"):  # the app's Fast and Low-res are camlib's named settings
+    for key in ("scorecam", "gradpp_scorecam"):  # the app's Fast is camlib's named setting
         assert dict(settings.method_params(key, "fast")) == speed_params(key, "fast")
-        assert dict(settings.method_params(key, "lowres")) == speed_params(key, "lowres")
     fast_probability = dict(settings.method_params("scorecam", "fast", {"scorecam": {"score": "probability"}}))
     assert fast_probability == {**speed_params("scorecam", "fast"), "score": "probability"}
     assert settings.effective_param("gradpp_scorecam", "top_k", "exact") == GradPPScoreCAM.__init__.__kwdefaults__["top_k"]
@@ -844,7 +843,7 @@ def test_the_method_settings_name_their_changes_and_key_their_boxes(monkeypatch)
     assert settings.value_label("combination", "relu_w") == "ReLU(C_k) × w_k / max w" and settings.value_label("noise_level", 0.2) == "0.2"
     assert settings.param_key("fast", "scorecam", "score") == "camlib_param::fast::scorecam::score"
     assert settings.perturbation_size_options("scorecam", "exact") == ([0, 160, 112, 64], 0)  # 0: the input's own size
-    assert settings.perturbation_size_options("gradpp_scorecam", "lowres") == ([0, 160, 112, 64], 112)
+    assert settings.perturbation_size_options("gradpp_scorecam", "test") == ([0, 160, 112, 64], 64)
     monkeypatch.setitem(settings.SPEED_PRESETS["test"].params["scorecam"], "perturbation_size", 96)
     assert settings.perturbation_size_options("scorecam", "test") == ([0, 160, 112, 64, 96], 96)  # the preset's own, added
     assert settings.perturbation_size_label(0) == "the input's own size (exact)" and settings.perturbation_size_label(96) == "96 px"

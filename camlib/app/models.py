@@ -72,8 +72,8 @@ def download_weights(backbone_key: str) -> None:
 
 
 def display_name(backbone: Backbone) -> str:
-    """The model's name for people."""
-    return backbone.display_name
+    """The model's name for people (the model box says which built-in weights work offline; the pages need not)."""
+    return backbone.display_name.removesuffix(" (offline)")
 
 
 def is_imagenet(class_names) -> bool:

@@ -10,7 +10,7 @@ from camlib import timings
 from camlib.backbones import RESOLUTIONS
 from camlib.measured import fast_setting_text
 from camlib.methods import METHODS, method_info, speed_params
-from camlib.methods.registry import FAST_SAMPLED_CHANNELS, LOWRES_PERTURBATION_SIZE
+from camlib.methods.registry import FAST_SAMPLED_CHANNELS
 
 FAST_TEST_ENV = "CAMLIB_APP_FAST_TEST"
 
@@ -59,16 +59,6 @@ SPEED_PRESETS: dict[str, SpeedPreset] = {
             _library_setting("exact"),
         ),
         SpeedPreset(
-            "lowres",
-            "Low-res",
-            f"Score-CAM and Grad++ScoreCAM run their masked passes with the shorter side at {LOWRES_PERTURBATION_SIZE} "
-            "instead of the input's, as the Grad++ScoreCAM paper reduces the input. Only an approximation: at that "
-            "size EfficientNet's last feature map shrinks to 4 × 4 and the channels' scores drift from the full-size "
-            "ones, so prefer Fast."
-            + timing_text("lowres"),
-            _library_setting("lowres"),
-        ),
-        SpeedPreset(
             "test",
             "Quick test",
             f"Set by {FAST_TEST_ENV}=1 for automated tests: every perturbation pass at 64×64, "
@@ -85,10 +75,13 @@ SPEED_PRESETS: dict[str, SpeedPreset] = {
 
 
 def speed_options() -> list[str]:
-    """The presets offered, the default first: fast, or the quick test preset under ``CAMLIB_APP_FAST_TEST=1``."""
+    """The presets offered, the default first: fast, or the quick test preset under ``CAMLIB_APP_FAST_TEST=1``.
+
+    camlib's ``lowres`` setting is not offered: on a CPU it is no faster than Fast and its Score-CAM maps are
+    further from the exact ones (README, "The speed settings"); the CLI keeps it, with that said in its help."""
     if os.environ.get(FAST_TEST_ENV, "") not in ("", "0"):
-        return ["test", "fast", "exact", "lowres"]
-    return ["fast", "exact", "lowres"]
+        return ["test", "fast", "exact"]
+    return ["fast", "exact"]
 
 
 def method_default(method_key: str, name: str):

@@ -9,6 +9,8 @@ import streamlit as st
 
 from camlib.app.figures import COMMON_SCALE_NOTE, OWN_SCALE_NOTE, colorbar_strip
 from camlib.figure import SCALE_NOTE, FigureRow, figure_bytes
+
+LAYOUT_LABELS = {"strip": "Strip (one row per image, as in the paper)", "slide": "Slide (a 16 : 9 grid that fills a slide)"}
 from camlib.render import COLORMAPS
 
 
@@ -35,12 +37,15 @@ def colour_scale(display: Display, *, common: bool = False) -> None:
 
 def figure_downloads(rows: Callable[[], list[FigureRow]], *, title: str, stem: str, key: str, display: Display,
                      scale_note: str = SCALE_NOTE) -> None:
-    """Download buttons for the figure (PNG at 200 dpi and SVG), drawn only when clicked."""
+    """A layout choice (strip or 16 : 9 slide) and download buttons for the figure (PNG at 200 dpi and SVG), drawn
+    only when clicked."""
+    layout = st.radio("Figure layout", list(LAYOUT_LABELS), format_func=LAYOUT_LABELS.get, horizontal=True,
+                      key=f"{key}_layout", persist_state="session")
     first, second = st.columns(2)
     for column, file_format, mime in ((first, "png", "image/png"), (second, "svg", "image/svg+xml")):
         column.download_button(
             f"Download the figure ({file_format.upper()}{', 200 dpi' if file_format == 'png' else ', vector'})",
             lambda file_format=file_format: figure_bytes(rows(), title=title, colormap=display.colormap, opacity=display.opacity,
-                                                         scale_note=scale_note, file_format=file_format),
-            file_name=f"camlib_figure_{stem}.{file_format}", mime=mime, on_click="ignore", key=f"{key}_{file_format}",
+                                                         scale_note=scale_note, file_format=file_format, layout=layout),
+            file_name=f"camlib_figure_{stem}{'_slide' if layout == 'slide' else ''}.{file_format}", mime=mime, on_click="ignore", key=f"{key}_{file_format}",
         )

@@ -82,7 +82,7 @@ def pointing_game(methods: Sequence[str], backbone_key: str, layer: str) -> None
         "classified confidently on its own; for each cell's class, the share of the map's positive mass inside that "
         "cell and how often its maximum falls there. Chance is 0.25, which the centre blob scores."
     )
-    st.dataframe(pointing.style.format("{:.3f}", subset=pointing.columns[:2]))
+    st.dataframe(pointing.style.format("{:.3f}", subset=list(pointing.select_dtypes("float").columns)))
 
 
 def table_1_columns() -> None:
