@@ -111,7 +111,7 @@ def test_reciprocam_falls_back_when_the_batch_cannot_grow_at_the_layer():
         early = torch.relu(model.stem(inputs))
         features = model.features(early)
     expected = upsampled(recipro_by_hand(features[0], lambda masked: model.tail(early, masked), 2, "point"), (12, 12))
-    assert np.allclose(ReciproCAM(model, "features")(inputs, [2])[0], expected, atol=1e-5)
+    assert np.allclose(ReciproCAM(model, "features")(inputs, [2])[0], expected, atol=1e-4)  # batched vs single passes round apart by ~2e-5
 
 
 def groupcam_by_hand(model, layer: nn.Module, image: torch.Tensor, target: int, groups: int, percentile: float) -> np.ndarray:

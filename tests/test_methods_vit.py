@@ -360,6 +360,10 @@ def test_every_method_takes_reshape_but_not_as_a_user_parameter():
         assert "reshape" not in method_parameters(info.method_class), key
         if key == "cam":
             continue  # CAM takes reshape= like the others; it needs a layer feeding average pooling (Swin's, above)
+        if key in FEATURE_REPLACING:  # they take reshape= too, but cannot write feature maps back into tokens
+            with pytest.raises(MethodNotApplicableError, match="replaces the target layer's output"):
+                info.method_class(model, "mixer", reshape=TokenGrid(4, 4, 1))(inputs, [TARGET])
+            continue
         made = {name: info.method_class(model, "mixer", reshape=grid, **cheap.get(key, {}))(inputs, [TARGET])
                 for name, grid in (("right", TokenGrid(4, 4, 1)), ("transposed", transposed_tokens(1, 4, 4)))}
         assert made["right"].shape == (1, 32, 32) and not np.allclose(made["right"], made["transposed"], atol=1e-3), key

@@ -264,12 +264,20 @@ def _rows_with_last_stage_spearman(method: str, values: list[float]) -> list[dic
 
 def test_the_verdict_turns_at_a_mean_spearman_of_one_half():
     """The 0.5 threshold itself (Adebayo et al.'s reading of "the map changed"), exercised on both sides
-    through the summary: means of 0.49 pass, 0.50 and 0.51 fail. A threshold moved to 0.45 or 0.55, or a
-    ``<=`` for ``<``, or a verdict read from stage 1 instead of the last stage, fails this test."""
+    through the summary, with the interval: twelve images tightly around 0.49 pass, around 0.51 fail, and a
+    spread around 0.50 whose interval straddles it is indistinguishable (None). A threshold moved to 0.45 or
+    0.55, a verdict from the mean alone, or one read from stage 1 instead of the last stage, fails this test."""
     assert SANITY_THRESHOLD == 0.5
-    cases = {"just_below": [0.40, 0.58], "at": [0.45, 0.55], "just_above": [0.50, 0.52]}  # means 0.49, 0.50, 0.51
+    tight = [-0.002, 0.002, -0.001, 0.001, 0.0, 0.0, -0.002, 0.002, -0.001, 0.001, 0.0, 0.0]
+    cases = {
+        "just_below": [0.49 + d for d in tight],
+        "just_above": [0.51 + d for d in tight],
+        "straddling": [0.50 + 20 * d for d in tight],
+    }
     rows = [row for method, values in cases.items() for row in _rows_with_last_stage_spearman(method, values)]
     summary = summarize_sanity(rows)
     assert summary["just_below"]["rand_spearman_2"] == pytest.approx(0.49)
-    assert [summary[method]["passes"] for method in cases] == [True, False, False]
+    assert [summary[method]["passes"] for method in cases] == [True, False, None]
+    interval = summary["straddling"]["interval"]
+    assert interval.low < SANITY_THRESHOLD < interval.high
     assert sanity_verdict(0.4999) and not sanity_verdict(0.5001)

@@ -11,6 +11,7 @@ from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback
 from camlib.methods.feature_passes import FeaturePasses
 from camlib.methods.masked_passes import MaskedPassOptions
 from camlib.methods.params import check_params
+from camlib.methods.tokens import SpatialReshape
 
 
 def _kept_channels(features: Tensor) -> Tensor:
@@ -69,9 +70,10 @@ class AblationCAM(BaseCAM, key="ablationcam"):
         batch_size: int | None = None,
         mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
+        reshape: SpatialReshape | None = None,
     ) -> None:
         check_params(type(self), {"batch_size": batch_size, "mixed_precision": mixed_precision})
-        super().__init__(model, target_layer, progress=progress)
+        super().__init__(model, target_layer, progress=progress, reshape=reshape)
         self.options = MaskedPassOptions(batch_size, None, mixed_precision)
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:

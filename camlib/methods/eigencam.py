@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback
 from camlib.methods.params import check_params
+from camlib.methods.tokens import SpatialReshape
 
 
 def centred_positions(activations: Tensor) -> Tensor:
@@ -46,9 +47,10 @@ class EigenCAM(BaseCAM, key="eigencam"):
         *,
         centred: bool = True,
         progress: ProgressCallback | None = None,
+        reshape: SpatialReshape | None = None,
     ) -> None:
         check_params(type(self), {"centred": centred})
-        super().__init__(model, target_layer, progress=progress)
+        super().__init__(model, target_layer, progress=progress, reshape=reshape)
         self.centred = centred
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:

@@ -32,6 +32,19 @@ ScoreReader = Callable[[Tensor, Tensor], Tensor]
 """(logits (b, classes), targets (b,)) -> the item's score (b,)."""
 
 
+def in_layer_layout(features: Tensor, output) -> Tensor | None:
+    """``features`` (b, K, h, w) in the layout of the layer's ``output``: as they are for a channels-first map,
+    permuted back for a channels-last one (Swin's stages); ``None`` for anything else (a ViT's tokens)."""
+    if not isinstance(output, Tensor) or output.ndim != 4:
+        return None
+    channels, height, width = features.shape[1:]
+    if output.shape[1:] == (channels, height, width):
+        return features
+    if output.shape[1:] == (height, width, channels):
+        return features.permute(0, 2, 3, 1)
+    return None
+
+
 class FeaturePasses(MaskedPasses):
     """Scores items by the model's output when the target layer's output is replaced by ``build(items)``.
 
@@ -87,13 +100,15 @@ class FeaturePasses(MaskedPasses):
         def replace(_module: nn.Module, _inputs: tuple, output: Tensor):
             if threading.get_ident() != owner_thread:
                 return None
-            if not isinstance(output, Tensor) or output.shape[1:] != features.shape[1:]:
+            replacement = in_layer_layout(features, output)
+            if replacement is None:
                 shape = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
                 raise MethodNotApplicableError(
                     f"This method replaces the target layer's output with changed feature maps {tuple(features.shape[1:])}, "
-                    f"but the layer gives {shape}; choose a convolutional layer."
+                    f"but the layer gives {shape} (a token sequence or another layout it cannot write back); "
+                    "choose a convolutional layer, or Grad-CAM or Score-CAM on a transformer."
                 )
-            return features.to(output.dtype)
+            return replacement.to(output.dtype)
 
         handle = self.layer.register_forward_hook(replace)
         try:

@@ -12,6 +12,7 @@ from camlib.methods.maps import normalize_maps
 from camlib.methods.masked_passes import MaskedPasses, MaskedPassOptions
 from camlib.methods.params import check_params
 from camlib.methods.position_weights import ScoreMapCAM
+from camlib.methods.tokens import SpatialReshape
 
 BLUR_KERNEL = 51
 BLUR_SIGMA = 50.0
@@ -90,10 +91,11 @@ class GroupCAM(ScoreMapCAM, key="groupcam", uses_gradients=True):
         batch_size: int | None = None,
         mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
+        reshape: SpatialReshape | None = None,
     ) -> None:
         params = {"groups": groups, "percentile": percentile, "batch_size": batch_size, "mixed_precision": mixed_precision}
         check_params(type(self), params)
-        super().__init__(model, target_layer, progress=progress)
+        super().__init__(model, target_layer, progress=progress, reshape=reshape)
         if groups < 1 or not 0 <= percentile < 100:
             raise InvalidParameterError(f"groups must be at least 1 and percentile in [0, 100), got {groups!r}, {percentile!r}.")
         self.groups = groups

@@ -11,6 +11,7 @@ from camlib.methods.base import LayerCapture, ProgressCallback
 from camlib.methods.masked_passes import MaskedPassCAM
 from camlib.methods.params import check_params
 from camlib.methods.repeated_passes import averaged_channel_scores
+from camlib.methods.tokens import SpatialReshape
 
 Path = Literal["cumulative", "linear"]
 
@@ -58,10 +59,11 @@ class ISCAM(MaskedPassCAM, key="iscam"):
         n_samples: int = 10,
         path: Path = "cumulative",
         progress: ProgressCallback | None = None,
+        reshape: SpatialReshape | None = None,
         **options,
     ) -> None:
         check_params(type(self), {"n_samples": n_samples, "path": path, **options})
-        super().__init__(model, target_layer, progress=progress, **options)
+        super().__init__(model, target_layer, progress=progress, reshape=reshape, **options)
         if n_samples < 1 or path not in ("cumulative", "linear"):
             raise InvalidParameterError(
                 f"n_samples must be at least 1 and path 'cumulative' or 'linear', got {n_samples!r}, {path!r}."

@@ -15,6 +15,7 @@ from camlib.methods.feature_passes import FeaturePasses
 from camlib.methods.masked_passes import MaskedPassOptions
 from camlib.methods.params import check_params
 from camlib.methods.position_weights import ScoreMapCAM
+from camlib.methods.tokens import SpatialReshape
 
 Kernel = Literal["point", "gaussian"]
 GAUSSIAN_3X3 = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16
@@ -78,9 +79,10 @@ class ReciproCAM(ScoreMapCAM, key="reciprocam"):
         batch_size: int | None = None,
         mixed_precision: bool = False,
         progress: ProgressCallback | None = None,
+        reshape: SpatialReshape | None = None,
     ) -> None:
         check_params(type(self), {"kernel": kernel, "batch_size": batch_size, "mixed_precision": mixed_precision})
-        super().__init__(model, target_layer, progress=progress)
+        super().__init__(model, target_layer, progress=progress, reshape=reshape)
         if kernel not in ("point", "gaussian"):
             raise InvalidParameterError(f"kernel must be 'point' or 'gaussian', got {kernel!r}.")
         self.kernel = kernel

@@ -10,6 +10,7 @@ from camlib.methods.base import LayerCapture, ProgressCallback
 from camlib.methods.masked_passes import MaskedPassCAM, perturbation_shape
 from camlib.methods.params import check_params
 from camlib.methods.repeated_passes import averaged_channel_scores
+from camlib.methods.tokens import SpatialReshape
 
 
 class SSCAM(MaskedPassCAM, key="sscam"):
@@ -54,10 +55,11 @@ class SSCAM(MaskedPassCAM, key="sscam"):
         n_samples: int = 10,
         noise_std: float = 2.0,
         progress: ProgressCallback | None = None,
+        reshape: SpatialReshape | None = None,
         **options,
     ) -> None:
         check_params(type(self), {"n_samples": n_samples, "noise_std": noise_std, **options})
-        super().__init__(model, target_layer, progress=progress, **options)
+        super().__init__(model, target_layer, progress=progress, reshape=reshape, **options)
         if n_samples < 1 or noise_std < 0:
             raise InvalidParameterError("n_samples must be at least 1 and noise_std not negative.")
         self.n_samples = n_samples
