@@ -188,7 +188,9 @@ def test_a_method_that_does_not_apply_shows_its_reason_in_its_cell(tmp_path, mon
     warnings = " ".join(warning.value for warning in at.main.warning)
     assert "CAM is not applicable to AlexNet" in warnings
     shown = captions(at)
-    assert len(shown) == 6 + 1  # the input, five overlays, and the inspected overlay below them
+    # the input and five overlays; the difference view's input and difference; the inspected overlay below them
+    assert len(shown) == 6 + 2 + 1
+    assert shown[:6] == ["Input"] + [caption for caption in shown[1:6] if " · " in caption]
     assert not any(caption.startswith("CAM ·") for caption in shown)
 
 

@@ -1,5 +1,9 @@
 """docs/scheduler: the Slurm array scripts and the Kubernetes Indexed Job run camlib as they say.
 
+A slow check, not part of the README's test command (five Python processes that import torch, about 30 s
+of its 5-minute budget on the 2-core machine): run it with ``python -m pytest -q bench/check_scheduler.py``.
+
+
 No scheduler is needed: the tests set the variables Slurm and Kubernetes set, and run the scripts'
 commands on a small folder with one baseline (no method), so they stay fast.
 """
