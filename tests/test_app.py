@@ -157,6 +157,7 @@ def test_an_invalid_upload_shows_an_error_not_a_traceback(name, data, reason):
     assert not captions(at)
 
 
+@pytest.mark.slow  # over 2 s on the idle 2-core machine
 def test_a_valid_upload_is_explained_and_survives_a_rerun():
     at = run_app()
     image_box(at).set_value(
@@ -194,6 +195,7 @@ def test_a_method_that_does_not_apply_shows_its_reason_in_its_cell(tmp_path, mon
     assert not any(caption.startswith("CAM ·") for caption in shown)
 
 
+@pytest.mark.slow  # over 2 s on the idle 2-core machine
 def test_a_second_session_gets_the_first_sessions_maps_from_the_cache():
     noise = png_bytes(np.random.default_rng(7).integers(0, 256, (96, 128, 3), dtype=np.uint8))
 
@@ -239,6 +241,7 @@ def test_two_sessions_at_once_share_the_model_and_get_the_same_maps():
         np.testing.assert_array_equal(first[key], second[key])
 
 
+@pytest.mark.slow  # over 2 s on the idle 2-core machine
 def test_choosing_a_class_and_a_layer_reruns_the_methods():
     at = run_app()
     at.sidebar.selectbox(key=next(box.key for box in at.sidebar.selectbox if box.key.startswith("camlib_class::"))).select(281).run()
@@ -253,6 +256,7 @@ def test_choosing_a_class_and_a_layer_reruns_the_methods():
 # -- what was broken: the uploader against the samples, GIFs, the stale file, the teaching page's formulas ----
 
 
+@pytest.mark.slow  # over 2 s on the idle 2-core machine
 def test_choosing_a_sample_after_an_upload_explains_the_sample():
     at = run_app()
     image_box(at).set_value(("coffee.png", inputs.sample_bytes("skimage:coffee"), "image/png")).run()
@@ -279,6 +283,7 @@ def test_after_a_bad_upload_a_sample_or_a_new_upload_gets_the_user_going_again()
     assert not at.error and "rocket.png" in main_text(at)
 
 
+@pytest.mark.slow  # over 2 s on the idle 2-core machine
 def test_the_upload_box_takes_gifs_and_is_empty_after_each_upload():
     """A GIF is accepted (its first frame, with a note); the box then holds no file, so no stale or refused
     file stays in it, and replacing the image is one change: never "file removed" then the default sample."""
@@ -395,6 +400,7 @@ def test_the_parameter_boxes_show_their_values_in_words_at_every_setting():
     assert at.sidebar.selectbox(key="camlib_param::exact::scorecam::perturbation_size").value == 0  # the input's own size
 
 
+@pytest.mark.slow  # over 2 s on the idle 2-core machine
 def test_layer_class_and_parameters_survive_a_visit_to_another_page():
     at = run_app()
     class_key = next(box.key for box in at.sidebar.selectbox if box.key.startswith("camlib_class::"))
@@ -412,6 +418,7 @@ def test_layer_class_and_parameters_survive_a_visit_to_another_page():
     assert "Egyptian cat (285)" in main_text(at) and "noisy samples = 3" in main_text(at)
 
 
+@pytest.mark.slow  # over 2 s on the idle 2-core machine
 def test_a_class_outside_the_top_5_shows_its_probability():
     at = run_app()
     class_key = next(box.key for box in at.sidebar.selectbox if box.key.startswith("camlib_class::"))

@@ -157,6 +157,7 @@ def test_eigencam_final_map_agrees_with_pytorch_grad_cam_on_efficientnet(effnet,
     assert max(scores) >= THRESHOLD and min(scores) < THRESHOLD  # the peer has one of the two signs; camlib's rule picks one
 
 
+@pytest.mark.slow  # over 2 s on the idle 2-core machine
 def test_ablationcam_weights_and_map_match_pytorch_grad_cam():
     """A random ResNet-18 at layer4 (after a ReLU, so the peer ablates to 0 as the paper and camlib do),
     64 × 64 inputs; the top class, whose logit is positive, so the peer's divisor is camlib's."""

@@ -221,6 +221,7 @@ def test_activations_and_gradients_are_the_patch_tokens_row_by_row(image):
 FEATURE_REPLACING = {"ablationcam", "reciprocam"}  # methods that write feature maps back into the target layer
 
 
+@pytest.mark.slow  # over 2 s on the idle 2-core machine
 @pytest.mark.parametrize("case", ["vit", "deit_distilled", "swin"])
 def test_every_method_that_applies_runs_and_cam_says_why_not(case):
     """Each registered method on a narrow ViT, DeiT and Swin: a map, or (CAM on token models) the reason."""

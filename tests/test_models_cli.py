@@ -76,6 +76,7 @@ def test_layers_lists_shapes_and_marks_the_default(kit, capsys):
     assert "CAM: layer layer4, classifier fc" in out
 
 
+@pytest.mark.slow  # over 2 s on the idle 2-core machine
 def test_evaluate_with_your_own_model_records_it_and_refuses_another_on_resume(kit, capsys, tmp_path):
     out_csv = tmp_path / "results.csv"
     common = ["evaluate", kit / "images", "--methods", "gradcam,center", "--limit", "1", "--metrics", "basic", "--out", out_csv]

@@ -129,6 +129,7 @@ def assert_no_hooks_anywhere(model: torch.nn.Module) -> None:
         assert not getattr(module_globals, hooks, None), f"global {hooks} left behind"
 
 
+@pytest.mark.slow  # over 2 s on the idle 2-core machine
 def test_soak_threads_share_one_model():
     backbone = tiny_backbone()
     model = backbone.model
