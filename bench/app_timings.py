@@ -24,7 +24,7 @@ from PIL import Image
 
 from camlib.backbones import RESOLUTIONS, load_backbone
 from camlib.explain import run_method
-from camlib.methods import METHODS, speed_params
+from camlib.methods import PAPER_METHODS, speed_params
 
 
 def seconds_per_map(backbone, image, key: str, speed: str, resolution: int, repeats: int) -> tuple[float, tuple[int, int]]:
@@ -56,7 +56,7 @@ def main() -> None:
     print("SECONDS_BY_SETTING = {  # at 224, seconds per map")
     measured = {}
     for speed in args.settings.split(","):
-        measured[speed] = {key: seconds_per_map(backbone, image, key, speed, 224, args.repeats) for key in METHODS}
+        measured[speed] = {key: seconds_per_map(backbone, image, key, speed, 224, args.repeats) for key in PAPER_METHODS}
         print(f"    {speed!r}: {({key: round(value[0], 2) for key, value in measured[speed].items()})},", flush=True)
     print("}")
     print("SECONDS_BY_RESOLUTION = {  # at the Fast setting: (map height, map width), seconds per map")
@@ -64,7 +64,7 @@ def main() -> None:
         if resolution == 224 and "fast" in measured:
             timed = measured["fast"]  # measured just above
         else:
-            timed = {key: seconds_per_map(backbone, image, key, "fast", resolution, args.repeats) for key in METHODS}
+            timed = {key: seconds_per_map(backbone, image, key, "fast", resolution, args.repeats) for key in PAPER_METHODS}
         shape = next(iter(timed.values()))[1]
         by_resolution[str(resolution)] = {"map_size": list(shape), "seconds": {key: round(value[0], 2) for key, value in timed.items()}}
         print(f"    {resolution}: ({shape}, {by_resolution[str(resolution)]['seconds']}),", flush=True)

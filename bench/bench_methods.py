@@ -157,6 +157,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=None, help="timed calls per method (default 3, quick 1)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--out", default=None, help="also write the run's header, floors and table to this markdown file")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -167,7 +168,9 @@ def main() -> int:
     methods = args.methods.split(",")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device_name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({platform.processor() or platform.machine()})"
-    print(f"device: {device_name}; torch {torch.__version__}; threads {torch.get_num_threads()}; repeats {repeats}; image 224²\n")
+    header = f"device: {device_name}; torch {torch.__version__}; threads {torch.get_num_threads()}; repeats {repeats}; image 224²"
+    print(header + "\n")
+    floors = []
 
     from PIL import Image
     from skimage import data
@@ -212,12 +215,32 @@ def main() -> int:
         if "scorecam" in methods:
             line += f"; camlib's exact Score-CAM = {exact_scorecam / floor:.2f}× the floor"
         print(line + "\n", flush=True)
+        floors.append(line)
 
-    print("\n| backbone | method | camlib s | grad-cam s | torchcam s | grad-cam / camlib | torchcam / camlib | peak RSS MB | CUDA max MB |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for row in rows:
-        print(_format_row(row))
+    table = [TABLE_HEADER, "|---|---|---|---|---|---|---|---|---|", *(_format_row(row) for row in rows)]
+    print("\n" + "\n".join(table))
+    if args.out:
+        write_markdown(args.out, header, floors, table)
     return 0
+
+
+TABLE_HEADER = "| backbone | method | camlib s | grad-cam s | torchcam s | grad-cam / camlib | torchcam / camlib | peak RSS MB | CUDA max MB |"
+
+
+def write_markdown(path: str, header: str, floors: list[str], table: list[str]) -> None:
+    """The run as bench/readme_figures.py reads it: the command, the header, the floors, then the table."""
+    import datetime
+    import subprocess
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        commit = "unknown"
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"$ python bench/bench_methods.py {' '.join(sys.argv[1:])}", f"# {stamp}, commit {commit or 'unknown'}", header, ""]
+    lines += [*floors, "", *table]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _channels(model, layer_name: str, inputs) -> int:

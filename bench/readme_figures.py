@@ -29,6 +29,7 @@ from camlib.verdicts import BLOB_WORDS, CHECKED_AGAINST_CENTER, against_center, 
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "results"
+BENCH_RESULTS = ROOT / "bench" / "results"  # the printed outputs of the speed benchmarks
 DOCUMENTS = [ROOT / "README.md", ROOT / "docs" / "results.md"]
 MARKER = re.compile(r"<!--fig:(?P<name>[a-z0-9_]+)-->(?P<text>.*?)<!--/fig-->", re.S)
 MODELS = {  # model key -> (label, report CSV, pointing CSV)
@@ -194,6 +195,38 @@ def fast_text() -> str:
     return f"on the {fast.images} report-half images at `bn2`, fast Score-CAM scores " + ", ".join(parts)
 
 
+def table_rows(path: Path) -> list[list[str]]:
+    """The cells of a markdown table's data rows in a benchmark's output file (header and rule skipped)."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+
+
+def cpu_methods_text() -> str:
+    """bench/bench_methods.py's table and Score-CAM floor as it wrote them (``--out``), on lines of their own."""
+    text = (BENCH_RESULTS / "bench_methods_quick.md").read_text(encoding="utf-8").splitlines()
+    table = [line for line in text if line.startswith("|")]
+    floors = [line for line in text if "Score-CAM floor" in line]
+    return "\n" + "\n".join(table) + "\n\n" + "\n".join(f"Floor: {line}" for line in floors) + "\n"
+
+
+def extra_ratios_text() -> str:
+    """Faster peer / camlib for the added methods that a peer implements, from bench/bench_extra_methods.py's output."""
+    parts = []
+    for method, _, _, _, peer, ratio, _ in table_rows(BENCH_RESULTS / "extra_methods.txt"):
+        if not peer.startswith("camlib"):
+            named = f" ({peer.split(' ')[0]})" if peer.startswith("torchcam") else ""
+            parts.append(f"{method} {float(ratio):.2f}×{named}")
+    return ", ".join(parts)
+
+
+def extra_no_peer_text() -> str:
+    """Recipro-CAM and Group-CAM (in no peer library) against camlib's exact Score-CAM, at bn2 on 224 px."""
+    rows = [row for row in table_rows(BENCH_RESULTS / "extra_methods.txt") if row[4].startswith("camlib") and row[1].startswith("bn2")]
+    seconds = " and ".join(f"{float(row[2]):.2f} s" for row in rows)
+    ratios = " and ".join(f"{float(row[5]):.0f}×" for row in rows)
+    return f"they take {seconds}, {ratios} less than exact Score-CAM in the same run ({float(rows[0][3]):.1f} s)"
+
+
 def _label(field: str) -> str:
     return {"average_drop": "Average Drop %"}.get(field, LABELS.get(field, field))
 
@@ -208,6 +241,9 @@ def figures() -> dict[str, str]:
     found["timings"] = timings_text()
     found["uniform_increase"] = uniform_increase_text()
     found["fast_vs_exact"] = fast_text()
+    found["cpu_methods"] = cpu_methods_text()
+    found["extra_ratios"] = extra_ratios_text()
+    found["extra_no_peer"] = extra_no_peer_text()
     return found
 
 

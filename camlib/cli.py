@@ -33,8 +33,8 @@ GRID_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
 SPEED_HELP = (
     "Score-CAM family: exact (every channel, full resolution, float32); fast (Score-CAM measures 128 channels "
     "and predicts the rest, float16 on CUDA); lowres (masked passes at 112², float16 on CUDA, as the paper reduces "
-    "the input: on a CPU no faster than fast and further from exact, Score-CAM's maps correlating 0.856 with exact "
-    "at bn2 against fast's 0.995; see the README's speed settings)"
+    "the input: on a CPU no faster than fast and further from exact; bench/fast_vs_exact.py measures how far, see "
+    "the README's speed settings)"
 )
 
 
