@@ -122,7 +122,7 @@ PAPER_SETTING = (
     "are logits or softmax probabilities."
 )
 CAMLIB_SETTING = (
-    "EfficientNet-Lite0 at bn2 (the default layer), the report half of ../shared/imagenet-sample (odd "
+    "EfficientNet-Lite0 at bn2 (the default layer), the report half of a 250-image ImageNet sample, one image per class (odd "
     "name-sorted indices; defaults were chosen on the other half), the top-1 class, softmax scores on the "
     "normalised input masked by the map, inputs with the shorter side at 224 and the aspect ratio kept; "
     "computed with `camlib evaluate --half report` (docs/results.md). Different backbone, images and layer: "

@@ -94,7 +94,7 @@ def table_1_columns() -> None:
         paper.dataframe(paper_table.T.style.format("{:.1f}"), width="stretch")
         paper.caption(f"{teaching.PAPER_SETTING} Source: {teaching.PAPER_REFERENCE}")
     else:
-        paper.info("The paper's Table 1 (../shared/paper/table1.csv) is not on this machine; see the paper below.")
+        paper.info("The paper's Table 1 did not ship with this installation of camlib (camlib/data/paper/table1.csv); see the paper below.")
     ours.markdown("**With camlib** (docs/results.md)")
     camlib_table = teaching.camlib_table_1()
     if camlib_table is not None:
