@@ -1,7 +1,8 @@
 """What camlib's own evaluation found about each method: the one source that the app's method cells and
-docs/results.md read, computed from the per-image rows in ``docs/results/`` (never typed in twice).
+docs/results.md read, computed from the per-image rows in ``docs/results/`` (shipped as package data in
+``camlib/data/results``; never typed in twice).
 
-The rows are the **report half** of ``../shared/imagenet-sample`` (odd 0-based indices of the name-sorted
+The rows are the **report half** of the 250-image ImageNet sample (odd 0-based indices of the name-sorted
 files; the defaults were chosen on the other half), scored by ``camlib evaluate --sanity`` (see
 docs/results.md for the commands). A method gets a note where, at that backbone, layer and setting, its
 randomisation check does not pass, or it does not beat the centred blob (a map that knows nothing of the
