@@ -1,0 +1,242 @@
+"""Every method of one model and layer on one leaderboard: each figure a mean over images with its 95 %
+bootstrap interval (:mod:`camlib.intervals`), ranks only where paired intervals separate the methods, and
+the Pareto front of faithfulness (insertion − deletion) against cost (seconds per map).
+
+:func:`build_leaderboard` joins, per image and method, several ``camlib evaluate`` CSVs of one model (files
+with different method sets, e.g. the paper's six and the added nine), ``camlib pointing-game`` CSVs and a
+table of seconds per map. Files whose configuration lines disagree on the model, the layer, the target, the
+half (where recorded) or anything else in :data:`SAME_SETUP` are refused. A method found at two speed
+settings becomes two entries (``scorecam@exact``, ``scorecam@fast``); a baseline found twice keeps its first
+rows. :mod:`camlib.leaderboard_text` turns a :class:`Leaderboard` into tables and measured recommendations.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from camlib.baselines import is_baseline
+from camlib.errors import InvalidParameterError
+from camlib.intervals import ABOVE, BELOW, NOTHING, Interval, mean_of, paired_difference, verdict
+from camlib.pointing import by_grid, read_pointing_rows, summarize_pointing
+from camlib.results_file import ResultsError, read_results_file
+from camlib.summary import summarize
+
+SAME_SETUP = ("backbone", "layer", "target", "half", "weights", "insertion_steps", "pixel_order")
+"""Configuration keys that must agree between the joined files (a key absent from every file is fine)."""
+FIELDS = ("insertion_minus_deletion", "average_drop_10", "average_drop_25", "average_drop_50", "adcc", "hit_rate",
+          "sanity_spearman", "seconds")  # fmt: skip
+HIGHER_IS_BETTER = {"insertion_minus_deletion": True, "adcc": True, "hit_rate": True, "sanity_spearman": False,
+                    "seconds": False, **{f"average_drop_{p}": False for p in (10, 25, 50)}}  # fmt: skip
+MAX_TIMING_ROWS = 1_000_000
+
+
+@dataclass
+class Entry:
+    """One method (or baseline) at one speed setting, with its per-image values on each of :data:`FIELDS`."""
+
+    key: str  # the method key, or ``method@speed`` where the method came at two settings
+    method: str
+    kind: str  # "method" or "baseline"
+    speed: str
+    params: dict
+    source: str  # the evaluate file its rows came from
+    values: dict[str, dict[Hashable, float]] = field(default_factory=dict, repr=False)
+    sanity: str | None = None  # "passes", "fails", "indistinguishable" or None (not run)
+    seconds_from: str = "evaluate rows"
+
+    def interval(self, name: str) -> Interval:
+        values = self.values.get(name)
+        return mean_of(values, group=by_grid if name == "hit_rate" else None) if values else NOTHING
+
+
+@dataclass
+class Leaderboard:
+    model: str
+    layer: str
+    target: str
+    half: str
+    entries: list[Entry]
+    images: int  # images of the largest evaluate file (each entry's n is in its intervals)
+
+    def entry(self, key: str) -> Entry:
+        found = next((e for e in self.entries if e.key == key), None)
+        if found is None:
+            raise InvalidParameterError(f"No {key} on this leaderboard.")
+        return found
+
+    @property
+    def methods(self) -> list[Entry]:
+        return [e for e in self.entries if e.kind == "method"]
+
+
+def difference(first: Entry, second: Entry, name: str) -> Interval:
+    """Paired ``first − second`` on ``name`` over the images (pointing cells: grids resampled) both have."""
+    a, b = first.values.get(name), second.values.get(name)
+    if not a or not b:
+        return NOTHING
+    return paired_difference(a, b, group=by_grid if name == "hit_rate" else None)
+
+
+def ahead(first: Entry, second: Entry, name: str) -> bool:
+    """``first`` is better than ``second`` on ``name``: the paired interval excludes 0 on the good side."""
+    side = verdict(difference(first, second, name), 0.0)
+    return side == (ABOVE if HIGHER_IS_BETTER[name] else BELOW)
+
+
+def ranks(entries: Sequence[Entry], name: str) -> dict[str, int]:
+    """Rank on ``name`` = 1 + the number of entries ahead of it by their paired interval; entries that no
+    interval separates share a rank (a tie). Entries without values on ``name`` get none."""
+    scored = [e for e in entries if e.values.get(name)]
+    beaten_by = {e.key: 0 for e in scored}
+    for i, first in enumerate(scored):
+        for second in scored[i + 1 :]:
+            if ahead(first, second, name):
+                beaten_by[second.key] += 1
+            elif ahead(second, first, name):
+                beaten_by[first.key] += 1
+    return {key: 1 + count for key, count in beaten_by.items()}
+
+
+def pareto_front(points: dict[str, tuple[float, float]]) -> list[str]:
+    """The keys of ``points`` (cost, faithfulness) that no other point dominates (costs no more and is at
+    least as faithful, strictly better on one), cheapest first. Points with a NaN are left out."""
+    finite = {key: p for key, p in points.items() if all(math.isfinite(v) for v in p)}
+
+    def dominated(key: str) -> bool:
+        cost, faith = finite[key]
+        return any(c <= cost and f >= faith and (c < cost or f > faith) for other, (c, f) in finite.items() if other != key)
+
+    return sorted((key for key in finite if not dominated(key)), key=lambda key: finite[key])
+
+
+def front_of(board: Leaderboard) -> list[str]:
+    """The Pareto front of the methods (baselines are reference points, not candidates) on mean seconds per
+    map against mean insertion − deletion."""
+    points = {e.key: (e.interval("seconds").mean, e.interval("insertion_minus_deletion").mean) for e in board.methods}
+    return pareto_front(points)
+
+
+def check_same_setup(configs: Sequence[tuple[str, dict | None]]) -> dict:
+    """The files' shared configuration; a :class:`ResultsError` naming the key and the two files where they disagree."""
+    first_name, first = configs[0]
+    for name, config in configs:
+        if config is None:
+            raise ResultsError(f"{name} has no camlib-config line, so its model, layer and target cannot be checked; re-run it.")
+    for name, config in configs[1:]:
+        for key in SAME_SETUP:
+            if config.get(key) != first.get(key):
+                raise ResultsError(
+                    f"{name} and {first_name} disagree on {key} ({config.get(key)!r} against {first.get(key)!r}); "
+                    "a leaderboard joins files of one model, layer, target and half only."
+                )
+    return first
+
+
+def _entries_of(path: Path, config: dict, rows: list[dict]) -> list[Entry]:
+    speed = str(config.get("speed", "exact"))
+    entries = []
+    for summary in summarize(rows):
+        values = {name: dict(summary.per_image.get(name, {})) for name in FIELDS[:5]}
+        values["sanity_spearman"] = dict(summary.per_image.get("sanity_spearman", {}))
+        values["seconds"] = {row["file"]: float(row["seconds"]) for row in rows
+                             if row["method"] == summary.method and not row.get("error") and row.get("seconds")}  # fmt: skip
+        entries.append(Entry(summary.method, summary.method, summary.kind, speed, dict(config.get("params", {}).get(summary.method, {})),
+                             path.name, values, summary.sanity_verdict))  # fmt: skip
+    return entries
+
+
+def load_evaluations(paths: Sequence[str | os.PathLike]) -> tuple[dict, list[Entry]]:
+    """The shared configuration and the entries of several evaluate CSVs of one model and layer."""
+    if not paths:
+        raise InvalidParameterError("A leaderboard needs at least one evaluate CSV.")
+    files = [read_results_file(path) for path in paths]
+    config = check_same_setup([(f.path.name, f.config) for f in files])
+    entries: list[Entry] = []
+    for results in files:
+        for entry in _entries_of(results.path, results.config, results.rows):
+            same = [e for e in entries if e.method == entry.method]
+            if same and entry.kind == "baseline":
+                continue  # a baseline ignores the speed setting: its first rows stand
+            if any(e.speed == entry.speed for e in same):
+                raise ResultsError(f"{entry.method} at the {entry.speed} setting is in {entry.source} and {same[0].source}; keep it in one file.")
+            entries.append(entry)
+    for entry in entries:
+        if sum(e.method == entry.method for e in entries) > 1:
+            entry.key = f"{entry.method}@{entry.speed}"
+    return config, entries
+
+
+def attach_pointing(entries: Sequence[Entry], paths: Iterable[str | os.PathLike]) -> None:
+    """Each pointing-game method's per-cell hits go to the first entry of that method (the first evaluate
+    file's setting where a method came at two)."""
+    paths = list(paths)
+    if not paths:
+        return
+    for summary in summarize_pointing(read_pointing_rows(paths)):
+        entry = next((e for e in entries if e.method == summary.method), None)
+        if entry is not None:
+            entry.values["hit_rate"] = dict(summary.per_image["hit_rate"])
+
+
+def read_seconds_table(path: str | os.PathLike, backbone: str) -> dict[tuple[str, str | None], dict[Hashable, float]]:
+    """A CSV of seconds per map: columns ``method`` and ``seconds`` (one row per map), optional ``speed``,
+    ``backbone`` (rows of other models are skipped) and ``file`` (the image). -> (method, speed) -> {row: s}."""
+    table: dict[tuple[str, str | None], dict[Hashable, float]] = {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(line for line in handle if not line.startswith("#"))
+        if not {"method", "seconds"} <= set(reader.fieldnames or ()):
+            raise InvalidParameterError(f"{path}: a seconds-per-map table needs the columns method and seconds.")
+        for number, row in enumerate(reader):
+            if number >= MAX_TIMING_ROWS:
+                raise InvalidParameterError(f"{path}: more than {MAX_TIMING_ROWS:,} rows; not a seconds-per-map table.")
+            if row.get("backbone") not in (None, "", backbone):
+                continue
+            try:
+                seconds = float(row["seconds"])
+            except (TypeError, ValueError):
+                raise InvalidParameterError(f"{path}, row {number + 2}: seconds is {row['seconds']!r}, not a number.") from None
+            key = (row["method"], row.get("speed") or None)
+            table.setdefault(key, {})[row.get("file") or number] = seconds
+    return table
+
+
+def attach_seconds(entries: Sequence[Entry], table: dict[tuple[str, str | None], dict[Hashable, float]], source: str) -> None:
+    """Seconds per map from the timing table where it has the method (at the entry's speed, or with no speed
+    given); the others keep the evaluate rows' seconds."""
+    for entry in entries:
+        found = table.get((entry.method, entry.speed)) or table.get((entry.method, None))
+        if found:
+            entry.values["seconds"] = dict(found)
+            entry.seconds_from = source
+
+
+def build_leaderboard(
+    evaluations: Sequence[str | os.PathLike],
+    pointing: Iterable[str | os.PathLike] = (),
+    seconds: str | os.PathLike | None = None,
+    *,
+    half: str = "report",
+) -> Leaderboard:
+    """The leaderboard of one model and layer from its evaluate CSVs, pointing-game CSVs and an optional
+    seconds-per-map table (:func:`read_seconds_table`). ``half`` is what the title states where the files
+    do not record it; a file that records another half is refused."""
+    config, entries = load_evaluations(evaluations)
+    recorded = config.get("half")
+    if recorded not in (None, half):
+        raise ResultsError(f"The evaluate files hold the {recorded} half, not the {half} half.")
+    attach_pointing(entries, pointing)
+    if seconds is not None:
+        attach_seconds(entries, read_seconds_table(seconds, str(config.get("backbone"))), Path(seconds).name)
+    order = sorted(entries, key=lambda e: (e.kind == "baseline", -_mean(e, "insertion_minus_deletion")))
+    images = max((len(e.values.get("insertion_minus_deletion", {})) for e in entries), default=0)
+    return Leaderboard(str(config.get("backbone")), str(config.get("layer")), str(config.get("target")), half, order, images)
+
+
+def _mean(entry: Entry, name: str) -> float:
+    values = entry.values.get(name)
+    return sum(values.values()) / len(values) if values else -math.inf
