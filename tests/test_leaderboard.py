@@ -1,0 +1,157 @@
+"""camlib.leaderboard: the join of several results files, tie-aware ranks, the Pareto front and the measured
+recommendations, on hand-made data whose answers are computed by hand; each check beside a planted error."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from camlib import leaderboard as lb
+from camlib import leaderboard_text as text
+from camlib.intervals import INDISTINGUISHABLE, verdict
+from camlib.results_file import ResultsError
+
+HEADER = "file,target,method,base_score,masked_score,insertion_auc,deletion_auc,seconds,error,kind,adcc,rand_spearman_1"
+A = [0.5, 0.6, 0.4, 0.7, 0.3, 0.5, 0.6, 0.4]
+WOBBLE = [0.1, -0.12] * 4  # mean −0.01, its interval spans 0
+
+
+def entry(key: str, faith: list[float], seconds: float = 1.0, kind: str = "method") -> lb.Entry:
+    images = [f"img{i}" for i in range(len(faith))]
+    values = {"insertion_minus_deletion": dict(zip(images, faith)), "seconds": dict.fromkeys(images, seconds)}
+    return lb.Entry(key, key, kind, "exact", {}, "hand-made", values)
+
+
+def board(*entries: lb.Entry) -> lb.Leaderboard:
+    return lb.Leaderboard("efficientnet_lite0", "bn2", "predicted", "report", list(entries), 8)
+
+
+# -- ranks -------------------------------------------------------------------------------------------
+
+
+def three() -> list[lb.Entry]:
+    """gradcam ≥ hirescam by mean, but their paired interval spans 0; cam is 0.2 behind both on every image."""
+    return [entry("gradcam", A), entry("hirescam", [a + w for a, w in zip(A, WOBBLE)]), entry("cam", [a - 0.2 for a in A])]
+
+
+def test_ranks_tie_what_the_intervals_do_not_separate():
+    entries = three()
+    assert verdict(lb.difference(entries[0], entries[1], "insertion_minus_deletion")) == INDISTINGUISHABLE
+    assert lb.ranks(entries, "insertion_minus_deletion") == {"gradcam": 1, "hirescam": 1, "cam": 3}
+
+
+def test_a_ranking_by_means_alone_is_caught(monkeypatch):
+    """Planted error: 'ahead' compares the means, ignoring the intervals: gradcam 1, hirescam 2 — not the tie."""
+    monkeypatch.setattr(lb, "ahead", lambda a, b, name: lb._mean(a, name) > lb._mean(b, name))
+    assert lb.ranks(three(), "insertion_minus_deletion") != {"gradcam": 1, "hirescam": 1, "cam": 3}
+
+
+def test_lower_is_better_ranks_the_cheapest_first():
+    entries = [entry("gradcam", A, seconds=0.1), entry("scorecam", A, seconds=5.0)]
+    entries[1].values["seconds"] = {f"img{i}": 5.0 + 0.1 * i for i in range(8)}
+    assert lb.ranks(entries, "seconds") == {"gradcam": 1, "scorecam": 2}
+
+
+# -- Pareto front ------------------------------------------------------------------------------------
+
+POINTS = {"a": (1.0, 0.2), "b": (2.0, 0.3), "c": (3.0, 0.25), "d": (2.0, 0.3), "f": (1.0, 0.1), "g": (0.5, float("nan"))}
+FRONT = ["a", "b", "d"]  # c: dearer and less faithful than b; f: as cheap as a, less faithful; g: not measured
+
+
+def test_pareto_front_of_a_hand_made_set():
+    assert lb.pareto_front(POINTS) == FRONT
+
+
+def test_a_front_that_needs_strictly_better_on_both_axes_is_caught():
+    """Planted error: 'dominated' only when another point is strictly cheaper AND strictly more faithful keeps f."""
+
+    def strict(points):
+        return sorted((k for k, (c, f) in points.items() if f == f and not any(c2 < c and f2 > f for c2, f2 in points.values())),
+                      key=lambda k: points[k])  # fmt: skip
+
+    assert strict(POINTS) != FRONT
+
+
+# -- recommendations ---------------------------------------------------------------------------------
+
+
+def recommendation_board() -> lb.Leaderboard:
+    """gradcam: best mean, 1 s; hirescam: tied with it, 0.1 s; cam: clearly behind, 0.01 s."""
+    entries = three()
+    for item, seconds in zip(entries, (1.0, 0.1, 0.01)):
+        item.values["seconds"] = {f"img{i}": seconds + 0.001 * i for i in range(8)}
+    return board(*entries)
+
+
+def test_the_demo_is_the_cheapest_method_tied_at_the_top():
+    sentence = text.recommendations(recommendation_board())[0]
+    assert sentence.startswith("**A demo (cheap and faithful)**: HiResCAM,"), sentence
+    assert "Grad-CAM" in sentence.split("at the top:")[1]
+
+
+def test_a_demo_pick_by_best_mean_or_by_cost_alone_is_caught(monkeypatch):
+    """Planted errors: the top tier read as 'best mean only' (Grad-CAM) or as every method (CAM, the cheapest)."""
+    monkeypatch.setattr(text, "top_tier", lambda b, name: [max(b.methods, key=lambda e: lb._mean(e, name))])
+    assert not text.recommendations(recommendation_board())[0].startswith("**A demo (cheap and faithful)**: HiResCAM,")
+    monkeypatch.setattr(text, "top_tier", lambda b, name: sorted(b.methods, key=lambda e: lb._mean(e, "seconds")))
+    assert not text.recommendations(recommendation_board())[0].startswith("**A demo (cheap and faithful)**: HiResCAM,")
+
+
+# -- files -------------------------------------------------------------------------------------------
+
+
+def write(path, rows, **config) -> str:
+    setup = {"backbone": "efficientnet_lite0", "layer": "bn2", "target": "predicted", "speed": "exact", "params": {}, **config}
+    body = "\n".join(f"img{i}.JPEG,1,{m},0.5,0.4,{ins},{dele},{s},,{k},0.7,0.3" for i, m, ins, dele, s, k in rows)
+    path.write_text(f"# camlib-config: {json.dumps(setup)}\n{HEADER}\n{body}\n")
+    return str(path)
+
+
+def test_files_join_per_image_and_method_with_hand_computed_means(tmp_path):
+    first = write(tmp_path / "a.csv", [(0, "gradcam", 0.6, 0.1, 0.02, "method"), (1, "gradcam", 0.4, 0.2, 0.04, "method"),
+                                       (0, "center", 0.3, 0.1, 0.0, "baseline"), (1, "center", 0.3, 0.2, 0.0, "baseline")])  # fmt: skip
+    second = write(tmp_path / "b.csv", [(0, "hirescam", 0.7, 0.1, 0.03, "method"), (1, "hirescam", 0.5, 0.1, 0.05, "method")])
+    timing = tmp_path / "t.csv"
+    timing.write_text("backbone,method,file,seconds\nefficientnet_lite0,gradcam,x,0.5\nefficientnet_lite0,gradcam,y,0.7\nother,gradcam,z,9\n")
+    found = lb.build_leaderboard([first, second], seconds=timing)
+    assert [e.key for e in found.entries] == ["hirescam", "gradcam", "center"]  # methods by mean ins − del, then baselines
+    assert found.entry("hirescam").interval("insertion_minus_deletion").mean == pytest.approx(0.5)  # (0.6 + 0.4) / 2
+    assert found.entry("gradcam").interval("insertion_minus_deletion").mean == pytest.approx(0.35)  # (0.5 + 0.2) / 2
+    assert found.entry("gradcam").interval("seconds").mean == pytest.approx(0.6)  # the timing table, other model skipped
+    assert found.entry("hirescam").interval("seconds").mean == pytest.approx(0.04)  # the evaluate rows
+    assert lb.difference(found.entry("hirescam"), found.entry("gradcam"), "insertion_minus_deletion").mean == pytest.approx(0.15)
+    assert found.entry("gradcam").sanity == "passes"  # Spearman 0.3 on both images: wholly below 0.5
+
+
+@pytest.mark.parametrize(("key", "value"), [("layer", "conv_head"), ("backbone", "efficientnet_lite1"), ("target", "1"), ("half", "tuning")])
+def test_files_of_another_model_layer_target_or_half_are_refused(tmp_path, key, value):
+    first = write(tmp_path / "a.csv", [(0, "gradcam", 0.6, 0.1, 0.02, "method")])
+    second = write(tmp_path / "b.csv", [(0, "hirescam", 0.7, 0.1, 0.03, "method")], **{key: value})
+    with pytest.raises(ResultsError, match=key):
+        lb.build_leaderboard([first, second])
+
+
+def test_a_method_at_two_speeds_is_two_entries_and_twice_at_one_speed_is_refused(tmp_path):
+    exact = write(tmp_path / "a.csv", [(0, "scorecam", 0.6, 0.1, 9.0, "method"), (0, "center", 0.3, 0.1, 0.0, "baseline")])
+    fast = write(tmp_path / "b.csv", [(0, "scorecam", 0.5, 0.1, 2.0, "method"), (0, "center", 0.3, 0.1, 0.0, "baseline")],
+                 speed="fast", params={"scorecam": {"sampled_channels": 128}})  # fmt: skip
+    found = lb.build_leaderboard([exact, fast])
+    assert [e.key for e in found.entries] == ["scorecam@exact", "scorecam@fast", "center"]
+    assert text.setting_of(found.entry("scorecam@fast")) == "fast (sampled_channels=128)"
+    with pytest.raises(ResultsError, match="keep it in one file"):
+        lb.build_leaderboard([exact, write(tmp_path / "c.csv", [(1, "scorecam", 0.5, 0.1, 2.0, "method")])])
+
+
+def test_pointing_hits_attach_and_the_table_states_the_setting(tmp_path):
+    evaluated = write(tmp_path / "a.csv", [(i, m, 0.6, 0.1, 0.02, "method") for i in range(2) for m in ("gradcam", "cam")])
+    pointing = tmp_path / "p.csv"
+    lines = ["grid,cell,file,target,method,energy_share,hit,seconds,error"]
+    lines += [f"{g},{c},img{c},1,gradcam,0.5,{int(c != 3)},0.1," for g in range(2) for c in range(4)]
+    pointing.write_text("\n".join(lines) + "\n")
+    found = lb.build_leaderboard([evaluated], [pointing])
+    assert found.entry("gradcam").interval("hit_rate").mean == pytest.approx(0.75)  # 3 of 4 cells in each grid
+    table = text.leaderboard_markdown(found)
+    assert "0.750 [0.750, 0.750]" in table and "| exact |" in table
+    line = text.setting_line(found)
+    assert line.startswith("Report half, EfficientNet-Lite0 at layer `bn2`") and "2 images" in line and "2 grids" in line
