@@ -33,6 +33,9 @@ FIELDS = ("insertion_minus_deletion", "average_drop_10", "average_drop_25", "ave
 HIGHER_IS_BETTER = {"insertion_minus_deletion": True, "adcc": True, "hit_rate": True, "sanity_spearman": False,
                     "seconds": False, **{f"average_drop_{p}": False for p in (10, 25, 50)}}  # fmt: skip
 MAX_TIMING_ROWS = 1_000_000
+EVALUATE_ROWS = "evaluate rows"
+MIN_PAIRED = 8
+"""Fewest images (pointing cells) two entries must share before an interval may put one ahead of the other."""
 
 
 @dataclass
@@ -47,7 +50,7 @@ class Entry:
     source: str  # the evaluate file its rows came from
     values: dict[str, dict[Hashable, float]] = field(default_factory=dict, repr=False)
     sanity: str | None = None  # "passes", "fails", "indistinguishable" or None (not run)
-    seconds_from: str = "evaluate rows"
+    seconds_from: str = EVALUATE_ROWS
 
     def interval(self, name: str) -> Interval:
         values = self.values.get(name)
@@ -84,7 +87,8 @@ def difference(first: Entry, second: Entry, name: str) -> Interval:
 
 def ahead(first: Entry, second: Entry, name: str) -> bool:
     """``first`` is better than ``second`` on ``name``: the paired interval excludes 0 on the good side."""
-    side = verdict(difference(first, second, name), 0.0)
+    gap = difference(first, second, name)
+    side = verdict(gap, 0.0) if gap.n >= MIN_PAIRED else None
     return side == (ABOVE if HIGHER_IS_BETTER[name] else BELOW)
 
 

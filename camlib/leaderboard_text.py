@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from camlib.baselines import is_baseline
 from camlib.explain import display_name
 from camlib.intervals import ABOVE, BELOW, INDISTINGUISHABLE, verdict
-from camlib.leaderboard import Entry, Leaderboard, ahead, difference, front_of, ranks
+from camlib.leaderboard import EVALUATE_ROWS, Entry, Leaderboard, ahead, difference, front_of, ranks
 from camlib.methods import METHODS
 from camlib.pointing import CHANCE
 
@@ -21,6 +21,7 @@ COLUMNS = (  # field, heading, digits
     ("adcc", "ADCC ↑", 3), ("hit_rate", "pointing hit rate ↑", 3), ("sanity_spearman", "Spearman after randomisation ↓", 3),
     ("seconds", "seconds per map ↓", 3),
 )  # fmt: skip
+GAP_WORDS = {ABOVE: "ahead", BELOW: "behind", INDISTINGUISHABLE: "indistinguishable"}
 MODEL_NAMES = {"efficientnet_lite0": "EfficientNet-Lite0", "efficientnet_lite1": "EfficientNet-Lite1", "efficientnet_lite2": "EfficientNet-Lite2"}
 RIVALS = ("reciprocam", ("scorecam", "fast"), "groupcam")
 """Grad++ScoreCAM's field (issue #23 point 6): the other ways to Score-CAM's faithfulness at less cost."""
@@ -91,7 +92,14 @@ def table_notes(board: Leaderboard) -> list[str]:
         "Randomisation check: the mean Spearman between the map and the map of a randomised model, *passes* below 0.5, "
         "*fails* above, each only where the interval excludes 0.5.",
         f"Seconds per map from: {', '.join(sources)}. The Pareto front (faithfulness against cost) is over the methods' means.",
-    ]
+        *([] if not _mixed_clocks(board) else [
+            "The evaluate rows' seconds are those of the machine and run each file came from, so costs compare like "
+            "for like only between methods of one file."])
+    ]  # fmt: skip
+
+
+def _mixed_clocks(board: Leaderboard) -> bool:
+    return len({(e.seconds_from, e.source if e.seconds_from == EVALUATE_ROWS else "") for e in board.methods}) > 1
 
 
 def pareto_sentence(board: Leaderboard) -> str:
@@ -146,7 +154,7 @@ def _teaching(board: Leaderboard) -> str:
         return "**A teaching comparison**: the randomisation check was not run on these files."
     pick = passing[0] if passing[0].key != best.key else (passing[1] if len(passing) > 1 else passing[0])
     gap = difference(best, pick, "insertion_minus_deletion")
-    side = {ABOVE: "ahead", BELOW: "behind", INDISTINGUISHABLE: "indistinguishable"}[verdict(gap, 0.0)]
+    side = GAP_WORDS[verdict(gap, 0.0)]
     fails = [name_of(e) for e in board.methods if e.sanity == "fails"]
     return (f"**A teaching comparison**: {name_of(pick)} ({family_of(pick)}, passes the randomisation check, {_seconds(pick)}) "
             f"beside {name_of(best)} ({family_of(best)}, highest mean insertion − deletion, randomisation check: {best.sanity or 'not run'}): "
@@ -171,26 +179,50 @@ def find(board: Leaderboard, wanted: str | tuple[str, str]) -> Entry | None:
     return next((e for e in board.entries if e.method == method and (speed is None or e.speed == speed)), None)
 
 
-def field_rows(board: Leaderboard, first: str = "gradpp_scorecam") -> list[str]:
-    """Table rows: ``first`` against each of :data:`RIVALS` on faithfulness and on cost, paired."""
-    ours, rows = find(board, first), []
+def field_pairs(board: Leaderboard, first: str = "gradpp_scorecam") -> list[tuple[Entry, Entry, object, object]]:
+    """(``first``, rival, paired insertion − deletion difference, paired seconds difference) per rival found."""
+    ours, pairs = find(board, first), []
     for wanted in RIVALS:
         rival = find(board, wanted)
-        if ours is None or rival is None:
-            continue
-        faith = difference(ours, rival, "insertion_minus_deletion")
-        cost = difference(ours, rival, "seconds")
+        if ours is not None and rival is not None:
+            pairs.append((ours, rival, difference(ours, rival, "insertion_minus_deletion"), difference(ours, rival, "seconds")))
+    return pairs
+
+
+def field_rows(board: Leaderboard, first: str = "gradpp_scorecam") -> list[str]:
+    """Table rows: ``first`` against each of :data:`RIVALS` on faithfulness and on cost, paired."""
+    rows = []
+    for ours, rival, faith, cost in field_pairs(board, first):
         ratio = rival.interval("seconds").mean / ours.interval("seconds").mean
-        rows.append(f"| {model_name(board)} | {display_name(rival.method)} ({setting_of(rival)}) | {faith.text(signed=True)} | "
+        rows.append(f"| {model_name(board)} | {display_name(rival.method)}, {setting_of(rival)} | {faith.text(signed=True)} | "
                     f"{_seconds(ours)} against {_seconds(rival)}: {cost.text(signed=True)} s, ×{ratio:.2f} | "
-                    f"{_outcome(faith, cost)} | {faith.n} |")  # fmt: skip
+                    f"{_outcome(faith, cost, same_clock(ours, rival))} | {faith.n} |")  # fmt: skip
     return rows
 
 
-def _outcome(faith, cost) -> str:
+def field_sentences(boards: Sequence[Leaderboard], first: str = "gradpp_scorecam") -> list[str]:
+    """One plain sentence per rival: what Grad++ScoreCAM is against it on each model, from the intervals."""
+    said: dict[str, list[str]] = {}
+    for board in boards:
+        for ours, rival, faith, cost in field_pairs(board, first):
+            seconds = (ours.interval("seconds").mean, rival.interval("seconds").mean)
+            rival_name = display_name(rival.method) + (" (fast)" if rival.method == "scorecam" else "")
+            said.setdefault(rival_name, []).append(
+                f"on {model_name(board)} ({setting_of(rival)}) {_outcome(faith, cost, same_clock(ours, rival))} (insertion − deletion {faith.text(signed=True)}; "
+                f"{seconds[0]:.3g} s against {seconds[1]:.3g} s per map)"
+            )
+    return [f"Grad++ScoreCAM against {rival}: " + "; ".join(parts) + "." for rival, parts in said.items()]
+
+
+def same_clock(first: Entry, second: Entry) -> bool:
+    """Their seconds were measured alike: from one timing table, or from the rows of one evaluate file."""
+    return first.seconds_from == second.seconds_from and (first.seconds_from != EVALUATE_ROWS or first.source == second.source)
+
+
+def _outcome(faith, cost, comparable: bool = True) -> str:
     more = {ABOVE: "more faithful", BELOW: "less faithful", INDISTINGUISHABLE: "indistinguishable faithfulness"}[verdict(faith, 0.0)]
     cheaper = {BELOW: "cheaper", ABOVE: "dearer", INDISTINGUISHABLE: "indistinguishable cost"}[verdict(cost, 0.0)]
-    return f"{more}, {cheaper}"
+    return f"{more}, {cheaper if comparable else 'cost not compared (timed in different runs, maybe on different machines)'}"
 
 
 def field_markdown(boards: Sequence[Leaderboard], first: str = "gradpp_scorecam") -> str:

@@ -5,6 +5,8 @@
 - ``results/``: the per-image rows of camlib's report-half evaluation that the app's measured caveats read
   (copies of ``docs/results/``, the one source; ``bench/sync_package_data.py`` refreshes them and
   ``tests/test_resources.py`` checks they are equal).
+- ``results/leaderboard.json`` and ``results/leaderboard_pareto.png``: the leaderboard the app's Leaderboard page
+  shows (written by ``bench/leaderboard.py`` from the rows above).
 - ``paper/table1.csv``: the Grad++ScoreCAM paper's Table 1 (``paper/README.md`` says where it comes from).
 """
 
@@ -24,6 +26,8 @@ PACKAGED_RESULTS = (
     "pointing_lite1_bn2.csv",
     "app_timings.json",
     "pointing_lite2_bn2.csv",
+    "leaderboard.json",
+    "leaderboard_pareto.png",
 )
 """The files of ``docs/results/`` that the app reads at run time, shipped in ``camlib/data/results/``."""
 

@@ -155,3 +155,18 @@ def test_pointing_hits_attach_and_the_table_states_the_setting(tmp_path):
     assert "0.750 [0.750, 0.750]" in table and "| exact |" in table
     line = text.setting_line(found)
     assert line.startswith("Report half, EfficientNet-Lite0 at layer `bn2`") and "2 images" in line and "2 grids" in line
+
+
+def test_grad_pp_scorecam_field_states_cost_only_when_timed_alike():
+    """Rows from two evaluate files (maybe two machines) get no cost verdict; a timing table's do. Planted
+    error: a same_clock that trusts any two evaluate rows would call the cost."""
+    ours = entry("gradpp_scorecam", A, seconds=1.0)
+    rival = entry("reciprocam", [a - 0.2 for a in A], seconds=0.1)
+    rival.source = "other.csv"
+    found = board(ours, rival)
+    assert "more faithful, cost not compared" in text.field_rows(found)[0]
+    for item in (ours, rival):
+        item.seconds_from = "seconds.csv"
+    assert "more faithful, dearer" in text.field_rows(found)[0]
+    rival.seconds_from = ours.seconds_from = lb.EVALUATE_ROWS
+    assert not (lambda a, b: a.seconds_from == b.seconds_from)(ours, rival) is text.same_clock(ours, rival)
