@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from camlib.app import method_families as families
 from camlib.app.maps import ordered_methods
 from camlib.app.settings import (
     COMBINATION_LABELS,
@@ -19,22 +20,36 @@ from camlib.app.settings import (
     speed_options,
 )
 from camlib.backbones import RESOLUTIONS
-from camlib.methods import METHODS, PAPER_METHODS
+from camlib.methods import FAMILIES, METHODS, PAPER_METHODS
 
 
 def sidebar_method_settings(resolution: int = 224) -> MethodSettings:
     """The methods and the speed, for maps at ``resolution`` (from :func:`sidebar_resolution`)."""
     st.sidebar.header("Methods")
     methods = ordered_methods(st.sidebar.multiselect(
-        "Methods",
-        list(METHODS),
+        "Methods (name · family)",
+        families.method_options(),  # family by family
         default=list(PAPER_METHODS),  # the paper's six; the others one click away
-        format_func=lambda k: METHODS[k].display_name,
-        key="camlib_methods",
+        format_func=families.method_label,
+        key=families.METHODS_KEY,
         persist_state="session",
     ))
+    _more_methods(methods)
     speed, overrides = sidebar_speed()
     return MethodSettings(methods, speed, overrides, resolution)
+
+
+def _more_methods(chosen: list[str]) -> None:
+    """Each family's methods, one button to add a whole family, one to go back to the paper's six."""
+    with st.sidebar.expander("More methods, by family"):
+        for family in FAMILIES:
+            st.markdown(families.family_caption(family))
+            st.button(
+                families.family_button_label(family, chosen), key=f"camlib_add_family::{family}",
+                on_click=families.add_family, args=(st.session_state, family),
+                disabled=set(families.by_family()[family]) <= set(chosen),
+            )  # fmt: skip
+        st.button("Back to the paper's six", key="camlib_paper_six", on_click=families.paper_six, args=(st.session_state,))
 
 
 def sidebar_resolution(default: int = 224, key: str = "camlib_resolution") -> int:

@@ -14,6 +14,7 @@ NAVIGATION = (
     ("pages/multiple_objects.py", "Multiple objects", ":material/pets:"),
     ("pages/faithfulness.py", "Faithfulness", ":material/trending_down:"),
     ("pages/how_the_methods_work.py", "How the methods work", ":material/school:"),
+    ("pages/leaderboard.py", "Leaderboard", ":material/leaderboard:"),
 )
 
 
