@@ -13,6 +13,7 @@ rows. :mod:`camlib.leaderboard_text` turns a :class:`Leaderboard` into tables an
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 from collections.abc import Hashable, Iterable, Sequence
@@ -175,21 +176,35 @@ def load_evaluations(paths: Sequence[str | os.PathLike]) -> tuple[dict, list[Ent
     return config, entries
 
 
-def attach_pointing(entries: Sequence[Entry], paths: Iterable[str | os.PathLike]) -> None:
+def attach_pointing(entries: Sequence[Entry], paths: Iterable[str | os.PathLike], config: dict | None = None) -> None:
     """Each pointing-game method's per-cell hits go to the first entry of that method (the first evaluate
-    file's setting where a method came at two)."""
-    paths = list(paths)
-    if not paths:
-        return
-    for summary in summarize_pointing(read_pointing_rows(paths)):
-        entry = next((e for e in entries if e.method == summary.method), None)
-        if entry is not None:
-            entry.values["hit_rate"] = dict(summary.per_image["hit_rate"])
+    file's setting where a method came at two). Files are read one by one (older ones have no configuration
+    line); they must hold the same grids, and a recorded model or layer must be the evaluate files'."""
+    cells: dict[tuple[int, int], str] = {}
+    for path in paths:
+        results = read_results_file(path)
+        for key in ("backbone", "layer"):
+            if results.config and config and results.config.get(key) != config.get(key):
+                raise ResultsError(f"{Path(path).name} has {key} {results.config.get(key)!r}, the evaluate files {config.get(key)!r}.")
+        rows = read_pointing_rows([path])
+        for row in rows:
+            cell = (int(row["grid"]), int(row["cell"]))
+            if cells.setdefault(cell, row["file"]) != row["file"]:
+                raise ResultsError(f"{Path(path).name} holds other grids (grid {cell[0]} cell {cell[1]} is {row['file']}, not {cells[cell]}).")
+        for summary in summarize_pointing(rows):
+            entry = next((e for e in entries if e.method == summary.method), None)
+            if entry is not None and "hit_rate" not in entry.values:
+                entry.values["hit_rate"] = dict(summary.per_image["hit_rate"])
 
 
 def read_seconds_table(path: str | os.PathLike, backbone: str) -> dict[tuple[str, str | None], dict[Hashable, float]]:
-    """A CSV of seconds per map: columns ``method`` and ``seconds`` (one row per map), optional ``speed``,
-    ``backbone`` (rows of other models are skipped) and ``file`` (the image). -> (method, speed) -> {row: s}."""
+    """Seconds per map -> (method, speed or None) -> {row: seconds}. A CSV has the columns ``method`` and
+    ``seconds`` (one row per map), optional ``speed``, ``backbone`` (rows of other models are skipped) and
+    ``file`` (the image); a JSON is ``bench/app_timings.py``'s (one timing per method and speed)."""
+    if Path(path).stat().st_size > 64 * 2**20:
+        raise InvalidParameterError(f"{path}: larger than 64 MiB; not a seconds-per-map table.")
+    if str(path).endswith(".json"):
+        return _seconds_json(path, backbone)
     table: dict[tuple[str, str | None], dict[Hashable, float]] = {}
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(line for line in handle if not line.startswith("#"))
@@ -200,13 +215,30 @@ def read_seconds_table(path: str | os.PathLike, backbone: str) -> dict[tuple[str
                 raise InvalidParameterError(f"{path}: more than {MAX_TIMING_ROWS:,} rows; not a seconds-per-map table.")
             if row.get("backbone") not in (None, "", backbone):
                 continue
-            try:
-                seconds = float(row["seconds"])
-            except (TypeError, ValueError):
-                raise InvalidParameterError(f"{path}, row {number + 2}: seconds is {row['seconds']!r}, not a number.") from None
             key = (row["method"], row.get("speed") or None)
-            table.setdefault(key, {})[row.get("file") or number] = seconds
+            table.setdefault(key, {})[row.get("file") or number] = _seconds(row["seconds"], f"{path}, row {number + 2}")
     return table
+
+
+def _seconds(value, where: str) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise InvalidParameterError(f"{where}: seconds is {value!r}, not a number of seconds.")
+    return seconds
+
+
+def _seconds_json(path: str | os.PathLike, backbone: str) -> dict[tuple[str, str | None], dict[Hashable, float]]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        by_setting = data["seconds_by_setting"]
+        named = str(data.get("backbone", backbone)).lower().replace("efficientnet-", "efficientnet_")
+        table = {(method, speed): {"timing": _seconds(s, str(path))} for speed, row in by_setting.items() for method, s in row.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise InvalidParameterError(f"{path}: not a timing file of bench/app_timings.py (no seconds_by_setting).") from None
+    return table if named == backbone else {}
 
 
 def attach_seconds(entries: Sequence[Entry], table: dict[tuple[str, str | None], dict[Hashable, float]], source: str) -> None:
@@ -233,7 +265,7 @@ def build_leaderboard(
     recorded = config.get("half")
     if recorded not in (None, half):
         raise ResultsError(f"The evaluate files hold the {recorded} half, not the {half} half.")
-    attach_pointing(entries, pointing)
+    attach_pointing(entries, pointing, config)
     if seconds is not None:
         attach_seconds(entries, read_seconds_table(seconds, str(config.get("backbone"))), Path(seconds).name)
     order = sorted(entries, key=lambda e: (e.kind == "baseline", -_mean(e, "insertion_minus_deletion")))

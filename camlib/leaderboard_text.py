@@ -76,7 +76,7 @@ def _cell(entry: Entry, name: str, digits: int, ranked: dict[str, int]) -> str:
     interval = entry.interval(name)
     if not math.isfinite(interval.mean):
         return "—"
-    text = interval.text(digits)
+    text = interval.text(digits) if interval.n > 1 else f"{interval.mean:.{digits}f} (one measurement)"
     if entry.key in ranked:
         tied = sum(rank == ranked[entry.key] for rank in ranked.values()) > 1
         text += f" #{ranked[entry.key]}{'=' if tied else ''}"

@@ -170,3 +170,35 @@ def test_grad_pp_scorecam_field_states_cost_only_when_timed_alike():
     assert "more faithful, dearer" in text.field_rows(found)[0]
     rival.seconds_from = ours.seconds_from = lb.EVALUATE_ROWS
     assert not (lambda a, b: a.seconds_from == b.seconds_from)(ours, rival) is text.same_clock(ours, rival)
+
+
+def test_a_timing_json_of_app_timings_applies_to_its_model_only(tmp_path):
+    timing = tmp_path / "t.json"
+    timing.write_text(json.dumps({"backbone": "EfficientNet-Lite0", "seconds_by_setting": {"exact": {"gradcam": 0.02, "scorecam": 7.7}}}))
+    assert lb.read_seconds_table(timing, "efficientnet_lite0")[("scorecam", "exact")] == {"timing": 7.7}
+    assert lb.read_seconds_table(timing, "efficientnet_lite1") == {}  # another model's timings are not borrowed
+    bad = tmp_path / "b.csv"
+    bad.write_text("method,seconds\ngradcam,-1\n")
+    with pytest.raises(Exception, match="not a number of seconds"):
+        lb.read_seconds_table(bad, "efficientnet_lite0")
+
+
+def pointing_file(path, method: str, files: list[str], config: dict | None = None) -> str:
+    lines = ([f"# camlib-config: {json.dumps(config)}"] if config else []) + ["grid,cell,file,target,method,energy_share,hit,seconds,error"]
+    lines += [f"0,{c},{name},1,{method},0.5,1,0.1," for c, name in enumerate(files)]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_pointing_files_with_and_without_a_configuration_join_when_their_grids_agree(tmp_path):
+    evaluated = write(tmp_path / "a.csv", [(0, m, 0.6, 0.1, 0.02, "method") for m in ("gradcam", "hirescam")])
+    old = pointing_file(tmp_path / "p.csv", "gradcam", ["a", "b", "c", "d"])
+    new = pointing_file(tmp_path / "q.csv", "hirescam", ["a", "b", "c", "d"], {"backbone": "efficientnet_lite0", "layer": "bn2", "params": {}})
+    found = lb.build_leaderboard([evaluated], [old, new])
+    assert found.entry("hirescam").interval("hit_rate").mean == pytest.approx(1.0)
+    other_grids = pointing_file(tmp_path / "r.csv", "hirescam", ["a", "b", "x", "d"])
+    with pytest.raises(ResultsError, match="other grids"):
+        lb.build_leaderboard([evaluated], [old, other_grids])
+    other_layer = pointing_file(tmp_path / "s.csv", "hirescam", ["a", "b", "c", "d"], {"backbone": "efficientnet_lite0", "layer": "conv_head", "params": {}})
+    with pytest.raises(ResultsError, match="layer"):
+        lb.build_leaderboard([evaluated], [old, other_layer])
