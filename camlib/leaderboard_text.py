@@ -69,7 +69,7 @@ def leaderboard_markdown(board: Leaderboard) -> str:
         n = len(entry.values.get("insertion_minus_deletion", {}))
         lines.append(f"| {name_of(entry)} | {family_of(entry)} | {setting_of(entry)} | " + " | ".join(cells)
                      + f" | {entry.sanity or '—'} | {on_front} | {n} |")  # fmt: skip
-    return "\n".join(lines + ["", *table_notes(board)])
+    return "\n".join(lines) + "\n\n" + "\n\n".join(table_notes(board))
 
 
 def _cell(entry: Entry, name: str, digits: int, ranked: dict[str, int]) -> str:
