@@ -20,7 +20,6 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from camlib.baselines import is_baseline
 from camlib.errors import InvalidParameterError
 from camlib.intervals import ABOVE, BELOW, NOTHING, Interval, mean_of, paired_difference, verdict
 from camlib.pointing import by_grid, read_pointing_rows, summarize_pointing
@@ -150,7 +149,8 @@ def _entries_of(path: Path, config: dict, rows: list[dict]) -> list[Entry]:
         values["sanity_spearman"] = dict(summary.per_image.get("sanity_spearman", {}))
         values["seconds"] = {row["file"]: float(row["seconds"]) for row in rows
                              if row["method"] == summary.method and not row.get("error") and row.get("seconds")}  # fmt: skip
-        entries.append(Entry(summary.method, summary.method, summary.kind, speed, dict(config.get("params", {}).get(summary.method, {})),
+        params = dict(config.get("params", {}).get(summary.method, {}))
+        entries.append(Entry(summary.method, summary.method, summary.kind, speed, params,
                              path.name, values, summary.sanity_verdict))  # fmt: skip
     return entries
 
@@ -168,7 +168,9 @@ def load_evaluations(paths: Sequence[str | os.PathLike]) -> tuple[dict, list[Ent
             if same and entry.kind == "baseline":
                 continue  # a baseline ignores the speed setting: its first rows stand
             if any(e.speed == entry.speed for e in same):
-                raise ResultsError(f"{entry.method} at the {entry.speed} setting is in {entry.source} and {same[0].source}; keep it in one file.")
+                raise ResultsError(
+                    f"{entry.method} at the {entry.speed} setting is in {entry.source} and {same[0].source}; keep it in one file."
+                )
             entries.append(entry)
     for entry in entries:
         if sum(e.method == entry.method for e in entries) > 1:
@@ -185,12 +187,14 @@ def attach_pointing(entries: Sequence[Entry], paths: Iterable[str | os.PathLike]
         results = read_results_file(path)
         for key in ("backbone", "layer"):
             if results.config and config and results.config.get(key) != config.get(key):
-                raise ResultsError(f"{Path(path).name} has {key} {results.config.get(key)!r}, the evaluate files {config.get(key)!r}.")
+                found = results.config.get(key)
+                raise ResultsError(f"{Path(path).name} has {key} {found!r}, the evaluate files {config.get(key)!r}.")
         rows = read_pointing_rows([path])
         for row in rows:
             cell = (int(row["grid"]), int(row["cell"]))
             if cells.setdefault(cell, row["file"]) != row["file"]:
-                raise ResultsError(f"{Path(path).name} holds other grids (grid {cell[0]} cell {cell[1]} is {row['file']}, not {cells[cell]}).")
+                where = f"grid {cell[0]} cell {cell[1]}"
+                raise ResultsError(f"{Path(path).name} holds other grids ({where} is {row['file']}, not {cells[cell]}).")
         for summary in summarize_pointing(rows):
             entry = next((e for e in entries if e.method == summary.method), None)
             if entry is not None and "hit_rate" not in entry.values:
@@ -235,7 +239,9 @@ def _seconds_json(path: str | os.PathLike, backbone: str) -> dict[tuple[str, str
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         by_setting = data["seconds_by_setting"]
         named = str(data.get("backbone", backbone)).lower().replace("efficientnet-", "efficientnet_")
-        table = {(method, speed): {"timing": _seconds(s, str(path))} for speed, row in by_setting.items() for method, s in row.items()}
+        table = {
+            (method, speed): {"timing": _seconds(s, str(path))} for speed, row in by_setting.items() for method, s in row.items()
+        }
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise InvalidParameterError(f"{path}: not a timing file of bench/app_timings.py (no seconds_by_setting).") from None
     return table if named == backbone else {}

@@ -22,7 +22,7 @@ COLUMNS = (  # field, heading, digits
     ("seconds", "seconds per map ↓", 3),
 )  # fmt: skip
 GAP_WORDS = {ABOVE: "ahead", BELOW: "behind", INDISTINGUISHABLE: "indistinguishable"}
-MODEL_NAMES = {"efficientnet_lite0": "EfficientNet-Lite0", "efficientnet_lite1": "EfficientNet-Lite1", "efficientnet_lite2": "EfficientNet-Lite2"}
+MODEL_NAMES = {f"efficientnet_lite{i}": f"EfficientNet-Lite{i}" for i in range(5)}
 RIVALS = ("reciprocam", ("scorecam", "fast"), "groupcam")
 """Grad++ScoreCAM's field (issue #23 point 6): the other ways to Score-CAM's faithfulness at less cost."""
 
@@ -33,7 +33,9 @@ def name_of(entry: Entry) -> str:
 
 
 def family_of(entry: Entry) -> str:
-    return "no model (baseline)" if entry.kind == "baseline" else METHODS[entry.method].family if entry.method in METHODS else "—"
+    if entry.kind == "baseline":
+        return "no model (baseline)"
+    return METHODS[entry.method].family if entry.method in METHODS else "—"
 
 
 def setting_of(entry: Entry) -> str:
@@ -157,9 +159,11 @@ def _teaching(board: Leaderboard) -> str:
     side = GAP_WORDS[verdict(gap, 0.0)]
     fails = [name_of(e) for e in board.methods if e.sanity == "fails"]
     return (f"**A teaching comparison**: {name_of(pick)} ({family_of(pick)}, passes the randomisation check, {_seconds(pick)}) "
-            f"beside {name_of(best)} ({family_of(best)}, highest mean insertion − deletion, randomisation check: {best.sanity or 'not run'}): "
+            f"beside {name_of(best)} ({family_of(best)}, highest mean insertion − deletion, "
+            f"randomisation check: {best.sanity or 'not run'}): "
             f"{name_of(best)} − {name_of(pick)} = {gap.text(signed=True)} ({side}). "
-            f"Fail the randomisation check (their maps change little when the model's weights are randomised): {', '.join(fails) or 'none'}.")  # fmt: skip
+            "Fail the randomisation check (their maps change little when the model's weights are randomised): "
+            f"{', '.join(fails) or 'none'}.")  # fmt: skip
 
 
 def _several_objects(board: Leaderboard) -> str:
@@ -208,7 +212,8 @@ def field_sentences(boards: Sequence[Leaderboard], first: str = "gradpp_scorecam
             seconds = (ours.interval("seconds").mean, rival.interval("seconds").mean)
             rival_name = display_name(rival.method) + (" (fast)" if rival.method == "scorecam" else "")
             said.setdefault(rival_name, []).append(
-                f"on {model_name(board)} ({setting_of(rival)}) {_outcome(faith, cost, same_clock(ours, rival))} (insertion − deletion {faith.text(signed=True)}; "
+                f"on {model_name(board)} ({setting_of(rival)}) {_outcome(faith, cost, same_clock(ours, rival))} "
+                f"(insertion − deletion {faith.text(signed=True)}; "
                 f"{seconds[0]:.3g} s against {seconds[1]:.3g} s per map)"
             )
     return [f"Grad++ScoreCAM against {rival}: " + "; ".join(parts) + "." for rival, parts in said.items()]
@@ -220,7 +225,8 @@ def same_clock(first: Entry, second: Entry) -> bool:
 
 
 def _outcome(faith, cost, comparable: bool = True) -> str:
-    more = {ABOVE: "more faithful", BELOW: "less faithful", INDISTINGUISHABLE: "indistinguishable faithfulness"}[verdict(faith, 0.0)]
+    faithful = {ABOVE: "more faithful", BELOW: "less faithful", INDISTINGUISHABLE: "indistinguishable faithfulness"}
+    more = faithful[verdict(faith, 0.0)]
     cheaper = {BELOW: "cheaper", ABOVE: "dearer", INDISTINGUISHABLE: "indistinguishable cost"}[verdict(cost, 0.0)]
     return f"{more}, {cheaper if comparable else 'cost not compared (timed in different runs, maybe on different machines)'}"
 
@@ -228,7 +234,8 @@ def _outcome(faith, cost, comparable: bool = True) -> str:
 def field_markdown(boards: Sequence[Leaderboard], first: str = "gradpp_scorecam") -> str:
     """Grad++ScoreCAM against Recipro-CAM, `fast` Score-CAM and Group-CAM on each model, stated from the intervals."""
     lines = [
-        "| model | against | Grad++ScoreCAM − it, insertion − deletion (paired, 95 %) | seconds per map (Grad++ScoreCAM − it, paired; its cost ÷ Grad++ScoreCAM's) | Grad++ScoreCAM is | images |",
+        "| model | against | Grad++ScoreCAM − it, insertion − deletion (paired, 95 %) "
+        "| seconds per map (Grad++ScoreCAM − it, paired; its cost ÷ Grad++ScoreCAM's) | Grad++ScoreCAM is | images |",
         "|---|---|---|---|---|---|",
     ]
     for board in boards:

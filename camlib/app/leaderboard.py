@@ -54,8 +54,11 @@ def load_leaderboard(path: Path = LEADERBOARD_FILE) -> Leaderboard:
         raise LeaderboardMissing("The leaderboard file holds no model; `python bench/leaderboard.py` rewrites it.")
     for record in models:
         if not isinstance(record, dict) or not states_its_setting(record):
-            raise LeaderboardMissing("A leaderboard table does not state its setting (half, model, layer, speed, images); it is not shown.")
-    return Leaderboard(models, str(data.get("field", "")), [str(s) for s in data.get("field_sentences", [])], str(data.get("command", "")))
+            raise LeaderboardMissing(
+                "A leaderboard table does not state its setting (half, model, layer, speed, images); it is not shown."
+            )
+    sentences = [str(line) for line in data.get("field_sentences", [])]
+    return Leaderboard(models, str(data.get("field", "")), sentences, str(data.get("command", "")))
 
 
 def pareto_image(path: Path = PARETO_FILE) -> Path | None:
