@@ -87,9 +87,16 @@ def difference(first: Entry, second: Entry, name: str) -> Interval:
 
 def ahead(first: Entry, second: Entry, name: str) -> bool:
     """``first`` is better than ``second`` on ``name``: the paired interval excludes 0 on the good side."""
+    return _side(first, second, name) is True
+
+
+def _side(first: Entry, second: Entry, name: str) -> bool | None:
+    """True: ``first`` is ahead of ``second``; False: behind; None: a tie (or under :data:`MIN_PAIRED` shared images)."""
     gap = difference(first, second, name)
     side = verdict(gap, 0.0) if gap.n >= MIN_PAIRED else None
-    return side == (ABOVE if HIGHER_IS_BETTER[name] else BELOW)
+    if side not in (ABOVE, BELOW):
+        return None
+    return (side == ABOVE) == HIGHER_IS_BETTER[name]
 
 
 def ranks(entries: Sequence[Entry], name: str) -> dict[str, int]:
@@ -99,10 +106,9 @@ def ranks(entries: Sequence[Entry], name: str) -> dict[str, int]:
     beaten_by = {e.key: 0 for e in scored}
     for i, first in enumerate(scored):
         for second in scored[i + 1 :]:
-            if ahead(first, second, name):
-                beaten_by[second.key] += 1
-            elif ahead(second, first, name):
-                beaten_by[first.key] += 1
+            side = _side(first, second, name)
+            if side is not None:
+                beaten_by[(second if side else first).key] += 1
     return {key: 1 + count for key, count in beaten_by.items()}
 
 

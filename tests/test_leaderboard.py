@@ -42,8 +42,8 @@ def test_ranks_tie_what_the_intervals_do_not_separate():
 
 
 def test_a_ranking_by_means_alone_is_caught(monkeypatch):
-    """Planted error: 'ahead' compares the means, ignoring the intervals: gradcam 1, hirescam 2 — not the tie."""
-    monkeypatch.setattr(lb, "ahead", lambda a, b, name: lb._mean(a, name) > lb._mean(b, name))
+    """Planted error: the side of a pair read from the means, ignoring the intervals: gradcam 1, hirescam 2 — not the tie."""
+    monkeypatch.setattr(lb, "_side", lambda a, b, name: lb._mean(a, name) > lb._mean(b, name))
     assert lb.ranks(three(), "insertion_minus_deletion") != {"gradcam": 1, "hirescam": 1, "cam": 3}
 
 
