@@ -7,13 +7,11 @@ with different method sets, e.g. the paper's six and the added nine), ``camlib p
 table of seconds per map. Files whose configuration lines disagree on the model, the layer, the target, the
 half (where recorded) or anything else in :data:`SAME_SETUP` are refused. A method found at two speed
 settings becomes two entries (``scorecam@exact``, ``scorecam@fast``); a baseline found twice keeps its first
-rows. :mod:`camlib.leaderboard_text` turns a :class:`Leaderboard` into tables and measured recommendations.
+rows. Every entry is measured on the images that all of them have (:func:`shared_images`). :mod:`camlib.leaderboard_text` turns a :class:`Leaderboard` into tables and measured recommendations.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import os
 from collections.abc import Hashable, Iterable, Sequence
@@ -24,6 +22,7 @@ from camlib.errors import InvalidParameterError
 from camlib.intervals import ABOVE, BELOW, NOTHING, Interval, mean_of, paired_difference, verdict
 from camlib.pointing import by_grid, read_pointing_rows, summarize_pointing
 from camlib.results_file import ResultsError, read_results_file
+from camlib.seconds_tables import read_seconds_table
 from camlib.summary import summarize
 
 SAME_SETUP = ("backbone", "layer", "target", "half", "weights", "insertion_steps", "pixel_order")
@@ -32,7 +31,6 @@ FIELDS = ("insertion_minus_deletion", "average_drop_10", "average_drop_25", "ave
           "sanity_spearman", "seconds")  # fmt: skip
 HIGHER_IS_BETTER = {"insertion_minus_deletion": True, "adcc": True, "hit_rate": True, "sanity_spearman": False,
                     "seconds": False, **{f"average_drop_{p}": False for p in (10, 25, 50)}}  # fmt: skip
-MAX_TIMING_ROWS = 1_000_000
 EVALUATE_ROWS = "evaluate rows"
 MIN_PAIRED = 8
 """Fewest images (pointing cells) two entries must share before an interval may put one ahead of the other."""
@@ -64,7 +62,7 @@ class Leaderboard:
     target: str
     half: str
     entries: list[Entry]
-    images: int  # images of the largest evaluate file (each entry's n is in its intervals)
+    images: int  # the images every method has (:func:`shared_images`)
 
     def entry(self, key: str) -> Entry:
         found = next((e for e in self.entries if e.key == key), None)
@@ -167,9 +165,13 @@ def load_evaluations(paths: Sequence[str | os.PathLike]) -> tuple[dict, list[Ent
         raise InvalidParameterError("A leaderboard needs at least one evaluate CSV.")
     files = [read_results_file(path) for path in paths]
     config = check_same_setup([(f.path.name, f.config) for f in files])
+    shared = shared_images(files)
+    if not shared:
+        raise ResultsError("The files share no image that every method has: nothing to compare.")
     entries: list[Entry] = []
     for results in files:
-        for entry in _entries_of(results.path, results.config, results.rows):
+        rows = [row for row in results.rows if row["file"] in shared]
+        for entry in _entries_of(results.path, results.config, rows):
             same = [e for e in entries if e.method == entry.method]
             if same and entry.kind == "baseline":
                 continue  # a baseline ignores the speed setting: its first rows stand
@@ -182,6 +184,16 @@ def load_evaluations(paths: Sequence[str | os.PathLike]) -> tuple[dict, list[Ent
         if sum(e.method == entry.method for e in entries) > 1:
             entry.key = f"{entry.method}@{entry.speed}"
     return config, entries
+
+
+def shared_images(files: Sequence) -> set[str]:
+    """The images every method of every file has: means over different images would not compare."""
+    images: set[str] | None = None
+    for results in files:
+        for method in {row["method"] for row in results.rows}:
+            found = {row["file"] for row in results.rows if row["method"] == method}
+            images = found if images is None else images & found
+    return images or set()
 
 
 def attach_pointing(entries: Sequence[Entry], paths: Iterable[str | os.PathLike], config: dict | None = None) -> None:
@@ -205,52 +217,6 @@ def attach_pointing(entries: Sequence[Entry], paths: Iterable[str | os.PathLike]
             entry = next((e for e in entries if e.method == summary.method), None)
             if entry is not None and "hit_rate" not in entry.values:
                 entry.values["hit_rate"] = dict(summary.per_image["hit_rate"])
-
-
-def read_seconds_table(path: str | os.PathLike, backbone: str) -> dict[tuple[str, str | None], dict[Hashable, float]]:
-    """Seconds per map -> (method, speed or None) -> {row: seconds}. A CSV has the columns ``method`` and
-    ``seconds`` (one row per map), optional ``speed``, ``backbone`` (rows of other models are skipped) and
-    ``file`` (the image); a JSON is ``bench/app_timings.py``'s (one timing per method and speed)."""
-    if Path(path).stat().st_size > 64 * 2**20:
-        raise InvalidParameterError(f"{path}: larger than 64 MiB; not a seconds-per-map table.")
-    if str(path).endswith(".json"):
-        return _seconds_json(path, backbone)
-    table: dict[tuple[str, str | None], dict[Hashable, float]] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(line for line in handle if not line.startswith("#"))
-        if not {"method", "seconds"} <= set(reader.fieldnames or ()):
-            raise InvalidParameterError(f"{path}: a seconds-per-map table needs the columns method and seconds.")
-        for number, row in enumerate(reader):
-            if number >= MAX_TIMING_ROWS:
-                raise InvalidParameterError(f"{path}: more than {MAX_TIMING_ROWS:,} rows; not a seconds-per-map table.")
-            if row.get("backbone") not in (None, "", backbone):
-                continue
-            key = (row["method"], row.get("speed") or None)
-            table.setdefault(key, {})[row.get("file") or number] = _seconds(row["seconds"], f"{path}, row {number + 2}")
-    return table
-
-
-def _seconds(value, where: str) -> float:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds >= 0):
-        raise InvalidParameterError(f"{where}: seconds is {value!r}, not a number of seconds.")
-    return seconds
-
-
-def _seconds_json(path: str | os.PathLike, backbone: str) -> dict[tuple[str, str | None], dict[Hashable, float]]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        by_setting = data["seconds_by_setting"]
-        named = str(data.get("backbone", backbone)).lower().replace("efficientnet-", "efficientnet_")
-        table = {
-            (method, speed): {"timing": _seconds(s, str(path))} for speed, row in by_setting.items() for method, s in row.items()
-        }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        raise InvalidParameterError(f"{path}: not a timing file of bench/app_timings.py (no seconds_by_setting).") from None
-    return table if named == backbone else {}
 
 
 def attach_seconds(entries: Sequence[Entry], table: dict[tuple[str, str | None], dict[Hashable, float]], source: str) -> None:

@@ -124,6 +124,16 @@ def test_files_join_per_image_and_method_with_hand_computed_means(tmp_path):
     assert found.entry("gradcam").sanity == "passes"  # Spearman 0.3 on both images: wholly below 0.5
 
 
+def test_methods_are_compared_on_the_images_they_all_have(tmp_path, monkeypatch):
+    six = write(tmp_path / "six.csv", [(0, "gradcam", 0.6, 0.1, 0.02, "method"), (1, "gradcam", 0.9, 0.1, 0.04, "method")])
+    prefix = write(tmp_path / "new.csv", [(0, "hirescam", 0.7, 0.1, 0.03, "method")])  # run on the first image only
+    found = lb.build_leaderboard([six, prefix])
+    assert found.images == 1
+    assert found.entry("gradcam").interval("insertion_minus_deletion").mean == pytest.approx(0.5)  # img0 only, not 0.65
+    monkeypatch.setattr(lb, "shared_images", lambda files: {row["file"] for f in files for row in f.rows})  # planted: every image
+    assert lb.build_leaderboard([six, prefix]).entry("gradcam").interval("insertion_minus_deletion").mean == pytest.approx(0.65)
+
+
 @pytest.mark.parametrize(("key", "value"), [("layer", "conv_head"), ("backbone", "efficientnet_lite1"), ("target", "1"), ("half", "tuning")])
 def test_files_of_another_model_layer_target_or_half_are_refused(tmp_path, key, value):
     first = write(tmp_path / "a.csv", [(0, "gradcam", 0.6, 0.1, 0.02, "method")])
@@ -140,7 +150,9 @@ def test_a_method_at_two_speeds_is_two_entries_and_twice_at_one_speed_is_refused
     assert [e.key for e in found.entries] == ["scorecam@exact", "scorecam@fast", "center"]
     assert text.setting_of(found.entry("scorecam@fast")) == "fast (sampled_channels=128)"
     with pytest.raises(ResultsError, match="keep it in one file"):
-        lb.build_leaderboard([exact, write(tmp_path / "c.csv", [(1, "scorecam", 0.5, 0.1, 2.0, "method")])])
+        lb.build_leaderboard([exact, write(tmp_path / "c.csv", [(0, "scorecam", 0.5, 0.1, 2.0, "method")])])
+    with pytest.raises(ResultsError, match="share no image"):
+        lb.build_leaderboard([exact, write(tmp_path / "d.csv", [(1, "gradcam", 0.5, 0.1, 2.0, "method")])])
 
 
 def test_pointing_hits_attach_and_the_table_states_the_setting(tmp_path):
