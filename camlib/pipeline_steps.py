@@ -50,12 +50,20 @@ class MethodSteps:
     def channel_count(self) -> int:
         return int(self.activations.shape[0])
 
+    @property
+    def contributions(self) -> np.ndarray:
+        """(K,): each channel's part of the weighted sum, alpha_k times the sum of its grid."""
+        return self.weights * self.activations.reshape(self.channel_count, -1).sum(axis=1)
+
     def strongest_channels(self, count: int) -> list[int]:
-        """The ``count`` channels to show: the first chosen by Grad-CAM++ weight for Grad++ScoreCAM (the ones it
-        scores first), otherwise those with the largest final weight."""
-        if self.gradient_weights is not None and self.chosen is not None:
-            return [int(channel) for channel in self.chosen[:count]]
-        return [int(channel) for channel in np.argsort(-self.weights, kind="stable")[:count]]
+        """The ``count`` channels that add the most to the weighted sum (:attr:`contributions`), largest first."""
+        return [int(channel) for channel in np.argsort(-self.contributions, kind="stable")[:count]]
+
+    def empty_chosen(self) -> int:
+        """How many of the chosen channels are zero everywhere on this image (their masks are blank)."""
+        if self.chosen is None:
+            return 0
+        return int((np.abs(self.activations[self.chosen]).reshape(len(self.chosen), -1).max(axis=1) == 0).sum())
 
     def channel_score(self, channel: int) -> tuple[float, float] | None:
         """(C_k, its normalised term) of a scored channel; ``None`` for a channel the method did not score."""
