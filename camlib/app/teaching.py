@@ -60,24 +60,6 @@ def method_formulas(method_key: str) -> list[str]:
     return one_equation_each(docstring_formulas(method_info(method_key).method_class) or SUMMARY_FORMULAS.get(method_key, []))
 
 
-def _math_blocks_to_display_math(text: str) -> str:
-    """Each reStructuredText ``.. math::`` block (its indented lines) becomes ``$$...$$`` display math, one equation each."""
-
-    def replace(match: re.Match) -> str:
-        formula = " ".join(line.strip() for line in match.group(1).splitlines() if line.strip())
-        return "\n\n".join(f"$$\n{part}\n$$" for part in one_equation_each([formula]))
-
-    return re.sub(r"^\.\. math::[ \t]*\n((?:[ \t]+\S.*(?:\n|$))+)", replace, text, flags=re.MULTILINE)
-
-
-def rst_to_markdown(text: str) -> str:
-    """Turn the docstrings' reStructuredText into Streamlit markdown (``$...$`` and ``$$...$$`` for math)."""
-    text = _math_blocks_to_display_math(text)
-    text = re.sub(r":math:`([^`]*)`", lambda match: f"${match.group(1)}$", text)
-    text = re.sub(r":(?:func|class|meth|attr|data|mod):`~?([^`]*)`", r"`\1`", text)
-    return re.sub(r"``([^`]*)``", r"`\1`", text)
-
-
 PIPELINE_DOT = r"""
 digraph pipeline {
   rankdir=TB; bgcolor="transparent"; ranksep=0.25; nodesep=0.3;
