@@ -3,6 +3,8 @@ numbers beside them (:mod:`camlib.app.walkthrough` decides and words them)."""
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from camlib.app import walkthrough
@@ -11,6 +13,8 @@ from camlib.app.widgets.model import ImageAndModel
 from camlib.errors import CamlibError
 from camlib.methods import METHODS
 from camlib.render import overlay
+
+logger = logging.getLogger(__name__)
 
 REQUESTED_KEY = "camlib_walks_requested"  # session state: the settings whose walk-through the visitor asked for
 BUTTON_KEY = "camlib_walk_button"
@@ -29,15 +33,19 @@ def walkthrough_section(chosen: ImageAndModel, layer: str, target_class: int, se
         st.caption(walkthrough.cost_line())
         return
     display_image = chosen.model.backbone.display_image(image.image, settings.resolution)
-    tabs = st.tabs([METHODS[key].display_name for key in walkthrough.WALKED_METHODS])
-    for tab, method_key in zip(tabs, walkthrough.WALKED_METHODS):
-        with tab:
+    tabs = dict(zip(walkthrough.WALKED_METHODS, st.tabs([METHODS[key].display_name for key in walkthrough.WALKED_METHODS])))
+    for method_key in sorted(tabs, key=lambda key: METHODS[key].relative_cost):  # the cheap tabs fill first
+        with tabs[method_key]:
             try:
-                with st.spinner(f"{METHODS[method_key].display_name}, step by step…"):
+                with st.spinner(f"{METHODS[method_key].display_name}, step by step ({METHODS[method_key].cost})…"):
                     walk = walkthrough.walk(image.digest, chosen.choice, image.image, settings.resolution, layer,
                                             int(target_class), method_key, params[method_key])
             except CamlibError as error:
                 st.warning(str(error))
+                continue
+            except Exception as error:  # noqa: BLE001 - a user's model failing must not break the page
+                logger.exception("The %s walk-through failed", method_key)
+                st.warning(f"It failed with {type(error).__name__}: {error}")
                 continue
             _draw_walk(walk, layer, chosen, display_image)
 
