@@ -10,6 +10,7 @@ from camlib.methods import METHODS
 
 widgets.page_setup("How the methods work")
 st.markdown(method_notes.INTRO)
+st.markdown(method_notes.CONTENTS)
 widgets.how_to_read(
     "The methods come in three families, each method with its formula, what one image costs and what it is known "
     "for. Then why some of them give the same map at the last layer, the paper's Table 1 beside camlib's, and at "
@@ -17,7 +18,7 @@ widgets.how_to_read(
 )
 
 for family, keys in method_notes.family_methods().items():
-    st.header(method_notes.FAMILY_TITLES[family])
+    st.header(method_notes.FAMILY_TITLES[family], anchor=method_notes.family_anchor(family))
     st.markdown(method_notes.FAMILY_INTROS[family])
     for key in keys:
         info = METHODS[key]
@@ -27,7 +28,7 @@ for family, keys in method_notes.family_methods().items():
             st.latex(formula)
         st.markdown(f"**Known for:** {method_notes.KNOWN_FOR[key]}")
 
-st.header(method_notes.SAME_MAPS_TITLE)
+st.header(method_notes.SAME_MAPS_TITLE, anchor=method_notes.SAME_MAPS_ANCHOR)
 st.markdown(method_notes.SAME_MAPS)
 
 st.header("Table 1: Average Drop and Average Increase")
@@ -43,7 +44,7 @@ diagram, steps = st.columns([2, 3])
 diagram.graphviz_chart(teaching.PIPELINE_DOT)
 steps.markdown(teaching.pipeline_steps())
 
-st.header("On your photo, step by step")
+st.header(method_notes.WALK_TITLE, anchor=method_notes.WALK_ANCHOR)
 chosen = widgets.sidebar_image_and_model()
 layer = widgets.sidebar_layer(chosen)
 resolution = widgets.sidebar_resolution()

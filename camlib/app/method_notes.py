@@ -94,6 +94,21 @@ SAME_MAPS = (
 )
 
 
+SAME_MAPS_ANCHOR = "identical-maps"
+WALK_TITLE = "On your photo, step by step"
+WALK_ANCHOR = "on-your-photo"
+
+
+def family_anchor(family: str) -> str:
+    return "family-" + family.replace(" / ", "-").replace(" ", "-")
+
+
+CONTENTS = "On this page: " + " · ".join(
+    [*(f"[{FAMILY_TITLES[family]}](#{family_anchor(family)})" for family in FAMILIES),
+     f"[identical maps](#{SAME_MAPS_ANCHOR})", f"[the paper's pipeline on your photo](#{WALK_ANCHOR})"]
+)
+
+
 def family_methods() -> dict[str, list[str]]:
     """The methods of each family, in the registry's order (every method in exactly one family)."""
     return {family: [key for key, info in METHODS.items() if info.family == family] for family in FAMILIES}
