@@ -47,6 +47,8 @@ def test_every_method_has_one_section_in_its_family_with_formula_and_known_for()
     assert set(method_notes.KNOWN_FOR) == set(METHODS) and set(method_notes.FAMILY_TITLES) == set(FAMILIES)
     for family, keys in families.items():
         assert all(METHODS[key].family == family for key in keys)
+    anchors = [*map(method_notes.family_anchor, FAMILIES), method_notes.SAME_MAPS_ANCHOR, method_notes.WALK_ANCHOR]
+    assert all(f"(#{anchor})" in method_notes.CONTENTS for anchor in anchors) and len(set(anchors)) == len(anchors)
     # planted errors: a method without its line, a method listed in no family
     without_eigencam = {key: text for key, text in method_notes.KNOWN_FOR.items() if key != "eigencam"}
     assert sections_missing(without_eigencam, families) == ["eigencam"]

@@ -13,14 +13,15 @@ from camlib.methods.registry import ACTIVATION_SCORE, GRADIENT, PERTURBATION
 INTRO = (
     "Every method here looks inside one layer of the network, whose output is a stack of small grids, the "
     "channels $A_k$, and turns it into one map of the image, enlarged to the photo and scaled to [0, 1]. Most "
-    "of them do it by giving each channel one weight and adding the weighted channels up, "
-    "$L^c = \\mathrm{ReLU}(\\sum_k \\alpha_k^c A_k)$, and differ in where the weights come from and what they "
-    "cost. Not all of them: **LayerCAM** and **HiResCAM** weight every position of every channel separately "
-    "(gradient times activation, position by position); **Eigen-CAM** takes the main pattern of the channels "
-    "(their first principal component) and ignores the class; **Recipro-CAM** keeps one position of the layer "
-    "at a time and reads the class probability that the rest of the network gives it, so its map has no "
-    "channel weights at all; **Ablation-CAM** weights channels, but by how much the score drops when each one "
-    "is removed; **Group-CAM** adds up masks made from groups of channels rather than the channels themselves."
+    "of them give each channel one weight and add the weighted channels up, "
+    "$L^c = \\mathrm{ReLU}(\\sum_k \\alpha_k^c A_k)$; they differ in where the weights come from (the "
+    "classifier, the gradient, the scores of masked photos, or, for **Ablation-CAM**, how much the score drops "
+    "when a channel is removed) and in what that costs. Not all of them: **LayerCAM** and **HiResCAM** weight "
+    "every position of every channel separately (gradient times activation, position by position); "
+    "**Eigen-CAM** takes the main pattern of the channels (their first principal component) and ignores the "
+    "class; **Recipro-CAM** keeps one position of the layer at a time and reads the class probability the rest "
+    "of the network gives it, so its map has no channel weights at all; **Group-CAM** adds up masks made from "
+    "groups of channels, each weighted by its masked photo's score, rather than the channels themselves."
 )
 
 FAMILY_TITLES = {
