@@ -72,16 +72,18 @@ def test_the_steps_rebuild_the_methods_own_map(run):
     np.testing.assert_allclose(steps.low_resolution_map, low, rtol=1e-4, atol=1e-5)
 
 
-def test_the_score_steps_planted_error_raw_scores_fail_the_identity(run):
-    """Steps that weight the channels by their unnormalised scores C_k do not give the method's map."""
+def test_planted_error_steps_with_other_weights_fail_the_identity(run):
+    """Steps that weight the channels by their unnormalised scores C_k (the Score-CAM family), or all alike
+    (Grad-CAM), do not give the method's map."""
     method, _, steps = run
     if steps.scores is None:
-        pytest.skip("Grad-CAM scores no masked inputs")
-    raw = np.zeros_like(steps.weights)
-    factor = 1 if steps.gradient_weights is None else steps.gradient_weights[steps.chosen] / steps.gradient_weights.max()
-    raw[steps.chosen] = steps.scores * factor
+        wrong = np.full_like(steps.weights, steps.weights.mean())
+    else:
+        wrong = np.zeros_like(steps.weights)
+        factor = 1 if steps.gradient_weights is None else steps.gradient_weights[steps.chosen] / steps.gradient_weights.max()
+        wrong[steps.chosen] = steps.scores * factor
     with pytest.raises(AssertionError):
-        assert_same_map(steps.saliency, rebuilt_map(method, raw, steps))
+        assert_same_map(steps.saliency, rebuilt_map(method, wrong, steps))
 
 
 def test_gradpp_scorecam_steps_combine_softmax_scores_with_gradient_weights(model, inputs):
