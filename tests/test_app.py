@@ -570,7 +570,7 @@ def test_how_the_methods_work_page_shows_formulas_pipeline_and_costs():
     assert len(at.get("latex")) >= len(METHODS) + 1
     assert len(at.get("graphviz_chart")) == 1
     text = " ".join(markdown.value for markdown in at.markdown)
-    assert "masked_input_scores" in text and "gradcampp_weights" in text
+    assert "Grad-CAM++ weights" in text and "masked_input_scores" not in text and "gradcampp_weights" not in text
     for info in METHODS.values():
         assert info.cost in text
     assert "10.1109/ACCESS.2024.3392853" in text
@@ -776,9 +776,9 @@ def test_teaching_content_comes_from_the_docstrings():
     for key in METHODS:
         assert teaching.method_formulas(key), key
     assert any("softmax" in formula for formula in teaching.method_formulas("scorecam"))
-    steps = teaching.algorithm_steps()
+    steps = teaching.pipeline_steps()
     assert "1. **Forward and backward pass**" in steps and ":math:" not in steps and "$" in steps
-    assert teaching.rst_to_markdown(":func:`gradcampp_weights` and ``top_k``") == "`gradcampp_weights` and `top_k`"
+    assert "(32 by default" in steps  # GradPPScoreCAM's own default, read from its signature
 
 
 def test_an_animated_upload_says_that_only_its_first_frame_is_used():

@@ -14,7 +14,7 @@ import pytest
 METHODS_DIR = Path(__file__).resolve().parents[1] / "camlib" / "methods"
 SHARED = {
     "errors", "base", "maps", "weights", "batch_sizing", "surrogate", "masked_passes", "sampled_scores", "params",
-    "position_weights", "feature_passes", "repeated_passes", "tokens",
+    "position_weights", "feature_passes", "repeated_passes", "tokens", "score_steps",
 }  # fmt: skip
 PAPER_MODULES = {"cam", "gradcam", "gradcampp", "smoothgradcampp", "scorecam", "gradpp_scorecam"}
 ADDED_MODULES = {"hirescam", "xgradcam", "layercam", "eigencam", "ablationcam", "reciprocam", "groupcam", "sscam", "iscam"}
@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "maps": set(),
     "weights": set(),
     "batch_sizing": set(),
+    "score_steps": set(),  # what the score-weighted methods compute on the way to their weights
     "params": {"errors"},  # the one check of method parameters, by the constructor's signature
     "tokens": {"errors"},
     "layers": {"errors", "tokens"},

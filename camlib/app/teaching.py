@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import inspect
 import re
-import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -61,50 +60,41 @@ def method_formulas(method_key: str) -> list[str]:
     return one_equation_each(docstring_formulas(method_info(method_key).method_class) or SUMMARY_FORMULAS.get(method_key, []))
 
 
-def _math_blocks_to_display_math(text: str) -> str:
-    """Each reStructuredText ``.. math::`` block (its indented lines) becomes ``$$...$$`` display math, one equation each."""
-
-    def replace(match: re.Match) -> str:
-        formula = " ".join(line.strip() for line in match.group(1).splitlines() if line.strip())
-        return "\n\n".join(f"$$\n{part}\n$$" for part in one_equation_each([formula]))
-
-    return re.sub(r"^\.\. math::[ \t]*\n((?:[ \t]+\S.*(?:\n|$))+)", replace, text, flags=re.MULTILINE)
-
-
-def rst_to_markdown(text: str) -> str:
-    """Turn the docstrings' reStructuredText into Streamlit markdown (``$...$`` and ``$$...$$`` for math)."""
-    text = _math_blocks_to_display_math(text)
-    text = re.sub(r":math:`([^`]*)`", lambda match: f"${match.group(1)}$", text)
-    text = re.sub(r":(?:func|class|meth|attr|data|mod):`~?([^`]*)`", r"`\1`", text)
-    return re.sub(r"``([^`]*)``", r"`\1`", text)
-
-
-def algorithm_steps() -> str:
-    """The step-by-step mapping of Grad++ScoreCAM's Algorithm 1 to camlib, from the class docstring."""
-    doc = inspect.getdoc(method_info("gradpp_scorecam").method_class) or ""
-    start = doc.find("How each step")
-    end = doc.find("Cost:", start)
-    section = doc[start:end] if start >= 0 else doc
-    return rst_to_markdown(textwrap.dedent(section.split("\n", 1)[1] if "\n" in section else section)).strip()
-
-
 PIPELINE_DOT = r"""
 digraph pipeline {
   rankdir=TB; bgcolor="transparent"; ranksep=0.25; nodesep=0.3;
   node [shape=box, style="rounded,filled", fillcolor="#fff4e6", color="#d9480f", fontname="Helvetica", fontsize=11];
   edge [color="#868e96"];
   X [label="Input image X", fillcolor="#e7f5ff", color="#1c7ed6"];
-  F [label="1. Forward + backward pass\nBaseCAM.capture"];
-  A [label="Activations A_k\n(N, K, h, w)"];
-  G [label="Gradients dy^c/dA_k"];
-  W [label="2. Grad-CAM++ weights w_k\ngradcampp_weights"];
-  T [label="3. Keep the top_k channels\nranked by w_k"];
-  H [label="4. Smooth masks H_k = s(Up(A_k))\nscores C_k = f(X o H_k) - f(X_b)\nmasked_input_scores"];
-  C [label="5. Combine: alpha_k from C_k and w_k\ncombination='softmax_w'"];
-  L [label="6. Map: ReLU(sum_k alpha_k A_k)\nBaseCAM.combine", fillcolor="#ebfbee", color="#2f9e44"];
+  F [label="1. One forward and one backward pass"];
+  A [label="Channels A_k of the layer"];
+  G [label="Gradients of the class score"];
+  W [label="2. Grad-CAM++ weight w_k per channel"];
+  T [label="3. Keep the channels\nwith the largest w_k"];
+  H [label="4. Each channel as a mask H_k on the photo;\nscore C_k = f(X o H_k) - f(blank)"];
+  C [label="5. alpha_k = softmax(C)_k x w_k / max w"];
+  L [label="6. Map: ReLU(sum_k alpha_k A_k)", fillcolor="#ebfbee", color="#2f9e44"];
   X -> F; F -> A; F -> G; A -> W; G -> W; W -> T; T -> H; A -> H; X -> H; H -> C; W -> C; C -> L; A -> L;
 }
 """
+
+PIPELINE_STEPS = """1. **Forward and backward pass** (the paper's eqs. 12–13): the photo goes through the network, and the gradient \
+of the class score comes back to the chosen layer.
+2. **Grad-CAM++ weights** $w_k$ (eq. 14): one weight per channel from the gradient, as Grad-CAM++ computes it.
+3. **Channel selection**: the paper scores every channel; camlib keeps the channels with the largest $w_k$ \
+({top_k} by default, a parameter of the method) and gives the others no weight.
+4. **Masks and scores** (eq. 15): each kept channel, enlarged to the photo and scaled to [0, 1], masks the photo; \
+its score $C_k$ is how much the masked photo raises the class score above a blank image's.
+5. **Combination** (eq. 16): the paper combines $C_k$ and $w_k$ without fixing how; camlib's default is \
+$\\alpha_k = \\mathrm{softmax}_k(C_k) \\cdot w_k / \\max_j w_j$ (others are one setting away).
+6. **Map**: $L^c = \\mathrm{ReLU}(\\sum_k \\alpha_k A_k)$, enlarged to the photo and scaled to [0, 1].
+"""
+
+
+def pipeline_steps() -> str:
+    """Algorithm 1's steps in plain words, with the method's default number of channels scored."""
+    top_k = inspect.signature(method_info("gradpp_scorecam").method_class).parameters["top_k"].default
+    return PIPELINE_STEPS.replace("{top_k}", str(top_k))
 
 PAPER_REFERENCE = (
     "S. Soomro, A. Niaz and K. N. Choi, “Grad++ScoreCAM: Enhancing Visual Explanations of Deep Convolutional "

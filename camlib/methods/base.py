@@ -140,7 +140,7 @@ class BaseCAM:
 
     def compute(self, inputs: Tensor, targets: int | Sequence[int] | Tensor | None = None) -> Tensor:
         """Like calling the method, but returns a float32 tensor on the model's device."""
-        inputs = self._check_inputs(inputs)
+        inputs = self.check_inputs(inputs)
         self.notices = []
         with eval_mode(self.model):
             capture = self.capture(inputs, targets, with_gradients=self.uses_gradients)
@@ -148,13 +148,18 @@ class BaseCAM:
             if capture.gradients is None and self.uses_gradients:
                 raise RuntimeError("gradient capture failed")
             weights = self.channel_weights(inputs, target_tensor, capture).detach().float()
-            with torch.inference_mode():
-                low_resolution = self.combine(weights, capture.activations.float())
-                maps = F.interpolate(low_resolution[:, None], size=inputs.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
-                flat = maps.flatten(1)
-                # each map's (min, max) before normalisation, in the method's own units: for a common scale
-                self.raw_ranges = list(zip(flat.min(dim=1).values.tolist(), flat.max(dim=1).values.tolist()))
-                return normalize_maps(maps)
+            return self.maps_from_weights(weights, capture.activations, inputs.shape[-2:])
+
+    def maps_from_weights(self, weights: Tensor, activations: Tensor, size: Sequence[int]) -> Tensor:
+        """The last steps of every call: :meth:`combine` the channels (N, K, h, w) with their weights (N, K),
+        upsample to ``size`` (H, W), record :attr:`raw_ranges`, and normalise each map to [0, 1]."""
+        with torch.inference_mode():
+            low_resolution = self.combine(weights.detach().float(), activations.float())
+            maps = F.interpolate(low_resolution[:, None], size=tuple(size), mode="bilinear", align_corners=False)[:, 0]
+            flat = maps.flatten(1)
+            # each map's (min, max) before normalisation, in the method's own units: for a common scale
+            self.raw_ranges = list(zip(flat.min(dim=1).values.tolist(), flat.max(dim=1).values.tolist()))
+            return normalize_maps(maps)
 
     def capture(
         self,
@@ -213,7 +218,8 @@ class BaseCAM:
 
     # -- helpers -------------------------------------------------------------------------------------
 
-    def _check_inputs(self, inputs: Tensor) -> Tensor:
+    def check_inputs(self, inputs: Tensor) -> Tensor:
+        """The inputs as float32 on the model's device, after refusing anything but a non-empty real (N, C, H, W) batch."""
         if not isinstance(inputs, Tensor) or inputs.ndim != 4:
             raise InvalidParameterError("Inputs must be a tensor of shape (N, C, H, W).")
         if inputs.shape[0] == 0:
@@ -228,6 +234,11 @@ class BaseCAM:
         if inputs.is_complex():
             raise InvalidParameterError(f"Inputs must be real numbers, got {inputs.dtype}.")
         return inputs.detach().to(model_device(self.model), dtype=torch.float32)
+
+    @staticmethod
+    def resolve_targets(targets, logits: Tensor) -> Tensor:
+        """The target classes as a long tensor (N,): the given ones, checked, or the top-1 of ``logits``."""
+        return BaseCAM._resolve_targets(targets, logits)
 
     @staticmethod
     def _resolve_targets(targets, logits: Tensor) -> Tensor:

@@ -13,6 +13,7 @@ from camlib.methods.base import LayerCapture, ProgressCallback
 from camlib.methods.masked_passes import MaskedPassCAM
 from camlib.methods.params import check_params
 from camlib.methods.sampled_scores import channel_scores
+from camlib.methods.score_steps import ScoreSteps
 from camlib.methods.tokens import SpatialReshape
 from camlib.methods.weights import gradcampp_weights
 
@@ -30,14 +31,22 @@ def combine_scores(
     scores: Tensor, chosen_weights: Tensor, largest_weight: Tensor, combination: Combination, linear_weight: float = 0.5
 ) -> Tensor:
     """Grad++ScoreCAM's alpha_k from the scores C_k (N, k) and Grad-CAM++ weights w_k of the chosen channels."""
+    normalised_scores = score_terms(scores, combination)
     if combination == "linear":
-        normalised_scores = _scaled_to_largest(scores, scores.amax(dim=1, keepdim=True))
         normalised_weights = _scaled_to_largest(chosen_weights, largest_weight)
         return linear_weight * normalised_scores + (1 - linear_weight) * normalised_weights
-    alpha = F.relu(scores) if combination == "relu_w" else scores.softmax(dim=1)
+    alpha = normalised_scores
     if combination != "softmax":
         alpha = alpha * chosen_weights / torch.where(largest_weight > 0, largest_weight, torch.ones_like(largest_weight))
     return alpha
+
+
+def score_terms(scores: Tensor, combination: Combination) -> Tensor:
+    """The scores C_k (N, k) as ``combination`` normalises them before the gradient weights join in: a softmax
+    over the chosen channels (``softmax_w``, ``softmax``), ReLU (``relu_w``), or ReLU over the largest (``linear``)."""
+    if combination == "linear":
+        return _scaled_to_largest(scores, scores.amax(dim=1, keepdim=True))
+    return F.relu(scores) if combination == "relu_w" else scores.softmax(dim=1)
 
 
 class GradPPScoreCAM(MaskedPassCAM, key="gradpp_scorecam", uses_gradients=True):
@@ -124,6 +133,11 @@ class GradPPScoreCAM(MaskedPassCAM, key="gradpp_scorecam", uses_gradients=True):
         self.linear_weight = linear_weight
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
+        return self.weight_steps(inputs, targets, capture).weights
+
+    def weight_steps(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> ScoreSteps:
+        """Steps 2 to 5 of Algorithm 1, with what each produced (:class:`ScoreSteps`); :meth:`channel_weights`
+        returns its ``weights``."""
         grad = capture.gradients
         gradient_weights = gradcampp_weights(capture.activations, grad, grad.pow(2), grad.pow(3))
         channel_count = gradient_weights.shape[1]
@@ -134,5 +148,5 @@ class GradPPScoreCAM(MaskedPassCAM, key="gradpp_scorecam", uses_gradients=True):
         scores = channel_scores(self, inputs, capture.activations, targets, chosen)
         largest_weight = gradient_weights.amax(dim=1, keepdim=True)
         alpha = combine_scores(scores, chosen_weights, largest_weight, self.combination, self.linear_weight)
-        weights = torch.zeros_like(gradient_weights)
-        return weights.scatter(1, chosen, alpha)
+        weights = torch.zeros_like(gradient_weights).scatter(1, chosen, alpha)
+        return ScoreSteps(chosen, scores, score_terms(scores, self.combination), weights, gradient_weights)

@@ -10,6 +10,7 @@ from camlib.methods.base import LayerCapture, ProgressCallback
 from camlib.methods.masked_passes import MaskedPassCAM, ScoreKind
 from camlib.methods.params import check_params
 from camlib.methods.sampled_scores import channel_scores
+from camlib.methods.score_steps import ScoreSteps
 from camlib.methods.tokens import SpatialReshape
 
 
@@ -69,7 +70,12 @@ class ScoreCAM(MaskedPassCAM, key="scorecam"):
         self.score = score
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:
+        return self.weight_steps(inputs, targets, capture).weights
+
+    def weight_steps(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> ScoreSteps:
+        """Every channel's score and its weight (:class:`ScoreSteps`); :meth:`channel_weights` returns its ``weights``."""
         batch, channel_count = capture.activations.shape[:2]
         every_channel = torch.arange(channel_count, device=inputs.device).expand(batch, channel_count)
         scores = channel_scores(self, inputs, capture.activations, targets, every_channel, self.score)
-        return scores.softmax(dim=1) if self.score == "logit" else scores
+        weights = scores.softmax(dim=1) if self.score == "logit" else scores
+        return ScoreSteps(every_channel, scores, weights, weights)
