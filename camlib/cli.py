@@ -24,7 +24,7 @@ from camlib.methods import METHODS, SPEED_SETTINGS, method_info, parse_method_li
 from camlib.methods.params import parse_param_option
 from camlib.methods.registry import validate_method_params
 from camlib.paths import resolved, what_it_is
-from camlib.render import slide_columns
+from camlib.overlays import slide_columns
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C

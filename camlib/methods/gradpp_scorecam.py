@@ -14,7 +14,7 @@ from camlib.methods.masked_passes import MaskedPassCAM
 from camlib.methods.params import check_params
 from camlib.methods.sampled_scores import channel_scores
 from camlib.methods.tokens import SpatialReshape
-from camlib.methods.weights import gradcampp_weights
+from camlib.methods.gradpp_weights import gradcampp_weights
 
 Combination = Literal["softmax_w", "softmax", "relu_w", "linear"]
 COMBINATIONS: tuple[str, ...] = ("softmax_w", "softmax", "relu_w", "linear")

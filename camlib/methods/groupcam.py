@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from camlib.errors import InvalidParameterError
 from camlib.methods.base import LayerCapture, ProgressCallback, check_logits
-from camlib.methods.maps import normalize_maps
+from camlib.methods.map_ops import normalize_maps
 from camlib.methods.masked_passes import MaskedPasses, MaskedPassOptions
 from camlib.methods.params import check_params
 from camlib.methods.position_weights import ScoreMapCAM

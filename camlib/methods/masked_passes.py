@@ -24,7 +24,7 @@ from camlib.methods.base import BaseCAM, ProgressCallback
 from camlib.methods.capture import check_logits
 from camlib.methods.tokens import SpatialReshape
 from camlib.methods.batch_sizing import BatchSizer, remember_batch_size, remembered_batch_size
-from camlib.methods.maps import normalize_maps, varying_channels
+from camlib.methods.map_ops import normalize_maps, varying_channels
 
 ScoreKind = Literal["logit", "probability"]
 

@@ -9,7 +9,7 @@ from camlib.errors import InvalidParameterError
 from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback
 from camlib.methods.params import check_params
 from camlib.methods.tokens import SpatialReshape
-from camlib.methods.weights import gradcampp_weights
+from camlib.methods.gradpp_weights import gradcampp_weights
 
 
 class SmoothGradCAMpp(BaseCAM, key="smoothgradcampp"):  # no uses_gradients: the clean pass needs none, the noisy passes take their own
