@@ -38,20 +38,11 @@ from camlib.results import (
     write_results,
 )
 from camlib.sanity import RandomisationCheck
-from camlib.summary import (  # noqa: F401 - the summary and its table, re-exported: camlib.evaluate is their public home
-    CHECKED_AGAINST_CENTER,
-    LEADER_FIELDS,
-    TABLE_ROWS,
-    MethodSummary,
-    TableRow,
-    blob_verdicts,
-    directions,
-    fails_against_center,
-    kind_of,
-    markdown_table,
-    sanity_verdict_of,
-    summarize,
+from camlib.evaluation_table import (  # noqa: F401 - the summary and its table, re-exported: camlib.evaluate is their public home
+    LEADER_FIELDS, TABLE_ROWS, TableRow, blob_verdicts, directions, fails_against_center, markdown_table,
 )
+from camlib.summary import MethodSummary, kind_of, sanity_verdict_of, summarize  # noqa: F401
+from camlib.verdicts import CHECKED_AGAINST_CENTER  # noqa: F401
 
 DEFAULT_SELECTION = "all,baselines"
 

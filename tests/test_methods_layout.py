@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "capture": {"errors", "layers", "tokens"},
     "base": {"errors", "map_ops", "capture", "layers", "tokens"},
     "surrogate": {"map_ops"},
-    "masked_passes": {"errors", "base", "batch_sizing", "capture", "map_ops", "tokens"},
+    "masked_passes": {"errors", "base", "batch_sizing", "capture", "map_ops", "params", "tokens"},
     "sampled_scores": {"map_ops", "masked_passes", "surrogate"},
     "position_weights": {"base"},  # combinations for maps that are not one weight per channel
     "feature_passes": {"errors", "base", "masked_passes"},  # passes that replace the target layer's output
