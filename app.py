@@ -6,7 +6,8 @@ Fig. 2). The other pages are in pages/; everything they compute or decide comes 
 
 import streamlit as st
 
-from camlib.app import captions, classes, compare, figures, inputs, models, widgets
+from camlib.app import captions, compare, inputs, models, widgets
+from camlib.app import class_choice as classes, plots_and_downloads as figures
 from camlib.app.widgets import comparison
 
 widgets.page_setup("Compare methods")

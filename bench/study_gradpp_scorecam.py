@@ -59,7 +59,7 @@ from camlib.dataset import list_images
 from camlib.images import load_image
 from camlib.methods import GradPPScoreCAM, masked_input_scores, normalize_maps
 from camlib.methods.score import COMBINATIONS, combine_scores, sampled_channel_scores
-from camlib.methods.weights import gradcampp_weights
+from camlib.methods.gradpp_weights import gradcampp_weights
 from camlib.metrics import (
     FIXED_AREAS,
     average_drop,

@@ -1,164 +1,77 @@
-"""The ``camlib`` command line. Errors print one line and exit with code 2."""
+"""The ``camlib`` command line: each subcommand's work. Errors print one line and exit with code 2.
+
+Its arguments are in :mod:`camlib.cli_parser`; where it writes, and how, in :mod:`camlib.cli_output`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import signal
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from camlib import __version__
-from camlib.backbones import BACKBONES, DEFAULT_BACKBONE, Backbone, load_model
+from camlib.backbones import DEFAULT_BACKBONE, Backbone, load_model
 from camlib.backbones.preprocess import MAX_RESOLUTION, MIN_RESOLUTION
-from camlib.dataset import IMAGE_SUFFIXES
+from camlib.cli_output import (
+    check_explain_outputs, check_output_path, encoded_grid, encoded_maps, refuse_overwriting_images, shown, write_files,
+)  # fmt: skip
+from camlib.cli_parser import EXIT_USAGE, SPEED_HELP, build_parser  # noqa: F401  (SPEED_HELP: the app names the settings alike)
 from camlib.errors import CamlibError, InvalidParameterError
 from camlib.explain import explain
 from camlib.images import load_image_with_notes
-from camlib.methods import METHODS, SPEED_SETTINGS, method_info, parse_method_list, speed_params
+from camlib.methods import METHODS, method_info, parse_method_list, speed_params
 from camlib.methods.params import parse_param_option
 from camlib.methods.registry import validate_method_params
-from camlib.paths import resolved, what_it_is
-from camlib.render import slide_columns
+from camlib.overlays import slide_columns
 
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
-GRID_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
-SPEED_HELP = (
-    "Score-CAM family: exact (every channel, full resolution, float32); fast (Score-CAM measures 128 channels "
-    "and predicts the rest, float16 on CUDA); lowres (masked passes at 112², float16 on CUDA, as the paper reduces "
-    "the input: on a CPU no faster than fast and further from exact; bench/fast_vs_exact.py measures how far, see "
-    "the README's speed settings)"
-)
 
 
 def _downloads_allowed(args: argparse.Namespace) -> bool:
     return not args.offline and os.environ.get("CAMLIB_OFFLINE", "") not in ("1", "true", "yes")
 
 
-def shown(path: str | os.PathLike) -> str:
-    """A path as it can be printed: bytes that are not UTF-8 become ``\\xNN``."""
-    return os.fspath(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def check_output_path(path: str | os.PathLike, option: str, suffixes: dict | set | None = None) -> Path:
-    """Refuse, before any work, an output path that cannot be written: a directory, a wrong or missing
-    extension, a parent that is a file, or a folder without write permission."""
-    out = Path(path)
-    if what_it_is(out) == "a symlink loop":
-        raise InvalidParameterError(f"{option} {shown(path)} is a symlink loop; give another file name.")
-    if os.fspath(path) == "" or out.is_dir() or os.fspath(path).endswith(os.sep):
-        raise InvalidParameterError(f"{option} {shown(path)} is a directory; give a file name.")
-    if suffixes is not None and out.suffix.lower() not in suffixes:
-        raise InvalidParameterError(
-            f"{option} {shown(path)} must end in {', '.join(sorted(suffixes))} (the file format follows the extension)."
-        )
-    if out.exists() and not out.is_file():
-        raise InvalidParameterError(f"{option} {shown(path)} exists and is not a regular file.")
-    ancestor = out.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise InvalidParameterError(f"{option} {shown(path)} cannot be written: {shown(ancestor)} is a file, not a folder.")
-    writable = os.access(out, os.W_OK) if out.exists() else os.access(ancestor, os.W_OK | os.X_OK)
-    if not writable:
-        raise InvalidParameterError(f"{option} {shown(path)} cannot be written: permission denied.")
-    return out
-
-
-def write_file(path: Path, data: bytes, option: str) -> None:
-    """:func:`write_files` for one file."""
-    write_files([(path, data, option)])
-
-
-def write_files(files: list[tuple[Path, bytes, str]]) -> None:
-    """Write each ``(path, data, option)`` to a temporary file beside ``path``, and only when all are
-    written move them into place: a full disk, a vanished or read-only folder leaves no output half-written,
-    no earlier file damaged, and none of the outputs without the others."""
-    temporaries = [path.with_name(f".{path.name}.partial") for path, _, _ in files]
-    try:
-        for (path, data, option), temporary in zip(files, temporaries):
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with open(temporary, "wb") as handle:
-                    handle.write(data)
-            except OSError as error:
-                raise CamlibError(f"Could not write {option} {shown(path)}: {error.strerror or error}.") from None
-        for (path, _, option), temporary in zip(files, temporaries):
-            try:
-                os.replace(temporary, path)
-            except OSError as error:
-                raise CamlibError(f"Could not write {option} {shown(path)}: {error.strerror or error}.") from None
-    finally:
-        for temporary in temporaries:
-            try:
-                temporary.unlink(missing_ok=True)
-            except OSError:
-                pass
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def run_explain(args: argparse.Namespace) -> int:
     methods = parse_method_list(args.methods)
-    out = check_output_path(args.out, "--out", GRID_FORMATS)
-    maps_out = check_output_path(args.save_maps, "--save-maps", {".npz"}) if args.save_maps else None
-    image = resolved(args.image, "The image")
-    for written, option in ((out, "--out"), (maps_out, "--save-maps")):
-        if written is not None and (_same_file(written, Path(args.image)) or resolved(written, option) == image):
-            raise InvalidParameterError(f"{option} {shown(written)} is the input image; choose another file name.")
-    if maps_out is not None and resolved(maps_out, "--save-maps") == resolved(out, "--out"):
-        raise InvalidParameterError("--out and --save-maps name the same file.")
+    out, maps_out = check_explain_outputs(args.out, args.save_maps, args.image)
     if args.resolution is not None and not MIN_RESOLUTION <= args.resolution <= MAX_RESOLUTION:
         raise InvalidParameterError(f"--resolution must be {MIN_RESOLUTION}..{MAX_RESOLUTION} pixels (the shorter side of the model input), got {args.resolution}.")
     params = _method_params(args, methods)
     loaded = load_image_with_notes(args.image)
     for note in loaded.notes:
         print(f"Note: {note}")
-    image = loaded.image
     backbone = load_from_options(args)
     explanation = explain(
-        backbone, image, methods=methods, target=args.class_, layer=args.layer, method_params=params, resolution=args.resolution
+        backbone, loaded.image, methods=methods, target=args.class_, layer=args.layer, method_params=params, resolution=args.resolution
     )
+    _print_explanation(explanation, backbone.spec.display_name)
+    failures = [result for result in explanation.results.values() if result.error is not None]
+    if failures and len(failures) == len(explanation.results):
+        raise CamlibError(failures[0].error)  # nothing to show: write nothing
+    slide = args.layout == "slide"
+    picture = explanation.grid(columns=slide_columns(len(explanation.results) + 1, explanation.image.shape[:2]) if slide else None)
+    files = [(out, encoded_grid(picture, out), "--out")]
+    if maps_out is not None:
+        files.append((maps_out, encoded_maps(explanation.maps()), "--save-maps"))
+    write_files(files)
+    print(f"Wrote {shown(out)} ({picture.shape[1]}×{picture.shape[0]})" + (f" and {shown(maps_out)}" if maps_out else ""))
+    return 0
 
-    print(f"Top-{len(explanation.top_predictions)} predictions ({backbone.spec.display_name}):")
+
+def _print_explanation(explanation, model_name: str) -> None:
+    """The top predictions, the class explained, and each method's time, error or notes."""
+    print(f"Top-{len(explanation.top_predictions)} predictions ({model_name}):")
     for index, name, probability in explanation.top_predictions:
         print(f"  {index:4d}  {name:<30s} {probability:6.1%}")
     print(f"Explaining class {explanation.target_class} ({explanation.target_name}) at layer {explanation.layer}")
-    failures = []
     for result in explanation.results.values():
         status = f"{result.seconds:7.2f} s" if result.error is None else f"n/a: {result.error}"
         print(f"  {result.display_name:<18s} {status}")
         for notice in result.notices:  # e.g. a batch halved after a GPU out-of-memory error
             print(f"  {'':<18s} note: {notice}")
-        if result.error is not None:
-            failures.append(result)
-
-    if failures and len(failures) == len(explanation.results):
-        raise CamlibError(failures[0].error)  # nothing to show: write nothing
-    slide = args.layout == "slide"
-    picture = explanation.grid(columns=slide_columns(len(explanation.results) + 1, explanation.image.shape[:2]) if slide else None)
-    encoded = io.BytesIO()
-    Image.fromarray(picture).save(encoded, format=GRID_FORMATS[out.suffix.lower()])
-    files = [(out, encoded.getvalue(), "--out")]
-    if maps_out is not None:
-        archive = io.BytesIO()
-        np.savez_compressed(archive, **explanation.maps())
-        files.append((maps_out, archive.getvalue(), "--save-maps"))
-    write_files(files)
-    print(f"Wrote {shown(out)} ({picture.shape[1]}×{picture.shape[0]})" + (f" and {shown(maps_out)}" if maps_out else ""))
-    return 0
 
 
 class TerminalProgress:
@@ -189,7 +102,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     keys = parse_evaluation_list(args.methods)
     shard = parse_shard(args.shard, shards=args.shards)
     out = check_output_path(args.out, "--out")
-    _refuse_overwriting_images(out, Path(args.images_dir))
+    refuse_overwriting_images(out, Path(args.images_dir))
     summaries = _run_on_folder(
         args, evaluate_folder, keys, "evaluate", f"target {args.target}; per-image rows in {shown(out)}",
         shard=shard, limit=args.limit, target=args.target, labels=args.labels, metrics=args.metrics,
@@ -244,13 +157,6 @@ def run_layers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_overwriting_images(out: Path, folder: Path) -> None:
-    """``evaluate --out`` must not be an input image, nor a file with an image suffix inside the folder."""
-    inside = folder.is_dir() and resolved(out, "--out").is_relative_to(resolved(folder, "The images folder"))
-    if inside and out.suffix.lower() in IMAGE_SUFFIXES:
-        raise InvalidParameterError(f"--out {shown(out)} would overwrite an image in {shown(folder)}; write the results elsewhere (e.g. results.csv).")
-
-
 def run_evaluate_merge(args: argparse.Namespace) -> int:
     from camlib.evaluate import markdown_table, merge_results
 
@@ -269,7 +175,7 @@ def run_pointing_game(args: argparse.Namespace) -> int:
     if args.size is not None:
         check_grid_size(args.size)
     out = check_output_path(args.out, "--out")
-    _refuse_overwriting_images(out, Path(args.images_dir))
+    refuse_overwriting_images(out, Path(args.images_dir))
     summaries = _run_on_folder(
         args, pointing_game_folder, keys, "pointing game", f"{args.grids} grids; per-cell rows in {shown(out)}",
         grids=args.grids, size=args.size, seed=args.seed, shard=shard,
@@ -311,139 +217,6 @@ def _method_params(args: argparse.Namespace, methods: list[str]) -> dict[str, di
     return params
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1."""
-    if not text.strip().isascii() or not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got '{shown(text)}'")
-    return int(text)
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit code 2), like every other camlib error."""
-
-    def error(self, message: str):
-        sys.stderr.write(f"camlib: error: {shown(self.prog)}: {shown(message)} (see {shown(self.prog)} --help)\n")
-        sys.exit(EXIT_USAGE)
-
-
-EVALUATION_METHODS_HELP = (
-    "methods and baselines: 'all' (the paper's six methods), 'every' (all fifteen), "
-    "'baselines' (center, uniform, random) or keys, e.g. gradcam,center"
-)
-
-
-def add_which_model_options(parser: argparse.ArgumentParser) -> None:
-    """Which model: ``--model`` (or ``--backbone``), its weights, classes, layer, the models file."""
-    parser.add_argument(
-        "--model", default=None, metavar="MODEL",
-        help=f"a built-in key ({', '.join(BACKBONES)}; default {DEFAULT_BACKBONE}), a name from the models file, "
-        "timm:NAME, torchvision:NAME or module:function",
-    )  # fmt: skip
-    parser.add_argument("--backbone", default=None, choices=list(BACKBONES), help="the built-in keys (same as --model KEY)")
-    parser.add_argument("--weights", default=None, help="state-dict file (.pth, .pt, .bin, .safetensors), matched by name")
-    parser.add_argument("--classes", default=None, help="class names: .txt (one a line), .json or .csv (index,name), or 'imagenet'")
-    parser.add_argument("--layer", default=None, help="target layer, a dotted module name (default: chosen automatically; see camlib layers)")
-    parser.add_argument("--models-file", default=None, metavar="TOML", help="a TOML file of named models (also CAMLIB_MODELS)")
-    parser.add_argument("--offline", action="store_true", help="never download weights (also CAMLIB_OFFLINE=1)")
-
-
-def add_model_options(parser: argparse.ArgumentParser, *, methods: str, methods_help: str) -> None:
-    """The options every subcommand that makes maps shares: which model, layer, weights, methods and settings."""
-    add_which_model_options(parser)
-    parser.add_argument("--methods", default=methods, help=methods_help)
-    parser.add_argument("--param", action="append", metavar="METHOD.NAME=VALUE", help="method setting, e.g. gradpp_scorecam.top_k=64")
-    parser.add_argument("--speed", default="exact", choices=list(SPEED_SETTINGS), help=SPEED_HELP)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="camlib", description="Class activation maps for image classifiers.")
-    parser.add_argument("--version", action="version", version=f"camlib {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    _add_explain_command(commands)
-    _add_evaluate_command(commands)
-    _add_evaluate_merge_command(commands)
-    _add_pointing_game_command(commands)
-    layers_parser = commands.add_parser("layers", help="list a model's layers with their output shapes, the default marked")
-    add_which_model_options(layers_parser)
-    layers_parser.set_defaults(handler=run_layers)
-    return parser
-
-
-def _add_explain_command(commands: argparse._SubParsersAction) -> None:
-    """``camlib explain``: one image, several methods, one grid."""
-    explain_parser = commands.add_parser("explain", help="explain one image with several CAM methods")
-    explain_parser.add_argument("image", help="image file (PNG, JPEG, WebP, BMP, ...)")
-    add_model_options(explain_parser, methods="all", methods_help="'all' (the paper's six), 'every' (all fifteen) or keys, e.g. gradcam,layercam")
-    explain_parser.add_argument("--class", dest="class_", default=None, help="class index or name (default: top-1)")
-    explain_parser.add_argument("--out", default="grid.png", help="where to write the grid (.png, .jpg, .webp, .bmp or .tif)")
-    explain_parser.add_argument("--save-maps", default=None, help="write the raw maps to this .npz file (must end in .npz)")
-    explain_parser.add_argument("--layout", default="strip", choices=["strip", "slide"],
-                                help="strip: the input and the maps in one row; slide: a grid of them near 16:9")
-    explain_parser.add_argument(
-        "--resolution", type=int, default=None, metavar="PIXELS",
-        help="shorter side of the model input, aspect ratio kept (default: the model's input size, 224 for most; e.g. 320 or 448 for finer maps)",
-    )
-    explain_parser.set_defaults(handler=run_explain)
-
-
-def _add_evaluate_command(commands: argparse._SubParsersAction) -> None:
-    """``camlib evaluate``: the faithfulness metrics over a folder."""
-    evaluate_parser = commands.add_parser("evaluate", help="Average Drop / Increase, insertion and deletion over a folder")
-    evaluate_parser.add_argument("images_dir")
-    add_model_options(evaluate_parser, methods="all,baselines", methods_help=EVALUATION_METHODS_HELP)
-    evaluate_parser.add_argument(
-        "--metrics", default="all", choices=["basic", "all"],
-        help="basic: Average Drop / Increase, insertion / deletion only; all: also fixed-area drops, complexity, coherency, ADCC, sparseness",
-    )
-    evaluate_parser.add_argument(
-        "--sanity", action="store_true",
-        help="also run the model randomisation sanity check (Adebayo et al. 2018): 3 more maps per image and method",
-    )
-    evaluate_parser.add_argument("--half", default=None, choices=["tuning", "report"],
-                                 help="only the even (tuning) or odd (report) 0-based indices of the name-sorted images, before --limit and --shard")
-    evaluate_parser.add_argument("--limit", type=positive_int, default=None, help="only the first N images (name order, N >= 1)")
-    evaluate_parser.add_argument("--labels", default=None, help="labels.csv with file,class_index or file,class_name (default: IMAGES_DIR/labels.csv)")
-    evaluate_parser.add_argument("--target", default="predicted", choices=["predicted", "label"])
-    evaluate_parser.add_argument("--out", default="results.csv", help="per-image rows, written as the run goes")
-    evaluate_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
-    evaluate_parser.add_argument(
-        "--shard", default="0/1",
-        help="i/n: evaluate every n-th image starting at i; auto: i and n from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with --shards",
-    )
-    evaluate_parser.add_argument("--shards", type=positive_int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
-    evaluate_parser.set_defaults(handler=run_evaluate)
-
-
-def _add_evaluate_merge_command(commands: argparse._SubParsersAction) -> None:
-    """``camlib evaluate-merge``: the CSVs of several shards as one table."""
-    merge_parser = commands.add_parser("evaluate-merge", help="combine the CSVs of several evaluate shards into one table")
-    merge_parser.add_argument("csv_files", nargs="+")
-    merge_parser.add_argument("--out", default=None, help="also write the combined rows here")
-    merge_parser.add_argument("--common-images", action="store_true", help="summarise only the images every method scored")
-    merge_parser.set_defaults(handler=run_evaluate_merge)
-
-
-def _add_pointing_game_command(commands: argparse._SubParsersAction) -> None:
-    """``camlib pointing-game``: the grid pointing game over a folder."""
-    pointing_parser = commands.add_parser("pointing-game", help="grid pointing game: 2×2 grids of four classes, energy share per cell")
-    pointing_parser.add_argument("images_dir")
-    add_model_options(pointing_parser, methods="all,baselines", methods_help=EVALUATION_METHODS_HELP)
-    pointing_parser.add_argument("--grids", type=positive_int, default=50, help="how many 2×2 grids to compose (default 50)")
-    pointing_parser.add_argument(
-        "--size", type=positive_int, default=None, help="grid side in pixels; each image gets a size/2 cell (default: twice the model's input size)"
-    )
-    pointing_parser.add_argument("--seed", type=int, default=0, help="seed of the grid composition")
-    pointing_parser.add_argument("--out", default="pointing.csv", help="per-cell rows, written as the run goes")
-    pointing_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
-    pointing_parser.add_argument(
-        "--shard", default="0/1",
-        help="i/n: every n-th grid starting at i; auto: i and n from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with --shards",
-    )
-    pointing_parser.add_argument("--shards", type=positive_int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
-    pointing_parser.add_argument("--half", default=None, choices=["tuning", "report"], help="only images of this half (even / odd name-sorted indices)")
-    pointing_parser.set_defaults(handler=run_pointing_game)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns 0, 2 on any error (one line on stderr), 130 on Ctrl-C."""
     for stream in (sys.stdout, sys.stderr):
@@ -456,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as stop:  # --help, --version, or a usage error already printed on one line
             return stop.code if isinstance(stop.code, int) else EXIT_USAGE
-        code = args.handler(args)
+        code = HANDLERS[args.command](args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at interpreter exit
         return code
     except CamlibError as error:
@@ -468,6 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:  # a full disk or a vanished folder, met after the checks at the start
         where = f" ({shown(error.filename)})" if getattr(error, "filename", None) else ""
         return _fail(f"{error.strerror or error}{where}.")
+
+
+HANDLERS = {
+    "explain": run_explain, "evaluate": run_evaluate, "evaluate-merge": run_evaluate_merge,
+    "pointing-game": run_pointing_game, "layers": run_layers,
+}  # fmt: skip
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:

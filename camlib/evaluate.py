@@ -12,66 +12,38 @@ app's Faithfulness page both run.
 
 from __future__ import annotations
 
-import math
 import os
-import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
 from PIL import Image
 
 from camlib.backbones import Backbone
-from camlib.baselines import BASELINES, baseline_map, is_baseline
+from camlib.baselines import BASELINES, is_baseline
 from camlib.dataset import IMAGE_SUFFIXES, LabelLookup, list_images, parse_shard, read_labels  # noqa: F401
 from camlib.errors import CamlibError, InvalidParameterError, UnknownMethodError
-from camlib.explain import build_method
+from camlib.evaluation_rows import AREA_COLUMNS, CSV_FIELDS, METRIC_SETS, MapSource, map_row, prepare_sources  # noqa: F401
 from camlib.images import load_image
-from camlib.methods import METHOD_GROUPS, METHODS, BaseCAM
-from camlib.metrics import (
-    FIXED_AREAS,
-    PIXEL_ORDER,
-    class_scores,
-    deletion_insertion_auc,
-    map_quality_scores,
-    top_area_masks,
-)
+from camlib.insertion_deletion import check_steps
+from camlib.methods import METHOD_GROUPS, METHODS
+from camlib.metrics import PIXEL_ORDER
 from camlib.results import (
+    check_some_rows,
     make_config,
     open_results,
-    check_some_rows,
     read_results,
     read_rows,
     rows_on_common_images,
     weights_identity,
     write_results,
 )
-from camlib.sanity import SANITY_FIELDS, RandomisationCheck
-from camlib.summary import (  # noqa: F401 - the summary and its table, re-exported: camlib.evaluate is their public home
-    CHECKED_AGAINST_CENTER,
-    LEADER_FIELDS,
-    TABLE_ROWS,
-    MethodSummary,
-    TableRow,
-    blob_verdicts,
-    directions,
-    fails_against_center,
-    kind_of,
-    markdown_table,
-    sanity_verdict_of,
-    summarize,
+from camlib.sanity import RandomisationCheck
+from camlib.evaluation_table import (  # noqa: F401 - the summary and its table, re-exported: camlib.evaluate is their public home
+    LEADER_FIELDS, TABLE_ROWS, TableRow, blob_verdicts, directions, fails_against_center, markdown_table,
 )
+from camlib.summary import MethodSummary, kind_of, sanity_verdict_of, summarize  # noqa: F401
+from camlib.verdicts import CHECKED_AGAINST_CENTER  # noqa: F401
 
-METRIC_SETS = ("basic", "all")
-"""``basic``: the metrics of camlib 0.x (Average Drop / Increase, insertion / deletion); ``all``: every metric."""
-
-AREA_COLUMNS = [f"masked_score_{percent}" for percent in FIXED_AREAS]
-CSV_FIELDS = [
-    "file", "target", "method", "base_score", "masked_score", "insertion_auc", "deletion_auc", "seconds", "error",
-    "kind", "complexity", "coherency", "adcc", "sparseness", *AREA_COLUMNS, *SANITY_FIELDS,
-]  # fmt: skip
 DEFAULT_SELECTION = "all,baselines"
 
 
@@ -102,49 +74,6 @@ def parse_evaluation_list(text: str) -> list[str]:
     return [key for key in unique if not is_baseline(key)] + [key for key in unique if is_baseline(key)]
 
 
-@dataclass
-class MapSource:
-    """One method or baseline, ready to make maps; ``error`` says why a method could not be built."""
-
-    key: str
-    method: BaseCAM | None = None
-    error: str | None = None
-    layer: str | None = None
-    params: dict | None = None
-
-    def __call__(self, inputs: torch.Tensor, class_index: int) -> np.ndarray:
-        if is_baseline(self.key):
-            return baseline_map(self.key, *inputs.shape[-2:])
-        if self.method is None:
-            raise CamlibError(self.error or f"{self.key} could not be built.")
-        return np.asarray(self.method(inputs, [class_index])[0], dtype=np.float32)  # on the CPU, from any device
-
-
-def prepare_sources(
-    backbone: Backbone,
-    keys: Sequence[str],
-    *,
-    layer: str | None = None,
-    method_params: dict[str, dict] | None = None,
-    strict: bool = True,
-) -> dict[str, MapSource]:
-    """Build each method once. With ``strict`` a method that cannot be built raises; otherwise its
-    rows carry the reason as their error."""
-    sources = {}
-    for key in keys:
-        if is_baseline(key):
-            sources[key] = MapSource(key)
-            continue
-        try:
-            params = dict((method_params or {}).get(key, {}))
-            sources[key] = MapSource(key, build_method(key, backbone, layer=layer, **params), layer=layer, params=params)
-        except CamlibError as error:
-            if strict:
-                raise
-            sources[key] = MapSource(key, error=str(error))
-    return sources
-
-
 def merge_results(
     paths: Iterable[str | os.PathLike], out: str | os.PathLike | None = None, *, common_images: bool = False
 ) -> list[MethodSummary]:
@@ -161,7 +90,6 @@ def merge_results(
 ImageSource = str | os.PathLike | Image.Image
 
 
-# Over 50 lines: 11 parameters and their docs; the loop itself is about 25 lines.
 def evaluate_images(
     backbone: Backbone,
     images: Sequence[tuple[str, ImageSource]],
@@ -182,43 +110,52 @@ def evaluate_images(
     Args:
         target_of: ``target_of(name, image)`` gives the class to explain; default the model's top-1.
         metrics: ``"basic"`` (Average Drop / Increase, insertion / deletion) or ``"all"``.
+        insertion_steps: steps of the insertion and deletion curves, 1 to :data:`camlib.metrics.MAX_STEPS`.
         on_rows: called with each image's rows (dicts of :data:`CSV_FIELDS`) once it is done.
         progress: ``progress(done, total, name)`` after each image.
         on_map: ``on_map(name, key)`` before each map is made.
         sanity: a :class:`camlib.sanity.RandomisationCheck` to run on each map (its columns stay empty
             without one).
     """
-    if metrics not in METRIC_SETS:
-        raise InvalidParameterError(f"--metrics must be one of {', '.join(METRIC_SETS)}, got '{metrics}'.")
+    insertion_steps = check_options(metrics, insertion_steps)
     for number, (name, image) in enumerate(images, start=1):
         pending = [key for key in sources if (name, key) not in done]
         if pending:
-            try:
-                loaded = image if isinstance(image, Image.Image) else load_image(image)
-            except CamlibError as error:  # an unreadable image is recorded, and the run goes on
-                if on_rows is not None:
-                    on_rows([{"file": name, "method": key, "error": str(error)} for key in pending])
-                if progress is not None:
-                    progress(number, len(images), name)
-                continue
-            inputs = backbone.preprocess(loaded)
-            probabilities = backbone.probabilities(inputs)[0]
-            class_index = target_of(name, image) if target_of else int(probabilities.argmax())
-            base_score = float(probabilities[class_index])
-            rows = []
-            for key in pending:
-                if on_map is not None:
-                    on_map(name, key)
-                rows.append(
-                    _evaluate_one(backbone, sources[key], key, name, inputs, class_index, base_score, metrics, insertion_steps, sanity)
-                )
+            rows = _image_rows(backbone, name, image, {key: sources[key] for key in pending}, target_of=target_of,
+                               metrics=metrics, insertion_steps=insertion_steps, on_map=on_map, sanity=sanity)  # fmt: skip
             if on_rows is not None:
                 on_rows(rows)
         if progress is not None:
             progress(number, len(images), name)
 
 
-# Over 50 lines: 18 parameters (mostly the CLI options) and their docs; the body is checks, a config and one call.
+def check_options(metrics: str, insertion_steps: int) -> int:
+    """The one check of what every evaluation takes: the metric set, and the insertion steps
+    (:func:`camlib.insertion_deletion.check_steps`), which it returns as an ``int``."""
+    if metrics not in METRIC_SETS:
+        raise InvalidParameterError(f"--metrics must be one of {', '.join(METRIC_SETS)}, got '{metrics}'.")
+    return check_steps(insertion_steps, name="insertion_steps")
+
+
+def _image_rows(backbone: Backbone, name: str, image: ImageSource, sources: dict[str, MapSource], *, target_of,
+                metrics: str, insertion_steps: int, on_map, sanity) -> list[dict]:  # fmt: skip
+    """The rows of one image, one per source; an unreadable image gives rows with its error, and the run goes on."""
+    try:
+        loaded = image if isinstance(image, Image.Image) else load_image(image)
+    except CamlibError as error:
+        return [{"file": name, "method": key, "error": str(error)} for key in sources]
+    inputs = backbone.preprocess(loaded)
+    probabilities = backbone.probabilities(inputs)[0]
+    class_index = target_of(name, image) if target_of else int(probabilities.argmax())
+    base_score = float(probabilities[class_index])
+    rows = []
+    for key, source in sources.items():
+        if on_map is not None:
+            on_map(name, key)
+        rows.append(map_row(backbone, source, key, name, inputs, class_index, base_score, metrics, insertion_steps, sanity))
+    return rows
+
+
 def evaluate_folder(
     backbone: Backbone,
     folder: str | os.PathLike,
@@ -252,99 +189,36 @@ def evaluate_folder(
         sanity: also run the model randomisation check (:mod:`camlib.sanity`; 3 more maps per image and map).
         progress: called as ``progress(done, total, file_name)`` after each image.
     """
+    # long because: 18 parameters (the CLI options) and their docs; the body is checks, a configuration and one call.
     if target not in ("predicted", "label"):
         raise InvalidParameterError(f"--target must be 'predicted' or 'label', got '{target}'.")
-    if metrics not in METRIC_SETS:
-        raise InvalidParameterError(f"--metrics must be one of {', '.join(METRIC_SETS)}, got '{metrics}'.")
+    insertion_steps = check_options(metrics, insertion_steps)
     folder = Path(folder)
     files = list_images(folder, limit=limit, shard=shard, half=half)
     if not files:
         raise InvalidParameterError(f"No images (.jpg, .png, .webp, .bmp) in {folder} for this shard.")
-    label_of = LabelLookup(folder, labels, files=files, classes=backbone.class_names) if target == "label" else None
-    for path in files if label_of else ():
-        label_of(path)  # a missing label stops the run before any row is written
+    label_of = _labels_of(folder, files, labels, backbone) if target == "label" else None
     sources = prepare_sources(backbone, methods, layer=layer, method_params=method_params)
     config = make_config(
-        backbone=backbone.key,
-        layer=layer or backbone.spec.default_layer,
+        backbone=backbone.key, layer=layer or backbone.spec.default_layer,
         weights=weights_identity(weights_path or backbone.weights_path, backbone.weights_source),
-        method_params={key: (method_params or {}).get(key, {}) for key in methods},
-        target=target,
-        insertion_steps=insertion_steps,
-        speed=speed,
-        metrics=metrics,
-        sanity=sanity,
-        pixel_order=PIXEL_ORDER,
+        method_params={key: (method_params or {}).get(key, {}) for key in methods}, target=target,
+        insertion_steps=insertion_steps, speed=speed, metrics=metrics, sanity=sanity, pixel_order=PIXEL_ORDER,
         **({} if backbone.spec.builtin else {"model": backbone.description()}),
-    )
+    )  # fmt: skip
     with open_results(out, CSV_FIELDS, config, resume=resume) as writer:
         evaluate_images(
-            backbone,
-            [(path.relative_to(folder).as_posix(), path) for path in files],
-            sources,
-            target_of=(lambda name, path: label_of(path)) if label_of else None,
-            done=writer.done,
-            metrics=metrics,
-            insertion_steps=insertion_steps,
-            on_rows=lambda rows: [writer.write(row) for row in rows],
-            progress=progress,
+            backbone, [(path.relative_to(folder).as_posix(), path) for path in files], sources,
+            target_of=(lambda name, path: label_of(path)) if label_of else None, done=writer.done, metrics=metrics,
+            insertion_steps=insertion_steps, on_rows=lambda rows: [writer.write(row) for row in rows], progress=progress,
             sanity=RandomisationCheck(backbone) if sanity else None,
-        )
+        )  # fmt: skip
     return summarize(read_rows([out]))
 
 
-def _evaluate_one(
-    backbone: Backbone,
-    source: MapSource,
-    key: str,
-    name: str,
-    inputs: torch.Tensor,
-    class_index: int,
-    base_score: float,
-    metrics: str,
-    insertion_steps: int,
-    sanity: RandomisationCheck | None = None,
-) -> dict:
-    """One row: the map of ``source`` for this image and its scores (see :data:`CSV_FIELDS`)."""
-    row = {"file": name, "target": class_index, "method": key, "kind": kind_of(key)}
-    start = time.perf_counter()
-    try:
-        saliency = source(inputs, class_index)
-        seconds = time.perf_counter() - start
-        scores = _score_map(backbone, source, inputs, saliency, class_index, base_score, metrics, insertion_steps)
-        if sanity is not None:
-            checked = sanity.scores(key, saliency, inputs, class_index, layer=source.layer, params=source.params)
-            scores.update({column: _cell(value) for column, value in checked.items()})
-        return {**row, **scores, "seconds": f"{seconds:.4f}", "error": ""}
-    except CamlibError as error:
-        return {**row, "error": str(error)}
-
-
-def _score_map(backbone, source, inputs, saliency, class_index, base_score, metrics, insertion_steps) -> dict:
-    """All the scores of one map. The masked inputs (image × map, then the fixed areas) go through the
-    model in one batch; the base score Y was computed once for the image."""
-    model = backbone.model
-    device = inputs.device
-    mapped = torch.as_tensor(saliency, dtype=inputs.dtype, device=device)
-    masks = [mapped[None]]
-    if metrics == "all":
-        masks.append(top_area_masks(saliency).to(device=device, dtype=inputs.dtype))
-    masked_inputs = inputs * torch.cat(masks)[:, None]
-    scores = class_scores(model, masked_inputs, class_index)
-    insertion, deletion = deletion_insertion_auc(model, inputs, saliency, class_index, steps=insertion_steps)
-    values = {
-        "base_score": f"{base_score:.6f}",
-        "masked_score": f"{scores[0]:.6f}",
-        "insertion_auc": f"{insertion:.6f}",
-        "deletion_auc": f"{deletion:.6f}",
-    }
-    if metrics == "all":
-        values.update({column: f"{score:.6f}" for column, score in zip(AREA_COLUMNS, scores[1:])})
-        on_masked = source(masked_inputs[:1], class_index)
-        quality = map_quality_scores(saliency, on_masked, base_score, float(scores[0]))
-        values.update({column: _cell(value) for column, value in quality.items()})
-    return values
-
-
-def _cell(value: float) -> str:
-    return f"{value:.6f}" if math.isfinite(value) else ""
+def _labels_of(folder: Path, files: list[Path], labels, backbone: Backbone) -> LabelLookup:
+    """The label of each file; a missing label stops the run before any row is written."""
+    label_of = LabelLookup(folder, labels, files=files, classes=backbone.class_names)
+    for path in files:
+        label_of(path)
+    return label_of

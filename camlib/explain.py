@@ -14,7 +14,7 @@ from camlib.baselines import BASELINES, baseline_map, is_baseline
 from camlib.errors import CamlibError, InvalidParameterError, MethodNotApplicableError
 from camlib.methods import PAPER_METHODS, BaseCAM, ProgressCallback, method_info, parse_method_list
 from camlib.methods.registry import validate_method_params, validate_params_for_methods
-from camlib.render import grid, message_tile, overlay
+from camlib.overlays import grid, message_tile, overlay
 
 
 def build_method(

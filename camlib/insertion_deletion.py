@@ -42,14 +42,15 @@ def gaussian_blur(inputs: Tensor, kernel_size: int = 11, sigma: float = 5.0) -> 
     return torch.nn.functional.conv2d(horizontal, kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels)
 
 
-def check_steps(steps, pixel_count: int) -> int:
-    """``steps`` if it is a whole number from 1 to min(:data:`MAX_STEPS`, ``pixel_count``); else one clear error."""
+def check_steps(steps, pixel_count: int = MAX_STEPS, *, name: str = "steps") -> int:
+    """``steps`` if it is a whole number from 1 to min(:data:`MAX_STEPS`, ``pixel_count``); else one clear
+    error that calls it ``name``."""
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
-        raise InvalidParameterError(f"steps must be a whole number, got {steps!r}.")
+        raise InvalidParameterError(f"{name} must be a whole number, got {steps!r}.")
     most = min(MAX_STEPS, pixel_count)
     if not 1 <= steps <= most:
         reason = f"the image has {pixel_count} pixels" if pixel_count < MAX_STEPS else f"at most {MAX_STEPS} steps are taken"
-        raise InvalidParameterError(f"steps must be from 1 to {most} ({reason}), got {steps}.")
+        raise InvalidParameterError(f"{name} must be from 1 to {most} ({reason}), got {steps}.")
     return int(steps)
 
 

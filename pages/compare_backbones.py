@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from camlib.app import captions, classes, figures, models, widgets
+from camlib.app import captions, models, widgets
+from camlib.app import class_choice as classes, plots_and_downloads as figures
 from camlib.backbones import BACKBONES, imagenet_class_names
 
 widgets.page_setup("Compare backbones")

@@ -4,7 +4,7 @@ paper's Table 1, and Grad++ScoreCAM, Score-CAM and Grad-CAM step by step on the 
 import streamlit as st
 
 from camlib import metrics
-from camlib.app import classes, inputs, method_notes, teaching, widgets
+from camlib.app import class_choice as classes, inputs, method_notes, teaching, widgets
 from camlib.app.widgets.walkthrough import walkthrough_section
 from camlib.methods import METHODS
 

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from camlib.app import captions, classes, figures, inputs, instances, layers, widgets
+from camlib.app import captions, inputs, instances, layers, widgets
+from camlib.app import class_choice as classes, plots_and_downloads as figures
 
 widgets.page_setup("Multiple objects")
 widgets.how_to_read(

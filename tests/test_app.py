@@ -20,7 +20,8 @@ from PIL import Image
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
-from camlib.app import faithfulness, figures, inputs, instances, maps, models, settings, teaching, uploads, widgets
+from camlib.app import faithfulness, inputs, instances, models, settings, teaching, uploads, widgets
+from camlib.app import map_requests as maps, plots_and_downloads as figures
 from camlib.explain import MethodResult
 from camlib.methods import METHODS, PAPER_METHODS, GradPPScoreCAM, speed_params
 
@@ -365,7 +366,7 @@ def test_the_raw_range_is_the_maps_range_before_normalisation(effnet, chelsea_im
 
 
 def test_the_exported_figure_has_the_labels_a_colour_bar_and_high_resolution():
-    from camlib.figure import figure_bytes
+    from camlib.publication_figures import figure_bytes
 
     display, _, results = a_map_and_a_refusal(337, 0.123)
     rows = [figures.figure_row("tabby (281): 62.1%", display, results), figures.figure_row("tiger cat (282): 20.0%", display, results)]
@@ -796,7 +797,7 @@ NAMES = [f"class {index}" for index in range(1000)]
 
 
 def test_the_classes_a_page_explains_first():
-    from camlib.app import classes
+    from camlib.app import class_choice as classes
 
     chelsea, horses, dogs = inputs.SAMPLES[0], inputs.SAMPLES[5], inputs.SAMPLES[4]
     assert classes.suggested_classes(chelsea, TOP) == [281, 285]  # the sample's two known classes
@@ -812,7 +813,7 @@ def test_the_classes_a_page_explains_first():
 
 
 def test_the_notes_on_the_models_confidence():
-    from camlib.app import classes
+    from camlib.app import class_choice as classes
 
     assert classes.outside_top_5_note(NAMES, TOP, 281, 0.148) is None
     assert classes.outside_top_5_note(NAMES, TOP, 1, 0.00012) == "**class 1** is not in the top 5: the model gives it 0.01%."

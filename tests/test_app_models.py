@@ -16,7 +16,8 @@ import torch
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
-from camlib.app import catalogue, classes, instances, layers, models, uploads, widgets
+from camlib.app import catalogue, instances, layers, models, uploads, widgets
+from camlib.app import class_choice as classes
 from camlib.app.settings import FAST_TEST_ENV
 from camlib.explain import MethodResult
 from test_app import APP, TIMEOUT_S, assert_clean, captions, has_key, page

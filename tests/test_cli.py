@@ -21,7 +21,7 @@ import camlib
 import camlib.cli
 from camlib.backbones import model_input_size
 from camlib.methods import GradCAM
-from camlib.render import GAP, grid_size
+from camlib.overlays import GAP, grid_size
 
 
 def run_cli(*args: str, cwd, torch_home) -> subprocess.CompletedProcess:

@@ -165,13 +165,13 @@ def test_interrupted_run_loses_nothing_and_resume_computes_only_the_rest(tiny_ba
     computed = []
     import camlib.evaluate as evaluate_module
 
-    original = evaluate_module._evaluate_one
+    original = evaluate_module.map_row
 
     def counting(backbone, method, key, name, *args):
         computed.append((name, key))
         return original(backbone, method, key, name, *args)
 
-    monkeypatch.setattr(evaluate_module, "_evaluate_one", counting)
+    monkeypatch.setattr(evaluate_module, "map_row", counting)
     evaluate_folder(tiny_backbone, image_folder, methods=METHODS, out=out, insertion_steps=4, resume=True)
     assert len(computed) == 3 * len(METHODS)
     assert not {name for name, _ in computed} & {row["file"] for row in kept}
@@ -561,3 +561,30 @@ def test_the_randomisation_verdict_comes_from_the_interval_not_the_mean(monkeypa
     # planted error: the verdict from the mean alone fails Grad-CAM at 0.525
     monkeypatch.setattr(camlib.summary, "verdict", lambda interval, threshold: ABOVE if interval.mean > threshold else BELOW)
     assert verdicts() != expected
+
+
+@pytest.mark.parametrize("steps", [0, -3, 10**9, 2.5, "16", True, None])
+def test_insertion_steps_are_checked_before_any_work(tiny_backbone, image_folder, tmp_path, monkeypatch, steps):
+    import camlib.evaluate as evaluate_module
+
+    out = tmp_path / "results.csv"
+    with pytest.raises(InvalidParameterError, match="insertion_steps must be"):
+        evaluate_folder(tiny_backbone, image_folder, methods=["center"], out=out, insertion_steps=steps)
+    assert not out.exists()
+    explained = []
+    with pytest.raises(InvalidParameterError, match="insertion_steps must be"):
+        evaluate_module.evaluate_images(tiny_backbone, [("a.png", image_folder / "n01440764_img0.png")], {},
+                                        insertion_steps=steps, on_map=lambda *a: explained.append(a))  # fmt: skip
+    # planted error: without the check, the same call starts working instead of refusing
+    monkeypatch.setattr(evaluate_module, "check_steps", lambda steps, *a, **k: steps)
+    evaluate_module.evaluate_images(tiny_backbone, [], {}, insertion_steps=steps)
+
+
+def test_insertion_steps_in_range_are_kept_as_whole_numbers():
+    from camlib.evaluate import check_options
+    from camlib.metrics import MAX_STEPS
+
+    assert check_options("all", np.int64(16)) == 16 and type(check_options("basic", np.int64(16))) is int
+    assert check_options("all", MAX_STEPS) == MAX_STEPS
+    with pytest.raises(InvalidParameterError, match="--metrics"):
+        check_options("some", 16)

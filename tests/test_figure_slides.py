@@ -1,4 +1,4 @@
-"""Figures for slides (camlib.figure): the 16 : 9 layout, maps embedded in the SVG at their own pixel size, and titles
+"""Figures for slides (camlib.publication_figures): the 16 : 9 layout, maps embedded in the SVG at their own pixel size, and titles
 that name the model and its weights; each check beside a planted error it catches."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from camlib import figure
-from camlib.figure import FigureRow, figure_bytes
+from camlib import publication_figures as figure
+from camlib.publication_figures import FigureRow, figure_bytes
 
 
 def a_row(height: int = 224, width: int = 337, methods: int = 6) -> FigureRow:
@@ -81,7 +81,7 @@ def test_a_small_models_tiles_are_embedded_at_their_own_size_too():
 
 
 def test_slide_columns_bring_the_raster_grid_near_16_by_9():
-    from camlib.render import grid, slide_columns
+    from camlib.overlays import grid, slide_columns
 
     tile = np.zeros((224, 224, 3), np.uint8)
     columns = slide_columns(7, (224, 224))

@@ -15,12 +15,12 @@ import pytest
 import torch
 from PIL import Image
 
-from camlib import figure as figure_module
-from camlib import render
+from camlib import publication_figures as figure_module
+from camlib import overlays as render
 from camlib.backbones import Backbone, BackboneSpec
 from camlib.examples import digits as ex
 from camlib.explain import explain
-from camlib.figure import FigureRow, draw_figure, figure_bytes
+from camlib.publication_figures import FigureRow, draw_figure, figure_bytes
 
 TITLES = ("Input: eight", "Grad-CAM++ 0.02s", "Score-CAM 0.19s", "CAM 0.00s")
 SMALL = 32

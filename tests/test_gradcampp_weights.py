@@ -1,5 +1,5 @@
 """Grad-CAM++'s channel weights, the formula Grad-CAM++, SmoothGrad-CAM++ and Grad++ScoreCAM share
-(``camlib.methods.weights.gradcampp_weights``), against pytorch-grad-cam 1.5.7's own weights.
+(``camlib.methods.gradpp_weights.gradcampp_weights``), against pytorch-grad-cam 1.5.7's own weights.
 
 The maps alone cannot pin the formula: on a network whose gradient is flat in space (global average
 pooling right after the layer) every variant below gives the same map up to rounding, and on a random

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import camlib.cli as cli
+import camlib.cli_output as cli_output
 import camlib.results as results_module
 from camlib.cli import main
 from camlib.errors import CamlibError, InvalidParameterError
@@ -60,11 +61,11 @@ def test_out_naming_an_input_image_is_refused_before_any_work(colour_folder, no_
     original = cli.check_output_path
     try:
         cli.check_output_path = lambda path, option, suffixes=None: __import__("pathlib").Path(path)
-        cli._refuse_overwriting_images, saved = (lambda out, folder: None), cli._refuse_overwriting_images
+        cli.refuse_overwriting_images, saved = (lambda out, folder: None), cli.refuse_overwriting_images
         assert main(["pointing-game", str(colour_folder), "--out", str(photo)]) == 2
         assert "model loaded" in _one_error_line(capsys)
     finally:
-        cli.check_output_path, cli._refuse_overwriting_images = original, saved
+        cli.check_output_path, cli.refuse_overwriting_images = original, saved
 
 
 def test_size_is_bounded_before_any_work(colour_folder, tmp_path, no_model, capsys):
@@ -206,7 +207,7 @@ def test_a_full_disk_names_the_file(small_explain, tmp_path, monkeypatch, capsys
         def write(self, data):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(cli, "open", FullDisk, raising=False)
+    monkeypatch.setattr(cli_output, "open", FullDisk, raising=False)  # where the command line writes files
     out = tmp_path / "grid.png"
     assert main([*small_explain, "--out", str(out)]) == 2
     line = _one_error_line(capsys)

@@ -189,13 +189,13 @@ def test_extra_keys_metadata_and_inf_are_named(tmp_path):
 
 
 def test_a_labels_file_of_many_short_rows_is_refused_before_parsing(tmp_path, monkeypatch):
-    import camlib.dataset as dataset
+    import camlib.labels as labels_module
 
     path = tmp_path / "labels.csv"
     path.write_bytes(b"file,class_index\n" + b"a.png,1\n" * 3_000_000)  # 24 MB, under the byte limit
     with pytest.raises(InvalidParameterError, match="more than the 2,000,000 rows"):  # counted, not parsed
         read_label_rows(path)
-    monkeypatch.setattr(dataset, "MAX_LABEL_ROWS", 10)  # planted: a small bound refuses a small file the same way
+    monkeypatch.setattr(labels_module, "MAX_LABEL_ROWS", 10)  # planted: a small bound refuses a small file the same way
     small = tmp_path / "small.csv"
     small.write_bytes(b"file,class_index\n" + b"".join(b"%d.png,1\n" % i for i in range(20)))
     with pytest.raises(InvalidParameterError, match="more than the 10 rows"):

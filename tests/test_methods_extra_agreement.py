@@ -37,7 +37,7 @@ from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 from torch import nn
 
 from camlib.methods import ISCAM, SSCAM, AblationCAM, EigenCAM, HiResCAM, LayerCAM, XGradCAM
-from camlib.methods.maps import normalize_maps
+from camlib.methods.map_ops import normalize_maps
 
 THRESHOLD = 0.99
 CAT_CLASS, OTHER_CLASS = 285, 1

@@ -17,7 +17,7 @@ from conftest import make_tiny_gap_net
 from torch import nn
 
 from camlib.methods import GroupCAM, ReciproCAM
-from camlib.methods.maps import normalize_maps
+from camlib.methods.map_ops import normalize_maps
 
 GAUSSIAN = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16
 

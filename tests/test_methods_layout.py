@@ -13,32 +13,32 @@ import pytest
 
 METHODS_DIR = Path(__file__).resolve().parents[1] / "camlib" / "methods"
 SHARED = {
-    "errors", "base", "maps", "weights", "batch_sizing", "surrogate", "masked_passes", "sampled_scores", "params",
+    "errors", "base", "map_ops", "gradpp_weights", "batch_sizing", "surrogate", "masked_passes", "sampled_scores", "params",
     "position_weights", "feature_passes", "repeated_passes", "tokens", "score_steps",
 }  # fmt: skip
 PAPER_MODULES = {"cam", "gradcam", "gradcampp", "smoothgradcampp", "scorecam", "gradpp_scorecam"}
 ADDED_MODULES = {"hirescam", "xgradcam", "layercam", "eigencam", "ablationcam", "reciprocam", "groupcam", "sscam", "iscam"}
 METHOD_MODULES = PAPER_MODULES | ADDED_MODULES
 ALLOWED: dict[str, set[str]] = {
-    "maps": set(),
-    "weights": set(),
+    "map_ops": set(),
+    "gradpp_weights": set(),
     "batch_sizing": set(),
     "score_steps": set(),  # what the score-weighted methods compute on the way to their weights
     "params": {"errors"},  # the one check of method parameters, by the constructor's signature
     "tokens": {"errors"},
     "layers": {"errors", "tokens"},
     "capture": {"errors", "layers", "tokens"},
-    "base": {"errors", "maps", "capture", "layers", "tokens"},
-    "surrogate": {"maps"},
-    "masked_passes": {"errors", "base", "batch_sizing", "capture", "maps", "tokens"},
-    "sampled_scores": {"maps", "masked_passes", "surrogate"},
+    "base": {"errors", "map_ops", "capture", "layers", "tokens"},
+    "surrogate": {"map_ops"},
+    "masked_passes": {"errors", "base", "batch_sizing", "capture", "map_ops", "params", "tokens"},
+    "sampled_scores": {"map_ops", "masked_passes", "surrogate"},
     "position_weights": {"base"},  # combinations for maps that are not one weight per channel
     "feature_passes": {"errors", "base", "masked_passes"},  # passes that replace the target layer's output
     "repeated_passes": {"masked_passes", "sampled_scores"},  # masked passes repeated with changed masks
     **{name: SHARED for name in METHOD_MODULES},
     "registry": {"errors", "base", "params", *METHOD_MODULES},
     "score": {"batch_sizing", "masked_passes", "surrogate", "sampled_scores", "scorecam", "gradpp_scorecam"},  # re-exports only
-    "__init__": {"base", "maps", "weights", "masked_passes", "registry", "tokens", "layers", *METHOD_MODULES},
+    "__init__": {"base", "map_ops", "gradpp_weights", "masked_passes", "registry", "tokens", "layers", *METHOD_MODULES},
 }
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from camlib.app.inputs import ImageInput
-from camlib.app.maps import ordered_methods
+from camlib.app.map_requests import ordered_methods
 from camlib.app.models import ModelChoice, shared_model
 from camlib.app.settings import Params
 from camlib.baselines import BASELINES

@@ -17,10 +17,10 @@ from camlib.app.models import ModelChoice, shared_model
 from camlib.app.settings import Params
 from camlib.explain import build_method
 from camlib.methods import METHODS
-from camlib.methods.maps import normalize_maps
+from camlib.methods.map_ops import normalize_maps
 from camlib.methods.masked_passes import MaskedPassCAM
 from camlib.pipeline_steps import MethodSteps, input_pixels, masked_inputs, method_steps
-from camlib.render import colorize, enlarge_for_display
+from camlib.overlays import colorize, enlarge_for_display
 
 WALKED_METHODS = ("gradpp_scorecam", "scorecam", "gradcam")  # the paper's Fig. 1 first, then the two it joins
 SHOWN_CHANNELS = 6

@@ -12,7 +12,7 @@ from camlib.methods.groupcam import GroupCAM
 from camlib.methods.hirescam import HiResCAM
 from camlib.methods.iscam import ISCAM
 from camlib.methods.layercam import LayerCAM
-from camlib.methods.maps import normalize_maps
+from camlib.methods.map_ops import normalize_maps
 from camlib.methods.masked_passes import MaskedPasses, MaskedPassOptions, masked_input_scores
 from camlib.methods.reciprocam import ReciproCAM
 from camlib.methods.registry import (
@@ -30,7 +30,7 @@ from camlib.methods.scorecam import ScoreCAM
 from camlib.methods.smoothgradcampp import SmoothGradCAMpp
 from camlib.methods.tokens import TokenGrid, channels_last_to_first
 from camlib.methods.sscam import SSCAM
-from camlib.methods.weights import gradcampp_weights
+from camlib.methods.gradpp_weights import gradcampp_weights
 from camlib.methods.xgradcam import XGradCAM
 
 __all__ = [

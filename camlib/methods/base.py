@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from camlib.errors import InvalidParameterError, UnknownClassError, UnknownLayerError
 from camlib.methods.capture import LayerCapture, LayerHook, Recorded, check_logits, eval_mode
 from camlib.methods.layers import recommended_transformer_layer, resolve_layer, spatial_layers_hint
-from camlib.methods.maps import normalize_maps
+from camlib.methods.map_ops import normalize_maps
 from camlib.methods.tokens import NotSpatialError, SpatialReshape
 
 # LayerCapture, check_logits, eval_mode and resolve_layer live in capture and layers; they are imported from here too.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from camlib.methods.base import BaseCAM, LayerCapture
-from camlib.methods.weights import gradcampp_weights
+from camlib.methods.gradpp_weights import gradcampp_weights
 
 
 class GradCAMpp(BaseCAM, key="gradcampp", uses_gradients=True):

@@ -15,7 +15,7 @@ from camlib.methods.params import check_params
 from camlib.methods.sampled_scores import channel_scores
 from camlib.methods.score_steps import ScoreSteps
 from camlib.methods.tokens import SpatialReshape
-from camlib.methods.weights import gradcampp_weights
+from camlib.methods.gradpp_weights import gradcampp_weights
 
 Combination = Literal["softmax_w", "softmax", "relu_w", "linear"]
 COMBINATIONS: tuple[str, ...] = ("softmax_w", "softmax", "relu_w", "linear")
@@ -122,12 +122,6 @@ class GradPPScoreCAM(MaskedPassCAM, key="gradpp_scorecam", uses_gradients=True):
     ) -> None:
         check_params(type(self), {"top_k": top_k, "combination": combination, "linear_weight": linear_weight, **options})
         super().__init__(model, target_layer, progress=progress, reshape=reshape, **options)
-        if top_k is not None and top_k < 1:
-            raise InvalidParameterError("top_k must be at least 1, or None for all channels.")
-        if combination not in COMBINATIONS:
-            raise InvalidParameterError(f"combination must be one of {', '.join(map(repr, COMBINATIONS))}; got {combination!r}.")
-        if not 0 <= linear_weight <= 1:
-            raise InvalidParameterError(f"linear_weight must be between 0 and 1, got {linear_weight!r}.")
         self.top_k = top_k
         self.combination = combination
         self.linear_weight = linear_weight

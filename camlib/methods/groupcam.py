@@ -6,9 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from camlib.errors import InvalidParameterError
 from camlib.methods.base import LayerCapture, ProgressCallback, check_logits
-from camlib.methods.maps import normalize_maps
+from camlib.methods.map_ops import normalize_maps
 from camlib.methods.masked_passes import MaskedPasses, MaskedPassOptions
 from camlib.methods.params import check_params
 from camlib.methods.position_weights import ScoreMapCAM
@@ -96,8 +95,6 @@ class GroupCAM(ScoreMapCAM, key="groupcam", uses_gradients=True):
         params = {"groups": groups, "percentile": percentile, "batch_size": batch_size, "mixed_precision": mixed_precision}
         check_params(type(self), params)
         super().__init__(model, target_layer, progress=progress, reshape=reshape)
-        if groups < 1 or not 0 <= percentile < 100:
-            raise InvalidParameterError(f"groups must be at least 1 and percentile in [0, 100), got {groups!r}, {percentile!r}.")
         self.groups = groups
         self.percentile = percentile
         self.options = MaskedPassOptions(batch_size, None, mixed_precision)

@@ -6,7 +6,6 @@ from typing import Literal
 
 from torch import Tensor, nn
 
-from camlib.errors import InvalidParameterError
 from camlib.methods.base import LayerCapture, ProgressCallback
 from camlib.methods.masked_passes import MaskedPassCAM
 from camlib.methods.params import check_params
@@ -64,10 +63,6 @@ class ISCAM(MaskedPassCAM, key="iscam"):
     ) -> None:
         check_params(type(self), {"n_samples": n_samples, "path": path, **options})
         super().__init__(model, target_layer, progress=progress, reshape=reshape, **options)
-        if n_samples < 1 or path not in ("cumulative", "linear"):
-            raise InvalidParameterError(
-                f"n_samples must be at least 1 and path 'cumulative' or 'linear', got {n_samples!r}, {path!r}."
-            )
         self.n_samples = n_samples
         self.path = path
 

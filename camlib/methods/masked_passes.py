@@ -24,11 +24,10 @@ from camlib.methods.base import BaseCAM, ProgressCallback
 from camlib.methods.capture import check_logits
 from camlib.methods.tokens import SpatialReshape
 from camlib.methods.batch_sizing import BatchSizer, remember_batch_size, remembered_batch_size
-from camlib.methods.maps import normalize_maps, varying_channels
+from camlib.methods.map_ops import normalize_maps, varying_channels
+from camlib.methods.params import check_params
 
 ScoreKind = Literal["logit", "probability"]
-
-MIN_PERTURBATION_SIZE = 8
 
 
 def perturbation_shape(height: int, width: int, perturbation_size: int) -> tuple[int, int]:
@@ -40,7 +39,7 @@ def perturbation_shape(height: int, width: int, perturbation_size: int) -> tuple
 
 @dataclass(frozen=True)
 class MaskedPassOptions:
-    """How the masked passes run.
+    """How the masked passes run; the values are checked where they come in (:func:`~camlib.methods.params.check_params`).
 
     Args:
         batch_size: masked images per forward pass; bounds the working memory (``None``: camlib
@@ -52,12 +51,6 @@ class MaskedPassOptions:
     batch_size: int | None = None
     perturbation_size: int | None = None
     mixed_precision: bool = False
-
-    def __post_init__(self) -> None:
-        if self.batch_size is not None and self.batch_size < 1:
-            raise InvalidParameterError("batch_size must be at least 1.")
-        if self.perturbation_size is not None and self.perturbation_size < MIN_PERTURBATION_SIZE:
-            raise InvalidParameterError(f"perturbation_size must be at least {MIN_PERTURBATION_SIZE} pixels.")
 
 
 def prefers_channels_last(model: nn.Module) -> bool:
@@ -267,8 +260,6 @@ class MaskedPassCAM(BaseCAM):
     ) -> None:
         options = MaskedPassOptions(batch_size, perturbation_size, mixed_precision)
         super().__init__(model, target_layer, progress=progress, reshape=reshape)
-        if sampled_channels is not None and sampled_channels < 2:
-            raise InvalidParameterError("sampled_channels must be at least 2, or None to measure every channel.")
         self.sampled_channels = sampled_channels
         self.seed = seed
         self.masked_passes = MaskedPasses(model, options, notify=self.notify, progress=self.report_progress)
@@ -302,6 +293,7 @@ def masked_input_scores(
 ) -> Tensor:
     """:meth:`MaskedPasses.score` on ``method``'s model, reporting to ``method`` (for callers outside a
     :class:`MaskedPassCAM`, such as ``bench/study_gradpp_scorecam.py``, and the docs that name it)."""
-    options = MaskedPassOptions(batch_size, perturbation_size, mixed_precision)
+    settings = {"batch_size": batch_size, "perturbation_size": perturbation_size, "mixed_precision": mixed_precision}
+    options = MaskedPassOptions(**check_params(MaskedPassCAM, settings, key="masked_input_scores"))
     passes = MaskedPasses(method.model, options, notify=method.notify, progress=method.report_progress)
     return passes.score(inputs, activations, targets, channels, score, progress_range)

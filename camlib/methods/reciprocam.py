@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from camlib.errors import InvalidParameterError
 from camlib.methods.base import LayerCapture, ProgressCallback
 from camlib.methods.feature_passes import FeaturePasses
 from camlib.methods.masked_passes import MaskedPassOptions
@@ -83,8 +82,6 @@ class ReciproCAM(ScoreMapCAM, key="reciprocam"):
     ) -> None:
         check_params(type(self), {"kernel": kernel, "batch_size": batch_size, "mixed_precision": mixed_precision})
         super().__init__(model, target_layer, progress=progress, reshape=reshape)
-        if kernel not in ("point", "gaussian"):
-            raise InvalidParameterError(f"kernel must be 'point' or 'gaussian', got {kernel!r}.")
         self.kernel = kernel
         self.options = MaskedPassOptions(batch_size, None, mixed_precision)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from camlib.methods.maps import varying_channels
+from camlib.methods.map_ops import varying_channels
 from camlib.methods.masked_passes import MaskedPassCAM, MaskedPasses, ScoreKind
 from camlib.methods.surrogate import mask_features, surrogate_scores
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from camlib.errors import InvalidParameterError
 from camlib.methods.base import LayerCapture, ProgressCallback
 from camlib.methods.masked_passes import MaskedPassCAM, ScoreKind
 from camlib.methods.params import check_params
@@ -65,8 +64,6 @@ class ScoreCAM(MaskedPassCAM, key="scorecam"):
     ) -> None:
         check_params(type(self), {"score": score, **options})
         super().__init__(model, target_layer, progress=progress, reshape=reshape, **options)
-        if score not in ("logit", "probability"):
-            raise InvalidParameterError(f"score must be 'logit' or 'probability', got {score!r}.")
         self.score = score
 
     def channel_weights(self, inputs: Tensor, targets: Tensor, capture: LayerCapture) -> Tensor:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from camlib.errors import InvalidParameterError
 from camlib.methods.base import BaseCAM, LayerCapture, ProgressCallback
 from camlib.methods.params import check_params
 from camlib.methods.tokens import SpatialReshape
-from camlib.methods.weights import gradcampp_weights
+from camlib.methods.gradpp_weights import gradcampp_weights
 
 
 class SmoothGradCAMpp(BaseCAM, key="smoothgradcampp"):  # no uses_gradients: the clean pass needs none, the noisy passes take their own
@@ -52,10 +51,6 @@ class SmoothGradCAMpp(BaseCAM, key="smoothgradcampp"):  # no uses_gradients: the
     ) -> None:
         check_params(type(self), {"n_samples": n_samples, "noise_level": noise_level, "seed": seed})
         super().__init__(model, target_layer, progress=progress, reshape=reshape)
-        if n_samples < 1:
-            raise InvalidParameterError("n_samples must be at least 1.")
-        if noise_level < 0:
-            raise InvalidParameterError("noise_level must not be negative.")
         self.n_samples = n_samples
         self.noise_level = noise_level
         self.seed = seed

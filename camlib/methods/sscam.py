@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from camlib.errors import InvalidParameterError
 from camlib.methods.base import LayerCapture, ProgressCallback
 from camlib.methods.masked_passes import MaskedPassCAM, perturbation_shape
 from camlib.methods.params import check_params
@@ -60,8 +59,6 @@ class SSCAM(MaskedPassCAM, key="sscam"):
     ) -> None:
         check_params(type(self), {"n_samples": n_samples, "noise_std": noise_std, **options})
         super().__init__(model, target_layer, progress=progress, reshape=reshape, **options)
-        if n_samples < 1 or noise_std < 0:
-            raise InvalidParameterError("n_samples must be at least 1 and noise_std not negative.")
         self.n_samples = n_samples
         self.noise_std = noise_std
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from camlib.methods.maps import normalize_maps
+from camlib.methods.map_ops import normalize_maps
 
 SURROGATE_GRID = 7
 """Masks are pooled to at most this many cells a side before the surrogate regression."""

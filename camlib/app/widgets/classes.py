@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from camlib.app.classes import (
+from camlib.app.class_choice import (
     Top,
     class_option,
     enough_classes,
@@ -17,7 +17,7 @@ from camlib.app.classes import (
     top_classes,
     unsure_note,
 )
-from camlib.app.figures import predictions_figure
+from camlib.app.plots_and_downloads import predictions_figure
 from camlib.app.inputs import ImageInput
 from camlib.app.widgets.page import note
 

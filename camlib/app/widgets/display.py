@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from camlib.app.figures import COMMON_SCALE_NOTE, OWN_SCALE_NOTE, colorbar_strip
-from camlib.figure import SCALE_NOTE, FigureRow, figure_bytes
+from camlib.app.plots_and_downloads import COMMON_SCALE_NOTE, OWN_SCALE_NOTE, colorbar_strip
+from camlib.publication_figures import SCALE_NOTE, FigureRow, figure_bytes
 
 LAYOUT_LABELS = {"strip": "Strip (one row per image, as in the paper)", "slide": "Slide (a 16 : 9 grid that fills a slide)"}
-from camlib.render import COLORMAPS
+from camlib.overlays import COLORMAPS
 
 
 @dataclass(frozen=True)

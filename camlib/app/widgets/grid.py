@@ -8,9 +8,9 @@ import numpy as np
 import streamlit as st
 
 from camlib.app.compare import cam_layer_note, same_maps
-from camlib.app.figures import class_label, common_maxima, figure_row, heatmap_figure, on_common_scale, overlay_tile, tile_caption
+from camlib.app.plots_and_downloads import class_label, common_maxima, figure_row, heatmap_figure, on_common_scale, overlay_tile, tile_caption
 from camlib.app.inputs import ImageInput
-from camlib.app.maps import (
+from camlib.app.map_requests import (
     MapRequest,
     compute_map_safely,
     method_results,
@@ -25,7 +25,7 @@ from camlib.app.settings import MethodSettings
 from camlib.app.widgets.display import Display
 from camlib.app.widgets.model import ImageAndModel
 from camlib.explain import MethodResult
-from camlib.figure import FigureRow
+from camlib.publication_figures import FigureRow
 from camlib.methods import METHODS
 
 
@@ -46,7 +46,7 @@ def overlay_grid(
     """The input, then each chosen method's overlay as it finishes, ``columns`` to a row (all in one row by default).
 
     With ``common_maxima`` (method key -> the largest raw map value over the rows being compared), each
-    overlay is drawn on that common scale instead of its own (see :func:`camlib.app.figures.on_common_scale`).
+    overlay is drawn on that common scale instead of its own (see :func:`camlib.app.plots_and_downloads.on_common_scale`).
     """
     cells = _grid_cells(len(settings.methods) + 1, columns=columns or len(settings.methods) + 1, key=key)
     cells[0].image(display_image, caption=caption, width="stretch")

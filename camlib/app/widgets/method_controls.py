@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from camlib.app import method_families as families
-from camlib.app.maps import ordered_methods
+from camlib.app.map_requests import ordered_methods
 from camlib.app.settings import (
     COMBINATION_LABELS,
     SCORE_LABELS,

@@ -12,7 +12,7 @@ from camlib.app.settings import MethodSettings
 from camlib.app.widgets.model import ImageAndModel
 from camlib.errors import CamlibError
 from camlib.methods import METHODS
-from camlib.render import overlay
+from camlib.overlays import overlay
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 per method) with labels and one shared colour bar, as a high-resolution PNG and a vector SVG or PDF.
 
 Drawn with matplotlib's object API (no pyplot, so it is safe from several threads). The colour bar uses the
-same colour table as :func:`camlib.render.colorize`, so it matches the overlays exactly.
+same colour table as :func:`camlib.overlays.colorize`, so it matches the overlays exactly.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from camlib.render import colorize, message_tile, overlay
+from camlib.overlays import colorize, message_tile, overlay
 
 FORMATS = ("png", "svg", "pdf")
 LAYOUTS = ("strip", "slide")

@@ -12,8 +12,8 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from camlib.explain import Explanation, MethodResult
-from camlib.figure import SCALE_NOTE, FigureRow
-from camlib.render import colorize, overlay
+from camlib.publication_figures import SCALE_NOTE, FigureRow
+from camlib.overlays import colorize, overlay
 
 OWN_SCALE_NOTE = (
     "Each map is scaled to its own range: 0 is that map's lowest value and 1 its highest, so colours compare "
