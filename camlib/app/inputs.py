@@ -18,6 +18,7 @@ from camlib.resources import resource_path
 PHOTOS_DIR: Path = resource_path("photos")  # package data: pytorch-grad-cam's MIT photos, with the licence notice
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]  # what camlib.images reads
+FORMAT_NAMES = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WebP", "bmp": "BMP", "gif": "GIF", "tif": "TIFF", "tiff": "TIFF"}
 IMAGE_UPLOAD_LIMIT_MB = 200  # per image; state dicts may use the server's maxUploadSize (.streamlit/config.toml)
 
 
@@ -126,6 +127,11 @@ def sample_bytes(source: str) -> bytes:
 
 def sample_input(sample: Sample) -> ImageInput:
     return image_from_bytes(sample_bytes(sample.source), sample.label, sample)
+
+
+def image_formats_text() -> str:
+    """The formats the image uploaders take, from :data:`IMAGE_TYPES` (the one list): "PNG, JPEG, WebP, …"."""
+    return ", ".join(dict.fromkeys(FORMAT_NAMES.get(extension, extension.upper()) for extension in IMAGE_TYPES))
 
 
 def upload_limit_text() -> str:
