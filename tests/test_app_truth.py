@@ -48,3 +48,93 @@ def test_every_image_uploader_lists_every_format_it_takes():
     at = AppTest.from_function(_image_script, default_timeout=TIMEOUT_S).run()
     label = at.sidebar.get_by_key(widgets.uploader_key_in(at.session_state)).label
     assert text in label
+
+
+def _set_script():
+    import streamlit as st
+
+    from camlib.app import faithfulness, widgets
+
+    if st.session_state.get("away"):  # another page: the set's uploader is not drawn in this run
+        st.markdown("elsewhere")
+        st.stop()
+    images = widgets.image_set("Upload images for the set", key="camlib_set_uploads")
+    st.markdown(faithfulness.set_line(images))
+
+
+def test_the_faithfulness_set_survives_a_visit_to_another_page():
+    at = AppTest.from_function(_set_script, default_timeout=TIMEOUT_S).run()
+    box = at.get_by_key("camlib_set_uploads")
+    assert inputs.image_formats_text() in box.label  # GIF and TIFF too
+    box.set_value([("coffee.png", inputs.sample_bytes("skimage:coffee"), "image/png"),
+                   ("rocket.png", inputs.sample_bytes("skimage:rocket"), "image/png")]).run()
+    assert at.markdown[-1].value == "2 image(s): coffee.png, rocket.png"
+    at.session_state["away"] = True
+    at.run()
+    del at.session_state["camlib_set_uploads"]  # what Streamlit does to a widget that a run did not draw (AppTest keeps it)
+    at.session_state["away"] = False
+    at.run()
+    assert not at.exception
+    assert at.markdown[-1].value == "2 image(s): coffee.png, rocket.png"  # not the samples
+    at.button(key="camlib_set_uploads::clear").click().run()
+    assert at.markdown[-1].value.startswith(f"{len(inputs.available_samples())} image(s)")
+
+
+def _row(name, key, insertion, deletion="0.2", **extra):
+    from camlib.baselines import BASELINES
+
+    return {"file": name, "target": "1", "method": key, "kind": "baseline" if key in BASELINES else "method",
+            "base_score": "0.5", "masked_score": "0.4", "insertion_auc": insertion, "deletion_auc": deletion,
+            "seconds": "1.0", "error": "", **extra}
+
+
+def test_the_blob_box_checks_exactly_the_metric_the_chart_shows():
+    from camlib.app import faithfulness
+
+    # Grad-CAM is below the blob on insertion − deletion on all three photos, level with it on Average Drop
+    rows = [_row(name, "gradcam", "0.3", masked_score_10="0.2") for name in "abc"]
+    rows += [_row(name, "center", "0.6", masked_score_10="0.2") for name in "abc"]
+    on_chart = faithfulness.metric_by_label("Insertion AUC ↑")
+    assert faithfulness.not_beating_center(rows, [on_chart]) == {"Grad-CAM": ["Insertion AUC ↑ (below it)"]}
+    adcc = faithfulness.metric_by_label("ADCC ↑")
+    assert faithfulness.not_beating_center(rows, [adcc]) == {}  # ADCC not measured here: nothing claimed about it
+    everything = faithfulness.not_beating_center(rows)["Grad-CAM"]  # camlib evaluate's own four checks
+    assert "Insertion AUC ↑ (below it)" not in everything and len(everything) >= 1
+    # the page draws the box from the chart's metric: its source says so
+    import inspect
+
+    from camlib.app.widgets import tables
+
+    source = inspect.getsource(tables._metrics_table_and_chart)
+    assert "not_beating_center(rows, [metric])" in source and source.index("selectbox") < source.index("not_beating_center")
+
+
+def test_a_baseline_that_scores_best_is_said_plainly_with_its_interval():
+    from camlib.app import faithfulness
+
+    metric = faithfulness.metric_by_label("Insertion − deletion ↑")
+    # on three photos the uniform map leads Grad-CAM by 0.1, 0.0 and 0.2: the interval [0, 0.2] touches 0
+    rows = [_row(name, "gradcam", value) for name, value in zip("abc", ("0.5", "0.6", "0.4"))]
+    rows += [_row(name, "uniform", value) for name, value in zip("abc", ("0.6", "0.6", "0.6"))]
+    text = faithfulness.baseline_lead_text(rows, metric)
+    assert text.startswith("On 3 photos, Uniform (no model)") and "cannot separate" in text
+    assert "+0.100 [0.000, 0.200]" in text
+    # on five photos where it leads by 0.1 on each, the interval excludes 0: said as a lead
+    rows = [_row(str(i), "gradcam", "0.5") for i in range(5)] + [_row(str(i), "uniform", "0.6") for i in range(5)]
+    assert "excludes a tie" in faithfulness.baseline_lead_text(rows, metric)
+    # a method in the lead: nothing to say
+    rows = [_row(str(i), "gradcam", "0.7") for i in range(5)] + [_row(str(i), "uniform", "0.6") for i in range(5)]
+    assert faithfulness.baseline_lead_text(rows, metric) is None
+
+
+def test_the_per_image_table_has_no_none():
+    from camlib.app import faithfulness
+
+    rows = [_row("a", "gradcam", "0.5"), _row("a", "cam", "", deletion="", error="not applicable")]
+    rows[1].update(base_score="", masked_score="", seconds="")
+    table = faithfulness.per_image_table(rows, [f"class {i}" for i in range(3)])
+    numbers = table.select_dtypes("number")
+    assert list(numbers.columns) == [column for column in table.columns if column not in ("image", "map", "kind", "class", "note")]
+    assert not any(value is None for value in table.to_numpy().ravel())
+    shown = table.style.format("{:.4g}", subset=list(numbers.columns), na_rep=faithfulness.MISSING).to_html()
+    assert "None" not in shown and "nan" not in shown and faithfulness.MISSING in shown
