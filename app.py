@@ -29,7 +29,8 @@ target_class = widgets.class_box(
     help="The default is the class the sample photo shows, else the top-1 prediction.",
 )
 probability = models.class_probability(image.digest, chosen.choice, image.image, resolution, target_class)
-widgets.top_5_and_notes(class_names, top, target_class, probability)
+widgets.top_5_and_notes(class_names, top, target_class, probability,
+                        widgets.at_resolution(chosen, image, resolution, target_class))
 
 settings = widgets.sidebar_method_settings(resolution)
 display = widgets.sidebar_display()

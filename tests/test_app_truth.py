@@ -138,3 +138,42 @@ def test_the_per_image_table_has_no_none():
     assert not any(value is None for value in table.to_numpy().ravel())
     shown = table.style.format("{:.4g}", subset=list(numbers.columns), na_rep=faithfulness.MISSING).to_html()
     assert "None" not in shown and "nan" not in shown and faithfulness.MISSING in shown
+
+
+def test_the_resolution_advice_fits_the_resolution_on_screen():
+    from camlib.app import classes, instances
+
+    unsure = [(22, "bald eagle", 0.025)]
+    # at the highest resolution no "higher resolution may help"
+    at_448 = classes.AtResolution(448, higher_offered=False, trained=224, probability_at_trained=0.51)
+    assert "higher resolution may help" not in classes.unsure_note(unsure, at_448)
+    assert "try 224 px" in classes.unsure_note(unsure, at_448)
+    # the higher resolution lowered the class's probability: said, with both figures
+    drop = classes.resolution_drop_note("bald eagle", 0.025, at_448)
+    assert "At 448 px" in drop and "2.5%" in drop and "51.0%" in drop and "lowers" in drop
+    assert classes.resolution_drop_note("bald eagle", 0.45, at_448) is None  # not halved: nothing to say
+    # a fixed-size model at its own size: no higher resolution to offer
+    fixed = classes.AtResolution(224, higher_offered=False, trained=224)
+    assert "higher resolution" not in classes.unsure_note(unsure, fixed)
+    assert classes.resolution_drop_note("bald eagle", 0.025, fixed) is None
+    # at 224 with 448 available the advice stands
+    assert "higher resolution may help" in classes.unsure_note(unsure, classes.AtResolution(224, True, 224))
+    # the multiple-objects page shows no top-5, so its note points to none
+    assert "top-5" not in instances.resolution_note(448)
+
+
+def test_the_input_tile_is_never_captioned_with_the_class_explained(monkeypatch):
+    """The CLI's raster grid and the slide figure say the maps are for the class; the photo is called the input."""
+    import numpy as np
+
+    from camlib import explain, figure
+
+    shown = {}
+    monkeypatch.setattr(explain, "grid", lambda tiles, columns=None: shown.setdefault("titles", [t for t, _ in tiles]))
+    image = np.zeros((8, 8, 3), np.uint8)
+    result = explain.MethodResult("cam", "CAM", np.zeros((8, 8), np.float32), 0.1)
+    explain.Explanation(image, 1, "golden retriever", [(1, "golden retriever", 0.4)], "bn2", {"cam": result}).grid()
+    assert shown["titles"][0] == "Input · maps for golden retriever"  # was "Input: golden retriever"
+    slide = figure.draw_figure([figure.FigureRow("golden retriever 51%", image, {"CAM": np.zeros((8, 8), np.float32)})],
+                               title="t", layout="slide")
+    assert slide.axes[0].get_title() == "Input" and slide.axes[0].get_xlabel() == "maps for golden retriever 51%"

@@ -24,7 +24,7 @@ from camlib.app.models import ModelChoice, class_probability, shared_model
 from camlib.app.settings import MethodSettings
 from camlib.app.widgets.display import Display
 from camlib.app.widgets.model import ImageAndModel
-from camlib.explain import MethodResult
+from camlib.explain import MethodResult, input_title
 from camlib.figure import FigureRow
 from camlib.methods import METHODS
 
@@ -142,13 +142,14 @@ def class_row(
     chosen: ImageAndModel, photo: ImageInput, target_class: int, *, layer: str, settings: MethodSettings, display: Display,
     key: str, common_maxima: dict[str, float] | None = None,
 ) -> tuple[FigureRow, dict[str, MethodResult]]:
-    """One class's row of the grid, its input captioned with the class and the model's probability for it;
+    """One class's row of the grid, its input captioned as the input with the class its maps are for and the model's
+    probability for it ("Input · maps for tabby (281) 48%");
     returns the row for the exported figure and the results."""
     probability = class_probability(photo.digest, chosen.choice, photo.image, settings.resolution, target_class)
     label = class_label(chosen.class_names, target_class, probability)
     display_image = chosen.model.backbone.display_image(photo.image, settings.resolution)
     results = overlay_grid(
-        photo, display_image, label, model=chosen.choice, layer=layer,
+        photo, display_image, input_title(label), model=chosen.choice, layer=layer,
         target_class=target_class, settings=settings, display=display, key=key, common_maxima=common_maxima,
     )
     return figure_row(label, display_image, results), results
