@@ -177,3 +177,36 @@ def test_the_input_tile_is_never_captioned_with_the_class_explained(monkeypatch)
     slide = figure.draw_figure([figure.FigureRow("golden retriever 51%", image, {"CAM": np.zeros((8, 8), np.float32)})],
                                title="t", layout="slide")
     assert slide.axes[0].get_title() == "Input" and slide.axes[0].get_xlabel() == "maps for golden retriever 51%"
+
+
+def _speed_script():
+    import streamlit as st
+
+    from camlib.app import widgets
+
+    speed, overrides = widgets.sidebar_speed()
+    st.markdown(f"{speed} {overrides}")
+
+
+@pytest.mark.slow  # loads EfficientNet-Lite0: 3 s on the shared machine
+def test_channels_measured_0_is_the_cached_exact_map_and_the_sidebar_says_so():
+    from PIL import Image
+
+    from camlib.app import maps, models
+
+    lite0 = models.ModelChoice("efficientnet_lite0")
+    image = inputs.ImageInput("x.png", "digest", Image.new("RGB", (8, 8)))
+    every_channel = settings.MethodSettings(["scorecam"], "fast", {"scorecam": {"sampled_channels": None}})
+    exact = settings.MethodSettings(["scorecam"], "exact", {})
+    # on the CPU, Fast with every channel measured is the exact map: the same cache key, so no recomputation
+    assert maps.settings_request(image, lite0, "bn2", 1, "scorecam", every_channel) == \
+        maps.settings_request(image, lite0, "bn2", 1, "scorecam", exact)
+    assert maps.map_params("scorecam", every_channel.params("scorecam"), on_cuda=False) == ()
+    assert maps.map_params("scorecam", every_channel.params("scorecam"), on_cuda=True) == (("mixed_precision", True),)
+    assert maps.map_params("scorecam", (("sampled_channels", 128),), on_cuda=False) == (("sampled_channels", 128),)
+    # the sidebar's line under the setting says the value in use, not the preset's 128
+    at = AppTest.from_function(_speed_script, default_timeout=TIMEOUT_S).run()
+    at.sidebar.radio(key="camlib_speed").set_value("fast").run()
+    at.sidebar.number_input(key=settings.param_key("fast", "scorecam", "sampled_channels")).set_value(0).run()
+    line = at.sidebar.caption[0].value
+    assert line.startswith("**In use: Score-CAM channels measured = all")

@@ -8,6 +8,7 @@ a cached function must not itself draw into a container made outside it.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import queue
 import threading
@@ -49,9 +50,26 @@ class MapRequest:
 def map_request(
     image: ImageInput, model: ModelChoice, layer: str, target_class: int, method_key: str, params: Params, resolution: int = 224,
 ) -> MapRequest:
+    backbone = shared_model(model).backbone
     if method_key == "cam":  # CAM always reads the layer before global average pooling
-        layer = shared_model(model).backbone.spec.cam_layer or layer
+        layer = backbone.spec.cam_layer or layer
+    params = map_params(method_key, params, on_cuda=backbone.device.type == "cuda")
     return MapRequest(image.digest, model, layer, int(target_class), method_key, params, int(resolution))
+
+
+def map_params(method_key: str, params: Params, *, on_cuda: bool) -> Params:
+    """The parameters that change the map: a value equal to the method's default is dropped, and mixed precision
+    off a GPU (it only acts on CUDA), so equal settings share one cached map. Fast with every channel measured
+    ("channels measured 0") is then the exact map, taken from the cache when the exact one was computed."""
+    defaults = inspect.signature(method_info(method_key).method_class.__init__).parameters
+    kept = {}
+    for name, value in params:
+        if name == "mixed_precision" and not on_cuda:
+            continue
+        if name in defaults and defaults[name].default is not inspect.Parameter.empty and value == defaults[name].default:
+            continue
+        kept[name] = value
+    return tuple(sorted(kept.items()))
 
 
 def settings_request(
