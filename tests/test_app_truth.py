@@ -210,3 +210,45 @@ def test_channels_measured_0_is_the_cached_exact_map_and_the_sidebar_says_so():
     at.sidebar.number_input(key=settings.param_key("fast", "scorecam", "sampled_channels")).set_value(0).run()
     line = at.sidebar.caption[0].value
     assert line.startswith("**In use: Score-CAM channels measured = all")
+
+
+def _cam_badges(resolution: int = 224, layer: str = "bn2", weights: str | None = None, params=()):
+    from camlib.app import badges, maps
+
+    return [badge.label for badge in badges.benchmark_badges(
+        maps.shown_caveat_notes("cam", "efficientnet_lite0", layer, weights, params, resolution))]
+
+
+def test_benchmark_badges_say_only_what_the_intervals_support_and_only_at_the_measured_setting(monkeypatch):
+    from camlib import measured
+
+    measured.report_summaries.cache_clear()
+    # the shipped rows: CAM at bn2 is indistinguishable from the blob on insertion − deletion (−0.003 [−0.021, 0.016]):
+    # "≈", never "<" (a 0.002 gap is no failure)
+    assert "≈ centre blob" in _cam_badges()
+    notes = measured.caveat_notes("cam", "efficientnet_lite0", "bn2")
+    ins_del = next(note for note in notes if "insertion − deletion" in note.text)
+    assert ins_del.badge == "≈ centre blob" and "camlib's benchmark (125 report-half ImageNet photos, efficientnet_lite0 at bn2" in ins_del.text
+    # hidden where the screen's setting differs from the measured one
+    assert _cam_badges(resolution=320) == [] and _cam_badges(resolution=448) == []
+    assert _cam_badges(layer="blocks.5") == []
+    assert _cam_badges(weights="/my/weights.pth") == []
+    # the planted error: a lookup that ignores the screen's resolution would show the 224-px figures at 448 px
+    monkeypatch.setattr(measured, "_input_size", lambda backbone: 448)
+    assert _cam_badges(resolution=448) != []
+
+
+def test_every_badge_comes_from_a_verdict_of_the_intervals():
+    from camlib import measured
+    from camlib.evaluate import blob_verdicts
+
+    measured.report_summaries.cache_clear()
+    summaries = measured.report_summaries("efficientnet_lite0", "bn2")
+    verdicts = blob_verdicts(list(summaries.values()))
+    for method in ("cam", "gradcam", "gradcampp", "smoothgradcampp", "gradpp_scorecam", "scorecam"):
+        badges = [note.badge for note in measured.caveat_notes(method, "efficientnet_lite0", "bn2", params={})]
+        sides = verdicts.get(method, {}).values()
+        expected_blob = [measured.BLOB_BADGES[side] for side in sides if side in measured.BLOB_BADGES]
+        assert [b for b in badges if "blob" in b] == expected_blob
+        sanity = summaries[method].sanity_verdict
+        assert [b for b in badges if "randomisation" in b] == ([measured.SANITY_BADGES[sanity]] if sanity in measured.SANITY_BADGES else [])

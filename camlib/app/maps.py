@@ -24,7 +24,7 @@ from camlib.app.settings import MethodSettings, Params
 from camlib.backbones import BACKBONES
 from camlib.errors import CamlibError
 from camlib.explain import MethodResult, run_method
-from camlib.measured import caveats
+from camlib.measured import Caveat, caveat_notes
 from camlib.methods import METHODS, method_info
 
 logger = logging.getLogger(__name__)
@@ -180,11 +180,23 @@ def shown_caveats(
     params: Params | None = None,
     resolution: int | None = None,
 ) -> list[str]:
+    """The sentences of :func:`shown_caveat_notes`."""
+    return [note.text for note in shown_caveat_notes(method_key, backbone_key, layer, weights_path, params, resolution)]
+
+
+def shown_caveat_notes(
+    method_key: str,
+    backbone_key: str,
+    layer: str | None,
+    weights_path: str | None,
+    params: Params | None = None,
+    resolution: int | None = None,
+) -> list[Caveat]:
     """The measured notes of a method at this backbone, layer, parameters and resolution (when given): only
     where the screen shows what camlib's benchmark measured; none for the user's own weights or model."""
     if weights_path is not None or backbone_key not in BACKBONES:
         return []
-    return caveats(
+    return caveat_notes(
         method_key,
         backbone_key,
         layer or BACKBONES[backbone_key].default_layer,
