@@ -39,9 +39,7 @@ widgets.sidebar_device()
 display_image = chosen.model.backbone.display_image(image.image, resolution)
 class_text = figures.class_label(class_names, target_class, probability)
 st.markdown(captions.explaining_line(class_text, image.name, model_name, layer, settings))
-if not settings.methods:
-    st.warning(captions.NO_METHODS)
-    st.stop()
+widgets.methods_or_stop(settings.methods)
 results = widgets.overlay_grid(
     image, display_image, "Input", model=chosen.choice, layer=layer, target_class=target_class,
     settings=settings, display=display, key="overlay_grid", columns=compare.grid_columns(len(settings.methods) + 1),

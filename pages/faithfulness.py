@@ -18,6 +18,7 @@ layer = widgets.sidebar_layer(chosen)
 settings = widgets.sidebar_method_settings()
 with_baselines = st.sidebar.checkbox("Baselines (no model)", value=True, key="camlib_faithfulness_baselines", persist_state="session")
 widgets.sidebar_device()
+widgets.methods_or_stop(settings.methods)
 keys = faithfulness.evaluated_keys(settings.methods, with_baselines)
 evaluated = {"chosen": chosen, "layer": layer, "settings": settings, "baselines": with_baselines}
 

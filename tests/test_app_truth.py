@@ -252,3 +252,18 @@ def test_every_badge_comes_from_a_verdict_of_the_intervals():
         assert [b for b in badges if "blob" in b] == expected_blob
         sanity = summaries[method].sanity_verdict
         assert [b for b in badges if "randomisation" in b] == ([measured.SANITY_BADGES[sanity]] if sanity in measured.SANITY_BADGES else [])
+
+
+PAGES = __import__("pathlib").Path(__file__).resolve().parents[1] / "pages"
+
+
+@pytest.mark.slow  # three page runs that load EfficientNet-Lite0: 5-10 s on the shared machine
+@pytest.mark.parametrize("name", ["multiple_objects.py", "compare_backbones.py", "faithfulness.py"])
+def test_removing_every_method_says_so_on_every_page(name):
+    from camlib.app import captions
+
+    at = AppTest.from_file(str(PAGES / name), default_timeout=TIMEOUT_S)
+    at.session_state["camlib_methods"] = []
+    at.run()
+    assert not at.exception, [item.message for item in at.exception]
+    assert [box.value for box in at.main.warning] == [captions.NO_METHODS]
