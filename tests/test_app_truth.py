@@ -267,3 +267,62 @@ def test_removing_every_method_says_so_on_every_page(name):
     at.run()
     assert not at.exception, [item.message for item in at.exception]
     assert [box.value for box in at.main.warning] == [captions.NO_METHODS]
+
+
+def _score_cam_cell_script():
+    import streamlit as st
+
+    from camlib.app.maps import MapRequest
+    from camlib.app.widgets import grid
+
+    grid._compute_in_cell(st.empty(), MapRequest("digest", None, "bn2", 1, "scorecam"), None)
+
+
+def test_after_stop_the_progress_bar_says_it_stopped(monkeypatch):
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    from camlib.app.widgets import grid
+
+    def stopped_at_4_of_780(request, image, progress=None):
+        progress(4, 780)
+        raise StopException()  # what Streamlit raises at the next update once Stop is pressed
+
+    monkeypatch.setattr(grid, "compute_map_safely", stopped_at_4_of_780)
+    at = AppTest.from_function(_score_cam_cell_script, default_timeout=TIMEOUT_S).run()
+    (bar,) = at.get("progress")
+    assert bar.proto.text.startswith("Score-CAM: stopped after 4 of 780, no map.")  # not a frozen "4 of 780 channels scored"
+    # the planted error: the bar as it was before, with no word after Stop
+    monkeypatch.setattr(grid, "after_stop", lambda draw: None)
+    at = AppTest.from_function(_score_cam_cell_script, default_timeout=TIMEOUT_S).run()
+    assert "stopped" not in at.get("progress")[0].proto.text
+
+
+def test_a_stopped_map_frees_its_worker(monkeypatch):
+    """Stop also ends the computation: the worker raises at its next progress report, and nothing is cached."""
+    import threading
+
+    from PIL import Image
+
+    from camlib.app import maps
+
+    reports, release = [], threading.Event()
+
+    def slow_cached(request, image, progress=None):
+        for done in range(1, 1000):
+            progress(done, 1000)
+            reports.append(done)
+            release.wait(0.01)
+        return "finished"
+
+    monkeypatch.setattr(maps, "_cached_result", slow_cached)
+
+    def stop_at_third(done, total):
+        if done >= 3:
+            raise KeyboardInterrupt  # stands for Streamlit's StopException (a BaseException too)
+
+    request = maps.MapRequest("digest", None, "bn2", 1, "scorecam")
+    with pytest.raises(KeyboardInterrupt):
+        maps.compute_map(request, inputs.ImageInput("x", "digest", Image.new("RGB", (4, 4))), progress=stop_at_third)
+    count = len(reports)
+    threading.Event().wait(0.3)
+    assert len(reports) <= count + 1 < 100  # the worker stopped at its next report instead of running on

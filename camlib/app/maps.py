@@ -99,23 +99,37 @@ def compute_map(request: MapRequest, image: ImageInput, progress: Progress | Non
         return _cached_result(request, image.image)
     updates: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
     outcome: dict[str, object] = {}
+    abandoned = threading.Event()  # set when the page stops waiting (Stop): the worker ends at its next progress report
+
+    def report(done: int, total: int) -> None:
+        if abandoned.is_set():
+            raise MapAbandoned(f"{request.method_key}: stopped after {done} of {total}")
+        updates.put((done, total))
 
     def work() -> None:
         try:
-            outcome["result"] = _cached_result(request, image.image, lambda done, total: updates.put((done, total)))
+            outcome["result"] = _cached_result(request, image.image, report)
         except BaseException as error:  # noqa: BLE001 - handed to the script thread, which re-raises it
             outcome["error"] = error
 
     worker = threading.Thread(target=work, name=f"camlib-{request.method_key}", daemon=True)
     _attach_script_context(worker)
     worker.start()
-    while worker.is_alive():
-        worker.join(timeout=0.1)
+    try:
+        while worker.is_alive():
+            worker.join(timeout=0.1)
+            _report_latest(updates, progress)
         _report_latest(updates, progress)
-    _report_latest(updates, progress)
+    except BaseException:  # Stop pressed (Streamlit's StopException at a progress update): free the CPU too
+        abandoned.set()
+        raise
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
+
+
+class MapAbandoned(Exception):
+    """Raised in a map's worker thread when the page stopped waiting for it; nothing is cached."""
 
 
 def _attach_script_context(thread: threading.Thread) -> None:
@@ -155,6 +169,13 @@ def progress_text(method_key: str, done: int, total: int) -> str:
     if method_key == "smoothgradcampp":
         return f"{name}: noisy pass {done} of {total}"
     return f"{name}: {done} of {total} channels scored on masked inputs"
+
+
+def stopped_text(method_key: str, done: int, total: int) -> str:
+    """A progress bar's last words after Stop: where it stopped, that there is no map, and how to start again."""
+    name = method_info(method_key).display_name
+    where = f" after {done} of {total}" if total else ""
+    return f"{name}: stopped{where}, no map. Press R (rerun) or change a setting to compute it."
 
 
 def ordered_methods(keys: Iterable[str]) -> list[str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from camlib.app.badges import Badge, badge_details, badge_line, benchmark_badges, cam_layer_badge, same_map_badge
 from camlib.app.compare import same_maps
@@ -20,6 +22,7 @@ from camlib.app.maps import (
     reports_progress,
     settings_request,
     shown_caveat_notes,
+    stopped_text,
 )
 from camlib.app.models import ModelChoice, class_probability, shared_model
 from camlib.app.settings import MethodSettings
@@ -105,12 +108,30 @@ def _compute_in_cell(cell, request: MapRequest, image: ImageInput) -> MethodResu
         return compute_map_safely(request, image)
     bar = cell.progress(0.0, text=f"{METHODS[method_key].display_name}: starting…")
     started = time.perf_counter()
+    latest = {"done": 0, "total": 0}
 
     def show(done: int, total: int) -> None:
+        latest.update(done=done, total=total)
         elapsed = time.perf_counter() - started
         bar.progress(min(1.0, done / max(total, 1)), text=f"{progress_text(method_key, done, total)} · {elapsed:.0f} s")
 
-    return compute_map_safely(request, image, progress=show)
+    try:
+        return compute_map_safely(request, image, progress=show)
+    except StopException:
+        text = stopped_text(method_key, latest["done"], latest["total"])
+        after_stop(lambda: bar.progress(min(1.0, latest["done"] / max(latest["total"], 1)), text=text))
+        raise
+
+
+def after_stop(draw) -> None:
+    """Draw once more after Stop: the script thread may send nothing then, so ``draw`` runs in a helper thread with the
+    page's context, before the run ends."""
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    helper = threading.Thread(target=draw, name="camlib-after-stop", daemon=True)
+    add_script_run_ctx(helper, get_script_run_ctx(suppress_warning=True))
+    helper.start()
+    helper.join(timeout=5)
 
 
 def _show_result(cell, display_image: np.ndarray, result: MethodResult, display: Display, badges: list[Badge]) -> None:
