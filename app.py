@@ -38,7 +38,8 @@ widgets.sidebar_device()
 
 display_image = chosen.model.backbone.display_image(image.image, resolution)
 class_text = figures.class_label(class_names, target_class, probability)
-st.markdown(captions.explaining_line(class_text, image.name, model_name, layer, settings))
+st.markdown(captions.explaining_line(class_text, image.name, model_name, layer, settings,
+                                    chosen.model.backbone.spec.cam_layer))
 widgets.methods_or_stop(settings.methods)
 results = widgets.overlay_grid(
     image, display_image, "Input", model=chosen.choice, layer=layer, target_class=target_class,

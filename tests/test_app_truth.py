@@ -326,3 +326,14 @@ def test_a_stopped_map_frees_its_worker(monkeypatch):
     count = len(reports)
     threading.Event().wait(0.3)
     assert len(reports) <= count + 1 < 100  # the worker stopped at its next report instead of running on
+
+
+def test_the_header_says_cam_stays_at_the_layer_before_the_pooling():
+    from camlib.app import captions
+
+    chosen = settings.MethodSettings(["cam", "gradcam"], "fast", {})
+    header = captions.explaining_line("bald eagle 51%", "eagle.png", "efficientnet_lite0", "blocks.5", chosen, "bn2")
+    assert "at layer `blocks.5` (CAM at `bn2`, the layer before the pooling)" in header
+    assert "CAM at" not in captions.explaining_line("x", "y", "efficientnet_lite0", "bn2", chosen, "bn2")
+    without_cam = settings.MethodSettings(["gradcam"], "fast", {})
+    assert "CAM at" not in captions.explaining_line("x", "y", "efficientnet_lite0", "blocks.5", without_cam, "bn2")
