@@ -118,8 +118,8 @@ def captions_under_maps(at) -> str:
     return " ".join(caption.value for caption in at.main.caption)
 
 
-def badge_lines(at) -> dict[str, str]:
-    """Each map's badge line (its popover's label) by the method named in its details or its first badge."""
+def badge_lines(at) -> list[str]:
+    """Each map's badge line: its popover's label."""
     return [popover.proto.popover.label for popover in at.main.get("popover")]
 
 
