@@ -147,7 +147,7 @@ def test_the_resolution_advice_fits_the_resolution_on_screen():
     # at the highest resolution no "higher resolution may help"
     at_448 = classes.AtResolution(448, higher_offered=False, trained=224, probability_at_trained=0.51)
     assert "higher resolution may help" not in classes.unsure_note(unsure, at_448)
-    assert "try 224 px" in classes.unsure_note(unsure, at_448)
+    assert "trained at 224 px, so a lower resolution may help" in classes.unsure_note(unsure, at_448)
     # the higher resolution lowered the class's probability: said, with both figures
     drop = classes.resolution_drop_note("bald eagle", 0.025, at_448)
     assert "At 448 px" in drop and "2.5%" in drop and "51.0%" in drop and "lowers" in drop

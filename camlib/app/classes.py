@@ -91,7 +91,8 @@ def unsure_note(top: Top, at: AtResolution | None = None) -> str | None:
         return None
     text = f"The model is unsure about this image (its top-1 has only {top[0][2]:.0%})."
     if at is not None and at.resolution > at.trained:
-        return text + f" It was trained at {at.trained} px: try {at.trained} px; a class chosen by hand can still be explained."
+        return text + (f" It was trained at {at.trained} px, so a lower resolution may help; a class chosen by hand can "
+                       "still be explained.")
     if at is None or at.higher_offered:
         return text + " Small objects fill little of the input: a higher resolution may help, and a class chosen by hand can still be explained."
     return text + " A class chosen by hand can still be explained."

@@ -20,8 +20,8 @@ from camlib.intervals import INDISTINGUISHABLE, better_or_worse
 from camlib.verdicts import against_center, difference
 
 MISSING = "—"
-MISSING_NOTE = ("— : not measured: a map that could not be computed on this model (its reason is in the note column), "
-                "or a metric undefined for that map (Coherency of a map that is zero where the image was kept).")
+MISSING_NOTE = ("— : not measured: a map that could not be computed on this model (its reason is in the per-image "
+                "table's note column), or a metric undefined for that map (e.g. Coherency where it has no defined value).")
 BASELINE_COLOR = "#adb5bd"
 METHOD_COLOR = "#1c7ed6"
 
@@ -51,7 +51,7 @@ def intervals_table(rows: Sequence[dict], keys: Sequence[str]) -> pd.DataFrame:
         summary = summaries.get(key)
         intervals = [summary.interval(metric.field) if summary else None for metric in METRICS]
         columns[display_name(key)] = [
-            f"[{i.low:.3g}, {i.high:.3g}]" if i is not None and math.isfinite(i.low) else "—" for i in intervals
+            f"[{i.low:.3g}, {i.high:.3g}]" if i is not None and math.isfinite(i.low) else MISSING for i in intervals
         ]
     return pd.DataFrame(columns, index=[metric.label for metric in METRICS])
 

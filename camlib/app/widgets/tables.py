@@ -50,7 +50,10 @@ def _metrics_table_and_chart(rows: list[dict], keys: list[str], label: str) -> N
     if table.isna().to_numpy().any():
         st.caption(faithfulness.MISSING_NOTE)
     with st.expander("95 % intervals of these means (bootstrap over the images)"):
-        st.dataframe(faithfulness.intervals_table(rows, keys), width="stretch")
+        intervals = faithfulness.intervals_table(rows, keys)
+        st.dataframe(intervals, width="stretch")
+        if (intervals == faithfulness.MISSING).to_numpy().any():
+            st.caption(faithfulness.MISSING_NOTE)
     labels, default = faithfulness.chart_choices()
     chosen = st.selectbox("Chart", labels, key=f"camlib_faithfulness_chart_{label}", index=default, persist_state="session")
     metric = faithfulness.metric_by_label(chosen)
