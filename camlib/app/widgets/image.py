@@ -153,10 +153,12 @@ def image_set(label: str, *, key: str) -> list[ImageInput]:
 def _keep_set(key: str, *, emptied_too: bool = False) -> None:
     """Keep the uploader's files in the session. An empty box forgets them only from its own change callback
     (``emptied_too``: the user removed them), not on a rerun after a page switch, when the box comes back empty."""
-    files = st.session_state.get(key)
+    files = st.session_state.get(key) or []
+    kept = dict(st.session_state.get(SET_STATE_KEY, {}))
+    if [(upload.name, upload.size) for upload in files] == [(name, len(data)) for name, data in kept.get(key, [])]:
+        return  # the same files: not copied again on every rerun
     if files or emptied_too:
-        kept = dict(st.session_state.get(SET_STATE_KEY, {}))
-        kept[key] = [(upload.name, upload.getvalue()) for upload in files or []]
+        kept[key] = [(upload.name, upload.getvalue()) for upload in files]
         st.session_state[SET_STATE_KEY] = kept
 
 
