@@ -43,8 +43,13 @@ def test_the_sample_box_names_no_sample_while_an_upload_is_explained():
 
 
 def test_every_image_uploader_lists_every_format_it_takes():
+    from camlib.images import SUPPORTED_FORMATS
+
     text = inputs.image_formats_text()
     assert text == "PNG, JPEG, WebP, BMP, GIF, TIFF"
+    for name in SUPPORTED_FORMATS:  # one source: every format the loader opens is in the uploaders' types and label
+        assert inputs.EXTENSIONS[name] and set(inputs.EXTENSIONS[name]) <= set(inputs.IMAGE_TYPES)
+        assert name.replace("WEBP", "WebP") in text
     at = AppTest.from_function(_image_script, default_timeout=TIMEOUT_S).run()
     label = at.sidebar.get_by_key(widgets.uploader_key_in(at.session_state)).label
     assert text in label

@@ -12,13 +12,13 @@ import streamlit as st
 from PIL import Image
 
 from camlib.errors import CamlibError, ImageLoadError
-from camlib.images import MAX_MEGAPIXELS, LoadedImage, load_image_with_notes
+from camlib.images import MAX_MEGAPIXELS, SUPPORTED_FORMATS, SUPPORTED_NAMES, LoadedImage, load_image_with_notes
 from camlib.resources import resource_path
 
 PHOTOS_DIR: Path = resource_path("photos")  # package data: pytorch-grad-cam's MIT photos, with the licence notice
 
-IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]  # what camlib.images reads
-FORMAT_NAMES = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WebP", "bmp": "BMP", "gif": "GIF", "tif": "TIFF", "tiff": "TIFF"}
+EXTENSIONS = {"PNG": ("png",), "JPEG": ("jpg", "jpeg"), "WEBP": ("webp",), "BMP": ("bmp",), "GIF": ("gif",), "TIFF": ("tif", "tiff")}
+IMAGE_TYPES = [extension for name in SUPPORTED_FORMATS for extension in EXTENSIONS[name]]  # what camlib.images reads
 IMAGE_UPLOAD_LIMIT_MB = 200  # per image; state dicts may use the server's maxUploadSize (.streamlit/config.toml)
 
 
@@ -130,8 +130,8 @@ def sample_input(sample: Sample) -> ImageInput:
 
 
 def image_formats_text() -> str:
-    """The formats the image uploaders take, from :data:`IMAGE_TYPES` (the one list): "PNG, JPEG, WebP, …"."""
-    return ", ".join(dict.fromkeys(FORMAT_NAMES.get(extension, extension.upper()) for extension in IMAGE_TYPES))
+    """The formats the image uploaders take, from :data:`camlib.images.SUPPORTED_FORMATS` (the one list): "PNG, JPEG, WebP, …"."""
+    return SUPPORTED_NAMES
 
 
 def upload_limit_text() -> str:
