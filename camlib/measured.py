@@ -91,10 +91,11 @@ def benchmark(name: str, summary: MethodSummary) -> str:
     return f"camlib's benchmark ({summary.images} report-half ImageNet photos, {model}{setting})"
 
 
-SANITY_BADGES = {"fails": "randomisation ✗", INDISTINGUISHABLE: "randomisation ?"}
-BLOB_BADGES = {"worse": "< centre blob", INDISTINGUISHABLE: "≈ centre blob"}
-"""The short badges under a map, one per verdict the intervals support: the randomisation check failed (✗) or could
-not be told from its threshold (?); the map below the centred blob (<) or indistinguishable from it (≈)."""
+SANITY_BADGES = {"fails": "✗ rand", INDISTINGUISHABLE: "? rand"}
+BLOB_BADGES = {"worse": "< blob", INDISTINGUISHABLE: "≈ blob"}
+"""The badges under a map, a few characters each so that a row of narrow tiles keeps them on one or two lines, one per
+verdict the intervals support: the model randomisation check failed (✗) or could not be told from its threshold (?);
+the map is below the centred blob (<) or indistinguishable from it (≈). The sentence behind each says it in full."""
 
 
 @dataclass(frozen=True)

@@ -205,22 +205,24 @@ def _one_cell_with_notes():
 
     saliency = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
     _show_result(st.empty(), np.zeros((8, 8, 3), np.uint8), MethodResult("cam", "CAM", saliency, 0.1), Display(0.5, "jet"),
-                 [cam_layer_badge("blocks.5", "bn2"), Badge("randomisation ✗", "camlib's benchmark", "a long benchmark note"),
-                  Badge("≈ centre blob", "camlib's benchmark", "another"), Badge("≈ centre blob", "camlib's benchmark", "a third")])
+                 [cam_layer_badge("blocks.5", "bn2"), Badge("✗ rand", "camlib's benchmark", "a long benchmark note"),
+                  Badge("≈ blob", "camlib's benchmark", "another"), Badge("≈ blob", "camlib's benchmark", "a third")])
 
 
 def test_benchmark_notes_are_one_click_away_and_the_cells_own_lines_stay_visible():
     """Under the map: its caption and one line of badges (CAM's layer among them); the sentences behind the badges."""
     from streamlit.testing.v1 import AppTest
 
+    from camlib.app.badges import BADGE_KEY
+
     at = AppTest.from_function(_one_cell_with_notes, default_timeout=60).run()
     assert not at.exception, [item.message for item in at.exception]
     popovers = at.get("popover")
-    assert len(popovers) == 1 and popovers[0].proto.popover.label == "at bn2 · randomisation ✗ · ≈ centre blob"
+    assert len(popovers) == 1 and popovers[0].proto.popover.label == "at bn2 ✗ rand ≈ blob"
     inside = [caption.value for caption in popovers[0].caption]
     assert inside[0].startswith("**at bn2** (CAM): CAM always uses the layer feeding the global average pooling, `bn2`")
     assert "`blocks.5`, does not apply to it" in inside[0]
-    assert inside[1:] == ["**randomisation ✗** (camlib's benchmark): a long benchmark note",
-                          "**≈ centre blob** (camlib's benchmark): another", "**≈ centre blob** (camlib's benchmark): a third"]
+    assert inside[1:] == ["**✗ rand** (camlib's benchmark): a long benchmark note",
+                          "**≈ blob** (camlib's benchmark): another", "**≈ blob** (camlib's benchmark): a third", BADGE_KEY]
     outside = [caption.value for caption in at.caption if caption.value not in inside]
     assert outside == []  # no text under the map beyond its image caption and the badge line

@@ -1,6 +1,6 @@
-"""The badges under a map in the comparison grid: a few words each ("= Grad-CAM", "at bn2", "randomisation ✗",
-"≈ centre blob") on one button, and behind it, one click away, what each is about (this photo, the method, or
-camlib's benchmark with its setting), its figure, its interval and its reason.
+"""The badges under a map in the comparison grid: a few characters each ("= CAM", "at bn2", "✗ rand", "≈ blob") on
+one button, so that a tile about 110 px wide keeps them on one or two lines, and behind it, one click away, what each
+is about (this photo, the method, or camlib's benchmark with its setting), its figure, its interval and its reason.
 
 Plain functions of what the grid computed; :func:`camlib.app.widgets.grid.overlay_grid` only draws them. The
 benchmark's notes come from :func:`camlib.measured.caveat_notes`, which keeps only the verdicts the intervals
@@ -51,9 +51,13 @@ def benchmark_badges(notes) -> list[Badge]:
     return [Badge(note.badge, BENCHMARK, note.text) for note in notes]
 
 
+BADGE_KEY = ("rand: the model randomisation check (✗ fails, ? cannot be told from its threshold); blob: a centred blob that "
+       "knows nothing of the model (< below it, ≈ indistinguishable); = or ≈ another method: the same or nearly the same map.")
+
+
 def badge_line(badges: list[Badge]) -> str:
-    """The button's label: each different badge once, in order ("= Grad-CAM · randomisation ✗ · ≈ centre blob")."""
-    return " · ".join(dict.fromkeys(badge.label for badge in badges))
+    """The button's label: each different badge once, in order ("≈ CAM ✗ rand ≈ blob"); each starts with its sign."""
+    return " ".join(dict.fromkeys(badge.label for badge in badges))
 
 
 def badge_details(badges: list[Badge]) -> list[str]:

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from camlib.app.badges import Badge, badge_details, badge_line, benchmark_badges, cam_layer_badge, same_map_badge
+from camlib.app.badges import BADGE_KEY, Badge, badge_details, badge_line, benchmark_badges, cam_layer_badge, same_map_badge
 from camlib.app.compare import same_maps
 from camlib.app.figures import class_label, common_maxima, figure_row, heatmap_figure, on_common_scale, overlay_tile, tile_caption
 from camlib.app.inputs import ImageInput
@@ -151,6 +151,7 @@ def _show_result(cell, display_image: np.ndarray, result: MethodResult, display:
                             "with its figure, interval and reason"):
                 for line in badge_details(badges):
                     st.caption(line)
+                st.caption(BADGE_KEY)
 
 
 def class_row(
