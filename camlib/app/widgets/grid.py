@@ -146,7 +146,7 @@ def _show_result(cell, display_image: np.ndarray, result: MethodResult, display:
         for notice in result.notices:  # e.g. a batch halved after a GPU out-of-memory error
             st.caption(notice)
         if badges:
-            with st.popover(badge_line(badges), width="stretch",
+            with st.popover(badge_line(badges), type="tertiary", width="stretch",
                             help="What each badge is about (this photo, the method, or camlib's benchmark at this setting), "
                             "with its figure, interval and reason"):
                 for line in badge_details(badges):
