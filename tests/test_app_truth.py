@@ -342,3 +342,24 @@ def test_the_header_says_cam_stays_at_the_layer_before_the_pooling():
     assert "CAM at" not in captions.explaining_line("x", "y", "efficientnet_lite0", "bn2", chosen, "bn2")
     without_cam = settings.MethodSettings(["gradcam"], "fast", {})
     assert "CAM at" not in captions.explaining_line("x", "y", "efficientnet_lite0", "blocks.5", without_cam, "bn2")
+
+
+def test_the_main_page_advises_from_its_own_resolution(monkeypatch):
+    from types import SimpleNamespace
+
+    from camlib.app.widgets import classes as class_widgets
+
+    asked = []
+    monkeypatch.setattr(class_widgets, "class_probability",
+                        lambda digest, choice, image, resolution, target: asked.append(resolution) or 0.51)
+    spec = SimpleNamespace(input_size=224)
+    chosen = SimpleNamespace(model=SimpleNamespace(backbone=SimpleNamespace(spec=spec, fixed_size=False)), choice=None)
+    image = SimpleNamespace(digest="d", image=None)
+    at_448 = class_widgets.at_resolution(chosen, image, 448, 22)
+    assert at_448 == class_widgets.AtResolution(448, False, 224, 0.51) and asked == [224]
+    assert class_widgets.at_resolution(chosen, image, 224, 22) == class_widgets.AtResolution(224, True, 224, None)
+    fixed = SimpleNamespace(model=SimpleNamespace(backbone=SimpleNamespace(spec=spec, fixed_size=True)), choice=None)
+    assert not class_widgets.at_resolution(fixed, image, 224, 22).higher_offered
+    # the main page passes it: the advice reads the screen's resolution
+    source = (PAGES.parent / "app.py").read_text(encoding="utf-8")
+    assert "widgets.at_resolution(chosen, image, resolution, target_class)" in source
