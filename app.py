@@ -30,7 +30,8 @@ target_class = widgets.class_box(
     help="The default is the class the sample photo shows, else the top-1 prediction.",
 )
 probability = models.class_probability(image.digest, chosen.choice, image.image, resolution, target_class)
-widgets.top_5_and_notes(class_names, top, target_class, probability)
+widgets.top_5_and_notes(class_names, top, target_class, probability,
+                        widgets.at_resolution(chosen, image, resolution, target_class))
 
 settings = widgets.sidebar_method_settings(resolution)
 display = widgets.sidebar_display()
@@ -38,10 +39,9 @@ widgets.sidebar_device()
 
 display_image = chosen.model.backbone.display_image(image.image, resolution)
 class_text = figures.class_label(class_names, target_class, probability)
-st.markdown(captions.explaining_line(class_text, image.name, model_name, layer, settings))
-if not settings.methods:
-    st.warning(captions.NO_METHODS)
-    st.stop()
+st.markdown(captions.explaining_line(class_text, image.name, model_name, layer, settings,
+                                    chosen.model.backbone.spec.cam_layer))
+widgets.methods_or_stop(settings.methods)
 results = widgets.overlay_grid(
     image, display_image, "Input", model=chosen.choice, layer=layer, target_class=target_class,
     settings=settings, display=display, key="overlay_grid", columns=compare.grid_columns(len(settings.methods) + 1),

@@ -68,6 +68,12 @@ class MethodResult:
     raw_range: tuple[float, float] | None = None  # the map's (min, max) before normalisation, in the method's units
 
 
+def input_title(target_name: str) -> str:
+    """The input tile's title: the photo is the input, and the maps beside it are for ``target_name`` (never a caption
+    that calls the photo by the class explained, e.g. "Input: golden retriever" under an eagle)."""
+    return f"Input · maps for {target_name}"
+
+
 @dataclass
 class Explanation:
     image: np.ndarray  # (H, W, 3) uint8: the input as the model saw it
@@ -84,7 +90,7 @@ class Explanation:
     def grid(self, *, opacity: float = 0.5, colormap: str = "jet", columns: int | None = None) -> np.ndarray:
         """The input and one titled overlay per method, as one RGB image (the paper's Fig. 2)."""
         size = self.image.shape[:2]
-        tiles = [(f"Input: {self.target_name}", self.image)]
+        tiles = [(input_title(self.target_name), self.image)]
         for result in self.results.values():
             if result.saliency is None:
                 tiles.append((f"{result.display_name}: n/a", message_tile(result.error or "", size)))

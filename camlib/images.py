@@ -25,7 +25,7 @@ from camlib.image_conversion import DECODE_ERRORS, MAX_PAGES_COUNTED, frames_not
 from camlib.image_sources import printable, read_source
 
 __all__ = [
-    "MAX_FILE_BYTES", "MAX_MEGAPIXELS", "MAX_PAGES_COUNTED", "SUPPORTED_FORMATS", "LoadedImage", "load_image",
+    "MAX_FILE_BYTES", "MAX_MEGAPIXELS", "MAX_PAGES_COUNTED", "SUPPORTED_FORMATS", "SUPPORTED_NAMES", "LoadedImage", "load_image",
     "load_image_with_notes", "to_rgb",
 ]
 
@@ -47,7 +47,9 @@ that camlib accepts, except as waste, so it is refused without being read into m
 SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 """The formats the loader opens, as Pillow names them. Multi-picture JPEGs (Pillow's ``MPO``) are JPEGs."""
 
-_SUPPORTED_NAMES = "PNG, JPEG, WebP, BMP, GIF, TIFF"
+FORMAT_NAMES = {"WEBP": "WebP"}  # a format's name for people, where it is not Pillow's
+SUPPORTED_NAMES = ", ".join(FORMAT_NAMES.get(name, name) for name in SUPPORTED_FORMATS)
+"""``PNG, JPEG, WebP, BMP, GIF, TIFF``: what the messages and the app's uploaders say camlib reads."""
 
 _SIGNATURES = (  # the first bytes of each supported format, to say which one a damaged header was meant to be
     (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
@@ -169,7 +171,7 @@ def _not_an_image_message(data: bytes, label: str) -> str:
         if prefix.startswith(signature) and (file_format != "WEBP" or prefix[8:12] == b"WEBP"):
             return (f"{label} looks like a {file_format} file but its header could not be read: "
                     "it may be truncated or corrupt.")
-    base = f"{label} is not an image that camlib can read ({_SUPPORTED_NAMES})"
+    base = f"{label} is not an image that camlib can read ({SUPPORTED_NAMES})"
     if prefix.startswith(b"%PDF"):
         return f"{base}: it is a PDF document."
     if prefix[4:8] == b"ftyp" and prefix[8:12] in (b"heic", b"heix", b"hevc", b"mif1", b"msf1", b"avif"):

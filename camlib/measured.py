@@ -15,6 +15,7 @@ is about. Where no rows were measured with that model, layer and parameters, not
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -90,10 +91,31 @@ def benchmark(name: str, summary: MethodSummary) -> str:
     return f"camlib's benchmark ({summary.images} report-half ImageNet photos, {model}{setting})"
 
 
+SANITY_BADGES = {"fails": "✗ rand", INDISTINGUISHABLE: "? rand"}
+BLOB_BADGES = {"worse": "< blob", INDISTINGUISHABLE: "≈ blob"}
+"""The badges under a map, a few characters each so that a row of narrow tiles keeps them on one or two lines, one per
+verdict the intervals support: the model randomisation check failed (✗) or could not be told from its threshold (?);
+the map is below the centred blob (<) or indistinguishable from it (≈). The sentence behind each says it in full."""
+
+
+@dataclass(frozen=True)
+class Caveat:
+    """One measured note on a method: its badge under the map and the sentence behind it (benchmark, figure, interval, reason)."""
+
+    badge: str
+    text: str
+
+
 def caveats(method: str, backbone: str, layer: str, *, params: Mapping | None = None, resolution: int | None = None) -> list[str]:
-    """One sentence per thing a viewer of ``method``'s map should know, from the report-half rows measured
-    with this ``backbone``, ``layer`` and method ``params`` (and at the backbone's own input size, when the
-    screen's ``resolution`` is given). Empty when that combination was not measured or the method passes."""
+    """One sentence per thing a viewer of ``method``'s map should know (:func:`caveat_notes`' sentences)."""
+    return [note.text for note in caveat_notes(method, backbone, layer, params=params, resolution=resolution)]
+
+
+def caveat_notes(method: str, backbone: str, layer: str, *, params: Mapping | None = None,
+                 resolution: int | None = None) -> list[Caveat]:
+    """The notes a viewer of ``method``'s map should know, from the report-half rows measured with this ``backbone``,
+    ``layer`` and method ``params`` (and at the backbone's own input size, when the screen's ``resolution`` is
+    given). Empty when that combination was not measured or the method passes."""
     name = _measured_file(method, backbone, layer, params)
     if name is None or (resolution is not None and resolution != _input_size(backbone)):
         return []
@@ -101,26 +123,26 @@ def caveats(method: str, backbone: str, layer: str, *, params: Mapping | None = 
     summary, where = summaries[method], benchmark(name, summaries[method])
     notes = []
     spearman = summary.interval("sanity_spearman")
-    if summary.sanity_verdict in ("fails", INDISTINGUISHABLE):
+    if summary.sanity_verdict in SANITY_BADGES:
         outcome = "fails" if summary.sanity_verdict == "fails" else "is indistinguishable from the threshold of"
-        notes.append(
+        notes.append(Caveat(SANITY_BADGES[summary.sanity_verdict], (
             f"In {where}, this method {outcome} the model randomisation check: its map keeps a mean rank correlation of "
             f"{spearman.text()} (95 % interval; the check fails above {SANITY_THRESHOLD}) with itself after the classifier "
             "and the last two blocks are re-initialised" + (f" ({WHY[method]})." if method in WHY else ".")
-        )
+        )))
     labels = {row.field: row.label for row in TABLE_ROWS}
     center = summaries.get("center")
     for field, side in blob_verdicts(list(summaries.values())).get(method, {}).items():
-        if side == "better":
+        if side not in BLOB_BADGES:
             continue
         gap = difference(summary, center, field)
         words = "is below" if side == "worse" else "is indistinguishable from"
-        notes.append(
+        notes.append(Caveat(BLOB_BADGES[side], (
             f"In {where}, this method {words} a centred blob that knows nothing of the model on {labels[field].lower()} "
             f"(difference {gap.text(3 if field == 'insertion_minus_deletion' else 2, signed=True)}, 95 % interval)"
             + _blob_deletion_reason(field, summary, center)
             + "."
-        )
+        )))
     return notes
 
 

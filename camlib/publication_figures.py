@@ -167,7 +167,7 @@ def _draw_slide(axes, rows: Sequence[FigureRow], tiles: list[list[tuple[str, np.
         cell.imshow(picture, interpolation=interpolation)
         cell.set_title(name, fontsize=9)
     if len(rows) == 1:
-        cells[0].set_xlabel(rows[0].label, fontsize=8)
+        cells[0].set_xlabel(f"maps for {rows[0].label}", fontsize=8)  # what the maps explain, not what the photo shows
     for cell in cells[len(flat):]:
         cell.set_axis_off()
     _bare(axes)

@@ -31,6 +31,7 @@ class_choice = st.sidebar.selectbox(
 settings = widgets.sidebar_method_settings(resolution)
 display = widgets.sidebar_display()
 widgets.sidebar_device()
+widgets.methods_or_stop(settings.methods)
 
 rows = []
 for backbone_key in backbones:

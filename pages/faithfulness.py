@@ -16,8 +16,9 @@ st.markdown(
 chosen = widgets.sidebar_image_and_model()
 layer = widgets.sidebar_layer(chosen)
 settings = widgets.sidebar_method_settings()
-with_baselines = st.sidebar.checkbox("Baselines (no model)", value=True, key="camlib_faithfulness_baselines")
+with_baselines = st.sidebar.checkbox("Baselines (no model)", value=True, key="camlib_faithfulness_baselines", persist_state="session")
 widgets.sidebar_device()
+widgets.methods_or_stop(settings.methods)
 keys = faithfulness.evaluated_keys(settings.methods, with_baselines)
 evaluated = {"chosen": chosen, "layer": layer, "settings": settings, "baselines": with_baselines}
 
@@ -29,7 +30,7 @@ st.caption("With one image, Average Increase is 0 or 100 %: use the set below fo
 widgets.faithfulness_results([chosen.image], "current", **evaluated)
 
 st.header("A small set")
-images = widgets.image_set("Upload images for the set (PNG, JPEG, WebP, BMP)", key="camlib_set_uploads")
+images = widgets.image_set("Upload images for the set", key="camlib_set_uploads")
 st.write(faithfulness.set_line(images))
 signature = faithfulness.set_signature(images, chosen.choice, layer, keys, settings.speed, settings.overrides)
 clicked = st.button(faithfulness.evaluate_label(images, keys), key="camlib_evaluate_set", type="primary")

@@ -22,6 +22,7 @@ resolution = widgets.sidebar_resolution(448, key="camlib_resolution_multi")
 settings = widgets.sidebar_method_settings(resolution)
 display = widgets.sidebar_display()
 widgets.sidebar_device()
+widgets.methods_or_stop(settings.methods)
 widgets.note(instances.resolution_note(resolution))
 setting_text = captions.setting_line(captions.model_title(chosen.model.backbone, chosen.choice), layer, settings)
 grid = {"layer": layer, "settings": settings, "display": display}

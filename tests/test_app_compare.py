@@ -94,7 +94,6 @@ def test_a_planted_parting_layer_that_ignores_the_grid_is_caught():
 def test_the_reason_names_the_identity_only_at_the_pooling_layer():
     assert "Grad-CAM = CAM" in compare.identity_reason("bn2", "bn2")
     assert "Grad-CAM = CAM" not in compare.identity_reason("blocks.4", "bn2")
-    assert compare.cam_layer_note("bn2") == "CAM always uses the layer feeding the pooling: bn2"
     assert "`blocks.4`" in compare.parting_text("blocks.4", "bn2") and "`bn2`" in compare.parting_text("blocks.4", "bn2")
 
 
@@ -119,18 +118,33 @@ def captions_under_maps(at) -> str:
     return " ".join(caption.value for caption in at.main.caption)
 
 
+def badge_lines(at) -> list[str]:
+    """Each map's badge line: its popover's label."""
+    return [popover.proto.popover.label for popover in at.main.get("popover")]
+
+
+def details(at) -> str:
+    return " ".join(caption.value for popover in at.main.get("popover") for caption in popover.caption)
+
+
 def test_the_page_badges_same_maps_says_why_and_offers_the_parting_layer(app):
     at = app
     assert not at.exception, [item.message for item in at.exception]
-    text = captions_under_maps(at)
-    assert "= same map as CAM" in text  # Grad-CAM at bn2
-    assert "CAM always uses the layer feeding the pooling: bn2" in text
+    lines = badge_lines(at)
+    assert any(line.startswith("= CAM") for line in lines)  # Grad-CAM at bn2, on this photo
+    assert "same map as CAM" in details(at) and "(This photo)" in details(at)
+    assert any(line.startswith("at bn2") for line in lines)  # CAM's own layer, in its cell
     assert any("Grad-CAM = CAM" in box.value for box in at.main.info)
+    # no more than two lines of text under a map: its image caption and one badge line (no loose captions)
+    page_lines = ("Upload an image", "0 ← map value", "Each map is scaled", "At `", "Red: ")  # above and below the grid
+    loose = [caption.value for caption in at.main.caption if caption.value not in details(at)]
+    assert loose and all(line.startswith(page_lines) for line in loose), loose
     at.button(key="camlib_parting").click().run()
     assert not at.exception, [item.message for item in at.exception]
     assert at.sidebar.selectbox(key="camlib_layer::efficientnet_lite0").value == "blocks.4"
-    assert "CAM always uses the layer feeding the pooling: bn2" in captions_under_maps(at)  # CAM did not move
-    assert "= same map as CAM" not in captions_under_maps(at)
+    assert any(line.startswith("at bn2") for line in badge_lines(at))  # CAM did not move, and says so
+    assert "`blocks.4`, does not apply to it" in details(at)
+    assert not any(line.startswith("= CAM") for line in badge_lines(at))
 
 
 def test_removing_every_method_shows_a_message(app):
@@ -184,23 +198,31 @@ def _one_cell_with_notes():
     import numpy as np
     import streamlit as st
 
+    from camlib.app.badges import Badge, cam_layer_badge
     from camlib.app.widgets.display import Display
     from camlib.app.widgets.grid import _show_result
     from camlib.explain import MethodResult
 
     saliency = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
     _show_result(st.empty(), np.zeros((8, 8, 3), np.uint8), MethodResult("cam", "CAM", saliency, 0.1), Display(0.5, "jet"),
-                 ["CAM always uses the layer feeding the pooling: bn2", "⚠ a long benchmark note", "⚠ another"])
+                 [cam_layer_badge("blocks.5", "bn2"), Badge("✗ rand", "camlib's benchmark", "a long benchmark note"),
+                  Badge("≈ blob", "camlib's benchmark", "another"), Badge("≈ blob", "camlib's benchmark", "a third")])
 
 
 def test_benchmark_notes_are_one_click_away_and_the_cells_own_lines_stay_visible():
+    """Under the map: its caption and one line of badges (CAM's layer among them); the sentences behind the badges."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_function(_one_cell_with_notes).run()
+    from camlib.app.badges import BADGE_KEY
+
+    at = AppTest.from_function(_one_cell_with_notes, default_timeout=60).run()
     assert not at.exception, [item.message for item in at.exception]
     popovers = at.get("popover")
-    assert len(popovers) == 1 and popovers[0].proto.popover.label == "⚠ 2 notes"
+    assert len(popovers) == 1 and popovers[0].proto.popover.label == "at bn2 ✗ rand ≈ blob"
     inside = [caption.value for caption in popovers[0].caption]
-    assert inside == ["⚠ a long benchmark note", "⚠ another"]
-    assert "CAM always uses the layer feeding the pooling: bn2" not in inside
-    assert "CAM always uses the layer feeding the pooling: bn2" in [caption.value for caption in at.caption]
+    assert inside[0].startswith("**at bn2** (CAM): CAM always uses the layer feeding the global average pooling, `bn2`")
+    assert "`blocks.5`, does not apply to it" in inside[0]
+    assert inside[1:] == ["**✗ rand** (camlib's benchmark): a long benchmark note",
+                          "**≈ blob** (camlib's benchmark): another", "**≈ blob** (camlib's benchmark): a third", BADGE_KEY]
+    outside = [caption.value for caption in at.caption if caption.value not in inside]
+    assert outside == []  # no text under the map beyond its image caption and the badge line

@@ -121,7 +121,7 @@ def test_several_classes_and_the_faithfulness_page_work_with_the_digits_model():
     assert_clean(at)
     chosen = at.multiselect(key=next(box.key for box in at.multiselect if box.key.startswith("camlib_multi_classes::")))
     assert chosen.options == [f"{name} ({index})" for index, name in enumerate(DIGITS)] and len(chosen.value) == 2
-    assert all(any(caption.startswith(DIGITS[index]) for caption in captions(at)) for index in chosen.value)
+    assert all(any(caption.startswith(f"Input · maps for {DIGITS[index]}") for caption in captions(at)) for index in chosen.value)
     at = app_with(page("faithfulness.py"), model="named:digits")
     assert_clean(at)
     assert not at.error, [error.value for error in at.error]

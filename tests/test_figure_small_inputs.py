@@ -108,7 +108,7 @@ def test_digits_explanation_grid_is_readable(digits_backbone):
     explanation = explain(digits_backbone, picture, methods=["cam", "gradcam", "scorecam"])
     assert explanation.image.shape == (SMALL, SMALL, 3)
     grid = explanation.grid()
-    tiles = [(f"Input: {explanation.target_name}", explanation.image)]
+    tiles = [(f"Input · maps for {explanation.target_name}", explanation.image)]
     tiles += [(f"{result.display_name} {result.seconds:.2f}s",
                render.overlay(explanation.image, result.saliency)) for result in explanation.results.values()]
     check_readable_grid(grid, tiles)

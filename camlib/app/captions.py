@@ -34,10 +34,15 @@ def model_title(backbone: Backbone, choice: ModelChoice) -> str:
     return f"{name} · ImageNet weights ({source})" if source.startswith("torchvision ") else name
 
 
-def explaining_line(class_text: str, image_name: str, backbone_key: str, layer: str, settings: MethodSettings) -> str:
-    """The main page's header: what is explained, in which image, with which model, layer and settings."""
+def explaining_line(class_text: str, image_name: str, backbone_key: str, layer: str, settings: MethodSettings,
+                    pooling_layer: str | None = None) -> str:
+    """The main page's header: what is explained, in which image, with which model, layer and settings; where CAM
+    is shown and the layer is not the one before the pooling (``pooling_layer``), that CAM stays there."""
+    cam = ""
+    if "cam" in settings.methods and pooling_layer and layer != pooling_layer:
+        cam = f" (CAM at `{pooling_layer}`, the layer before the pooling)"
     return (
-        f"Explaining **{class_text}** in *{image_name}* with **{backbone_label(backbone_key)}** at layer `{layer}` · "
+        f"Explaining **{class_text}** in *{image_name}* with **{backbone_label(backbone_key)}** at layer `{layer}`{cam} · "
         f"{settings.resolution} px · settings: **{settings.label()}**"
     )
 

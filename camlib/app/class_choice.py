@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from camlib.app.inputs import Sample
 
@@ -66,11 +67,41 @@ def outside_top_5_note(class_names: Sequence[str], top: Top, target_class: int, 
     return f"**{class_names[target_class]}** is not in the top {len(top)}: the model gives it {probability:.2%}."
 
 
-def unsure_note(top: Top) -> str | None:
-    """What to try when the model's top-1 is weak (under :data:`UNSURE_BELOW`)."""
+@dataclass(frozen=True)
+class AtResolution:
+    """What the advice on resolution must know: the screen's resolution, whether a higher one can be offered (not at
+    the highest, nor for a model with a fixed input size), the size the model was trained at, and the chosen class's
+    probability there (``None`` when the screen is at that size)."""
+
+    resolution: int
+    higher_offered: bool
+    trained: int
+    probability_at_trained: float | None = None
+
+    def lowered(self, probability: float) -> bool:
+        """Whether this higher resolution lowers the class's probability below half of what it is at the trained size."""
+        return (self.probability_at_trained is not None and self.resolution > self.trained
+                and probability < self.probability_at_trained / 2)
+
+
+def unsure_note(top: Top, at: AtResolution | None = None) -> str | None:
+    """What to try when the model's top-1 is weak (under :data:`UNSURE_BELOW`): a higher resolution only where one is
+    offered and the screen's resolution is not what lowered the confidence."""
     if top[0][2] >= UNSURE_BELOW:
         return None
-    return (
-        f"The model is unsure about this image (its top-1 has only {top[0][2]:.0%}). Small objects fill little of the "
-        "input: a higher resolution may help, and a class chosen by hand can still be explained."
-    )
+    text = f"The model is unsure about this image (its top-1 has only {top[0][2]:.0%})."
+    if at is not None and at.resolution > at.trained:
+        return text + (f" It was trained at {at.trained} px, so a lower resolution may help; a class chosen by hand can "
+                       "still be explained.")
+    if at is None or at.higher_offered:
+        return text + " Small objects fill little of the input: a higher resolution may help, and a class chosen by hand can still be explained."
+    return text + " A class chosen by hand can still be explained."
+
+
+def resolution_drop_note(class_name: str, probability: float, at: AtResolution) -> str | None:
+    """When the screen's higher resolution is what lowered the chosen class's probability (:meth:`AtResolution.lowered`)."""
+    if not at.lowered(probability):
+        return None
+    return (f"At {at.resolution} px the model gives **{class_name}** {probability:.1%}; at {at.trained} px, the size it was "
+            f"trained at, {at.probability_at_trained:.1%}. The higher resolution lowers it: objects look larger than in "
+            "its training photos. The maps explain the class all the same.")

@@ -177,7 +177,3 @@ def parting_text(layer: str, pooling_layer: str | None) -> str:
             f"the gradient varies from pixel to pixel: Grad-CAM, Grad-CAM++ and their kin stop copying CAM, and the maps "
             f"are sharper but noisier" + (f" (CAM stays at `{pooling_layer}`)." if pooling_layer else "."))
 
-
-def cam_layer_note(pooling_layer: str | None) -> str | None:
-    """The line in CAM's cell: the layer it always uses."""
-    return f"CAM always uses the layer feeding the pooling: {pooling_layer}" if pooling_layer else None

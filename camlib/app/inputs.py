@@ -12,12 +12,13 @@ import streamlit as st
 from PIL import Image
 
 from camlib.errors import CamlibError, ImageLoadError
-from camlib.images import MAX_MEGAPIXELS, LoadedImage, load_image_with_notes
+from camlib.images import MAX_MEGAPIXELS, SUPPORTED_FORMATS, SUPPORTED_NAMES, LoadedImage, load_image_with_notes
 from camlib.resources import resource_path
 
 PHOTOS_DIR: Path = resource_path("photos")  # package data: pytorch-grad-cam's MIT photos, with the licence notice
 
-IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]  # what camlib.images reads
+EXTENSIONS = {"PNG": ("png",), "JPEG": ("jpg", "jpeg"), "WEBP": ("webp",), "BMP": ("bmp",), "GIF": ("gif",), "TIFF": ("tif", "tiff")}
+IMAGE_TYPES = [extension for name in SUPPORTED_FORMATS for extension in EXTENSIONS[name]]  # what camlib.images reads
 IMAGE_UPLOAD_LIMIT_MB = 200  # per image; state dicts may use the server's maxUploadSize (.streamlit/config.toml)
 
 
@@ -126,6 +127,11 @@ def sample_bytes(source: str) -> bytes:
 
 def sample_input(sample: Sample) -> ImageInput:
     return image_from_bytes(sample_bytes(sample.source), sample.label, sample)
+
+
+def image_formats_text() -> str:
+    """The formats the image uploaders take, from :data:`camlib.images.SUPPORTED_FORMATS` (the one list): "PNG, JPEG, WebP, …"."""
+    return SUPPORTED_NAMES
 
 
 def upload_limit_text() -> str:

@@ -122,7 +122,7 @@ def resolution_note(resolution: int) -> str | None:
         return None
     return (
         f"At {resolution} px the objects look larger than in the {TRAINED_RESOLUTION}-px photos the model learned from, so its "
-        "predictions are often less confident (the top-5 below); the maps are still for the classes you choose."
+        "predictions are often less confident; the maps are still for the classes you choose."
     )
 
 

@@ -8,6 +8,7 @@ a cached function must not itself draw into a container made outside it.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import queue
 import threading
@@ -23,7 +24,7 @@ from camlib.app.settings import MethodSettings, Params
 from camlib.backbones import BACKBONES
 from camlib.errors import CamlibError
 from camlib.explain import MethodResult, run_method
-from camlib.measured import caveats
+from camlib.measured import Caveat, caveat_notes
 from camlib.methods import METHODS, method_info
 
 logger = logging.getLogger(__name__)
@@ -49,9 +50,26 @@ class MapRequest:
 def map_request(
     image: ImageInput, model: ModelChoice, layer: str, target_class: int, method_key: str, params: Params, resolution: int = 224,
 ) -> MapRequest:
+    backbone = shared_model(model).backbone
     if method_key == "cam":  # CAM always reads the layer before global average pooling
-        layer = shared_model(model).backbone.spec.cam_layer or layer
+        layer = backbone.spec.cam_layer or layer
+    params = map_params(method_key, params, on_cuda=backbone.device.type == "cuda")
     return MapRequest(image.digest, model, layer, int(target_class), method_key, params, int(resolution))
+
+
+def map_params(method_key: str, params: Params, *, on_cuda: bool) -> Params:
+    """The parameters that change the map: a value equal to the method's default is dropped, and mixed precision
+    off a GPU (it only acts on CUDA), so equal settings share one cached map. Fast with every channel measured
+    ("channels measured 0") is then the exact map, taken from the cache when the exact one was computed."""
+    defaults = inspect.signature(method_info(method_key).method_class.__init__).parameters
+    kept = {}
+    for name, value in params:
+        if name == "mixed_precision" and not on_cuda:
+            continue
+        if name in defaults and defaults[name].default is not inspect.Parameter.empty and value == defaults[name].default:
+            continue
+        kept[name] = value
+    return tuple(sorted(kept.items()))
 
 
 def settings_request(
@@ -81,23 +99,37 @@ def compute_map(request: MapRequest, image: ImageInput, progress: Progress | Non
         return _cached_result(request, image.image)
     updates: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
     outcome: dict[str, object] = {}
+    abandoned = threading.Event()  # set when the page stops waiting (Stop): the worker ends at its next progress report
+
+    def report(done: int, total: int) -> None:
+        if abandoned.is_set():
+            raise MapAbandoned(f"{request.method_key}: stopped after {done} of {total}")
+        updates.put((done, total))
 
     def work() -> None:
         try:
-            outcome["result"] = _cached_result(request, image.image, lambda done, total: updates.put((done, total)))
+            outcome["result"] = _cached_result(request, image.image, report)
         except BaseException as error:  # noqa: BLE001 - handed to the script thread, which re-raises it
             outcome["error"] = error
 
     worker = threading.Thread(target=work, name=f"camlib-{request.method_key}", daemon=True)
     _attach_script_context(worker)
     worker.start()
-    while worker.is_alive():
-        worker.join(timeout=0.1)
+    try:
+        while worker.is_alive():
+            worker.join(timeout=0.1)
+            _report_latest(updates, progress)
         _report_latest(updates, progress)
-    _report_latest(updates, progress)
+    except BaseException:  # Stop pressed (Streamlit's StopException at a progress update): free the CPU too
+        abandoned.set()
+        raise
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
+
+
+class MapAbandoned(Exception):
+    """Raised in a map's worker thread when the page stopped waiting for it; nothing is cached."""
 
 
 def _attach_script_context(thread: threading.Thread) -> None:
@@ -139,6 +171,13 @@ def progress_text(method_key: str, done: int, total: int) -> str:
     return f"{name}: {done} of {total} channels scored on masked inputs"
 
 
+def stopped_text(method_key: str, done: int, total: int) -> str:
+    """A progress bar's last words after Stop: where it stopped, that there is no map, and how to start again."""
+    name = method_info(method_key).display_name
+    where = f" after {done} of {total}" if total else ""
+    return f"{name}: stopped{where}, no map. Press R (rerun) or change a setting to compute it."
+
+
 def ordered_methods(keys: Iterable[str]) -> list[str]:
     """Cheap methods first, so they appear before the Score-CAM family."""
     return sorted(dict.fromkeys(keys), key=lambda key: (method_info(key).relative_cost, list(METHODS).index(key)))
@@ -162,11 +201,23 @@ def shown_caveats(
     params: Params | None = None,
     resolution: int | None = None,
 ) -> list[str]:
+    """The sentences of :func:`shown_caveat_notes`."""
+    return [note.text for note in shown_caveat_notes(method_key, backbone_key, layer, weights_path, params, resolution)]
+
+
+def shown_caveat_notes(
+    method_key: str,
+    backbone_key: str,
+    layer: str | None,
+    weights_path: str | None,
+    params: Params | None = None,
+    resolution: int | None = None,
+) -> list[Caveat]:
     """The measured notes of a method at this backbone, layer, parameters and resolution (when given): only
     where the screen shows what camlib's benchmark measured; none for the user's own weights or model."""
     if weights_path is not None or backbone_key not in BACKBONES:
         return []
-    return caveats(
+    return caveat_notes(
         method_key,
         backbone_key,
         layer or BACKBONES[backbone_key].default_layer,

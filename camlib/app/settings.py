@@ -175,6 +175,17 @@ class MethodSettings:
         return f"{text}, changed: {'; '.join(changes)}" if changes else text
 
 
+def speed_caption(speed: str, overrides: dict[str, dict]) -> str:
+    """The line under the speed setting: the preset's description, then what the user changed, with the values in use
+    (so "128 channels" is never the last word when every channel is measured)."""
+    if not overrides:
+        return SPEED_PRESETS[speed].description
+    changes = [f"{METHODS[key].display_name} {PARAM_LABELS.get(name, name)} = {value_label(name, value)}"
+               + (" (every channel, as in Exact)" if name == "sampled_channels" and value is None else "")
+               for key, params in overrides.items() for name, value in params.items()]
+    return f"**In use: {'; '.join(changes)}** (changed from {SPEED_PRESETS[speed].label}). " + SPEED_PRESETS[speed].description
+
+
 def resolution_timing_text() -> str | None:
     """The measured seconds of all six methods at Fast for each resolution, or ``None`` when none was measured."""
     measured = [f"{r} px: {timings.seconds_text(timings.resolution_seconds(r))}" for r in RESOLUTIONS if timings.resolution_seconds(r)]

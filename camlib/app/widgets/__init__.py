@@ -16,7 +16,7 @@ What the pages decide (which classes, which notes, titles, button state) is in p
 
 from camlib.app.captions import backbone_label
 from camlib.app.settings import MethodSettings
-from camlib.app.widgets.classes import class_box, classes_to_compare, top_5_and_notes
+from camlib.app.widgets.classes import at_resolution, class_box, classes_to_compare, top_5_and_notes
 from camlib.app.widgets.display import Display, colour_scale, figure_downloads, sidebar_display
 from camlib.app.widgets.grid import class_row, common_maxima_for, map_inspector, overlay_grid
 from camlib.app.widgets.image import (
@@ -47,14 +47,14 @@ from camlib.app.widgets.model import (
     weights_form,
     weights_path_for,
 )
-from camlib.app.widgets.page import NAVIGATION, how_to_read, note, page_setup, sidebar_device
+from camlib.app.widgets.page import NAVIGATION, how_to_read, methods_or_stop, note, page_setup, sidebar_device
 from camlib.app.widgets.tables import faithfulness_results, pointing_game, table_1_columns
 
 __all__ = [
     "MODEL_KEY", "NAVIGATION", "SAMPLE_KEY", "SERVER_WEIGHTS_ENV", "UPLOADER_GENERATION_KEY", "UPLOADER_KEY", "UPLOAD_STATE_KEY",
-    "WEIGHTS_STATE_KEY", "Display", "ImageAndModel", "MethodSettings", "backbone_label", "class_box", "class_row",
+    "WEIGHTS_STATE_KEY", "Display", "at_resolution", "ImageAndModel", "MethodSettings", "backbone_label", "class_box", "class_row",
     "classes_to_compare", "colour_scale", "common_maxima_for", "faithfulness_results", "figure_downloads", "how_to_read",
-    "image_set", "image_uploader", "load_model_or_explain", "map_inspector", "note", "offer_sample", "overlay_grid", "own_model_form",
+    "image_set", "image_uploader", "load_model_or_explain", "map_inspector", "methods_or_stop", "note", "offer_sample", "overlay_grid", "own_model_form",
     "page_setup", "pointing_game", "predictions_or_stop",
     "server_weights_enabled", "sidebar_device", "sidebar_display", "sidebar_image", "sidebar_image_and_model",
     "sidebar_layer", "sidebar_method_settings", "sidebar_resolution", "sidebar_speed", "table_1_columns",

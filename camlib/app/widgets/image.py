@@ -10,6 +10,7 @@ from camlib.app.inputs import (
     ImageInput,
     Sample,
     available_samples,
+    image_formats_text,
     images_or_samples,
     read_uploaded_image,
     read_uploaded_images,
@@ -25,6 +26,8 @@ SAMPLE_KEY = "camlib_sample"
 UPLOADER_KEY = "camlib_uploader"  # with a generation number: see uploader_key()
 UPLOADER_GENERATION_KEY = "camlib_uploader_generation"
 UPLOAD_STATE_KEY = "camlib_uploaded_image"  # (file name, bytes) of the last upload; survives page switches
+SAMPLE_BEFORE_UPLOAD_KEY = "camlib_sample_before_upload"  # the sample chosen before the upload: "Use the sample instead"
+SET_STATE_KEY = "camlib_image_set"  # uploader key -> [(file name, bytes)] of a set's last upload; survives page switches
 
 
 def uploader_key() -> str:
@@ -59,6 +62,19 @@ def _forget_upload() -> None:
     st.session_state[UPLOAD_STATE_KEY] = None
 
 
+def _back_to_the_sample() -> None:
+    """The "Use the sample instead" button: forget the upload and show the sample chosen before it again."""
+    _forget_upload()
+    st.session_state[SAMPLE_KEY] = st.session_state.get(SAMPLE_BEFORE_UPLOAD_KEY)
+
+
+def _empty_the_sample_box() -> None:
+    """While an upload is explained the sample box names no sample (its placeholder names the upload)."""
+    if st.session_state.get(SAMPLE_KEY) is not None:
+        st.session_state[SAMPLE_BEFORE_UPLOAD_KEY] = st.session_state[SAMPLE_KEY]
+        st.session_state[SAMPLE_KEY] = None
+
+
 def use_sample(label: str) -> None:
     """Make ``label`` the current image (a button callback)."""
     st.session_state[SAMPLE_KEY] = label
@@ -87,19 +103,24 @@ def sidebar_image() -> ImageInput:
     sidebar = st.sidebar
     sidebar.header("Image")
     labels = [sample.label for sample in available_samples()]
-    if st.session_state.get(SAMPLE_KEY) not in labels:
+    stored = st.session_state.get(UPLOAD_STATE_KEY)
+    current = st.session_state.get(SAMPLE_KEY)
+    if current not in labels and not (stored and current is None):  # a sample no longer here, or an empty box
         st.session_state.pop(SAMPLE_KEY, None)
-    label = sidebar.selectbox("Sample image", labels, key=SAMPLE_KEY, on_change=_forget_upload, persist_state="session")
+    if stored:
+        _empty_the_sample_box()
+    label = sidebar.selectbox("Sample image", labels, index=None if stored else 0, key=SAMPLE_KEY, on_change=_forget_upload,
+                              persist_state="session",
+                              placeholder=f"Your upload: {stored[0]}" if stored else "Choose a sample")
     image_uploader(
-        "…or upload your own (PNG, JPEG, WebP, BMP, GIF, TIFF)", key=uploader_key(), container=sidebar, on_change=_take_upload
+        f"…or upload your own ({image_formats_text()})", key=uploader_key(), container=sidebar, on_change=_take_upload
     )
     sidebar.caption(f"Upload limit: {upload_limit_text()}.")
-    stored = st.session_state.get(UPLOAD_STATE_KEY)
     if not stored:
-        return sample_input(sample_by_label(label))
+        return sample_input(sample_by_label(label or labels[0]))
     name, data = stored
     sidebar.caption(f"Explaining your upload **{name}**.")
-    sidebar.button("Use the sample instead", on_click=_forget_upload, key="camlib_use_sample")
+    sidebar.button("Use the sample instead", on_click=_back_to_the_sample, key="camlib_use_sample")
     image, error = read_uploaded_image(data, name)
     if error:
         st.error(error)
@@ -111,10 +132,37 @@ def sidebar_image() -> ImageInput:
 
 
 def image_set(label: str, *, key: str) -> list[ImageInput]:
-    """Several uploaded images, each unreadable one reported with ``st.error``; every sample when none is uploaded."""
-    uploads = image_uploader(label, key=key, accept_multiple_files=True)
-    uploaded, problems = read_uploaded_images((upload.name, upload.getvalue()) for upload in uploads or [])
+    """Several uploaded images, each unreadable one reported with ``st.error``; every sample when none is uploaded.
+
+    The files are kept in the session (:data:`SET_STATE_KEY`), so the set survives a visit to another page, whose
+    uploader comes back empty; removing them from the box, or the clear button, forgets them."""
+    image_uploader(f"{label} ({image_formats_text()})", key=key, accept_multiple_files=True,
+                   on_change=_keep_set, args=(key,), kwargs={"emptied_too": True})
+    _keep_set(key)
+    stored = st.session_state.get(SET_STATE_KEY, {}).get(key, [])
+    if stored and not st.session_state.get(key):
+        st.caption(f"Your set is kept from before: {', '.join(name for name, _ in stored)}.")
+        st.button("Clear the set", key=f"{key}::clear", on_click=_forget_set, args=(key,))
+    uploaded, problems = read_uploaded_images(stored)
     for problem in problems:
         st.error(problem)
     note(set_note(uploaded))
     return images_or_samples(uploaded)
+
+
+def _keep_set(key: str, *, emptied_too: bool = False) -> None:
+    """Keep the uploader's files in the session. An empty box forgets them only from its own change callback
+    (``emptied_too``: the user removed them), not on a rerun after a page switch, when the box comes back empty."""
+    files = st.session_state.get(key) or []
+    kept = dict(st.session_state.get(SET_STATE_KEY, {}))
+    if [(upload.name, upload.size) for upload in files] == [(name, len(data)) for name, data in kept.get(key, [])]:
+        return  # the same files: not copied again on every rerun
+    if files or emptied_too:
+        kept[key] = [(upload.name, upload.getvalue()) for upload in files]
+        st.session_state[SET_STATE_KEY] = kept
+
+
+def _forget_set(key: str) -> None:
+    kept = dict(st.session_state.get(SET_STATE_KEY, {}))
+    kept.pop(key, None)
+    st.session_state[SET_STATE_KEY] = kept

@@ -17,6 +17,7 @@ from camlib.app.settings import (
     perturbation_size_label,
     perturbation_size_options,
     resolution_timing_text,
+    speed_caption,
     speed_options,
 )
 from camlib.backbones import RESOLUTIONS
@@ -79,14 +80,16 @@ def sidebar_speed() -> tuple[str, dict[str, dict]]:
         horizontal=True,
         persist_state="session",
     )
-    st.sidebar.caption(SPEED_PRESETS[speed].description)
+    caption = st.sidebar.empty()  # filled below, once the changed parameters are known
     with st.sidebar.expander("Method parameters"):
         overrides = {method_key: {"perturbation_size": _perturbation_size_box(method_key, speed)}
                      for method_key in ("scorecam", "gradpp_scorecam")}
         overrides["scorecam"].update(_scorecam_controls(speed))
         overrides["gradpp_scorecam"].update(_gradpp_scorecam_controls(speed))
         overrides["smoothgradcampp"] = _smoothgrad_controls(speed)
-    return speed, changed_params(overrides, speed)
+    changed = changed_params(overrides, speed)
+    caption.caption(speed_caption(speed, changed))
+    return speed, changed
 
 
 def _perturbation_size_box(method_key: str, speed: str) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from camlib.app.captions import NO_METHODS
 from camlib.app.models import device_label
 
 # The pages, in the sidebar's order. Streamlit's own page list is hidden (client.showSidebarNavigation),
@@ -35,6 +36,13 @@ def page_setup(title: str) -> None:
 def sidebar_device() -> None:
     st.sidebar.divider()
     st.sidebar.caption(f"Device: **{device_label()}**")
+
+
+def methods_or_stop(methods: list[str]) -> None:
+    """With no method chosen, one line saying where to choose them, and the page stops (never an empty page)."""
+    if not methods:
+        st.warning(NO_METHODS)
+        st.stop()
 
 
 def note(text: str | None, container=st) -> None:

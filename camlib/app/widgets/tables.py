@@ -38,22 +38,40 @@ def faithfulness_results(images: Sequence[ImageInput], label: str, *, chosen: Im
         return
     _metrics_table_and_chart(rows, keys, label)
     with st.expander("Per image"):
-        st.dataframe(faithfulness.per_image_table(rows, chosen.class_names), width="stretch", hide_index=True)
+        _per_image(rows, chosen.class_names)
     with st.expander("The paper's Table 1 beside these numbers"):
         _paper_comparison(rows, chosen, layer, len(images))
 
 
 def _metrics_table_and_chart(rows: list[dict], keys: list[str], label: str) -> None:
     table = faithfulness.table_1(rows, keys)
-    st.dataframe(table.style.format("{:.3g}", na_rep="—"), width="stretch", height=faithfulness.table_height(table))
+    st.dataframe(table.style.format("{:.3g}", na_rep=faithfulness.MISSING), width="stretch",
+                 height=faithfulness.table_height(table))
+    if table.isna().to_numpy().any():
+        st.caption(faithfulness.MISSING_NOTE)
     with st.expander("95 % intervals of these means (bootstrap over the images)"):
-        st.dataframe(faithfulness.intervals_table(rows, keys), width="stretch")
-    failures = faithfulness.failures_text(faithfulness.not_beating_center(rows))
+        intervals = faithfulness.intervals_table(rows, keys)
+        st.dataframe(intervals, width="stretch")
+        if (intervals == faithfulness.MISSING).to_numpy().any():
+            st.caption(faithfulness.MISSING_NOTE)
+    labels, default = faithfulness.chart_choices()
+    chosen = st.selectbox("Chart", labels, key=f"camlib_faithfulness_chart_{label}", index=default, persist_state="session")
+    metric = faithfulness.metric_by_label(chosen)
+    failures = faithfulness.failures_text(faithfulness.not_beating_center(rows, [metric]))
     if failures:
         st.warning(failures)
-    labels, default = faithfulness.chart_choices()
-    metric = st.selectbox("Chart", labels, key=f"camlib_faithfulness_chart_{label}", index=default)
-    st.plotly_chart(faithfulness.metric_figure(table, metric, keys), key=f"faithfulness_{label}")
+    lead = faithfulness.baseline_lead_text(rows, metric)
+    if lead:
+        st.info(lead, icon=":material/info:")
+    st.plotly_chart(faithfulness.metric_figure(table, chosen, keys), key=f"faithfulness_{label}")
+
+
+def _per_image(rows: list[dict], class_names) -> None:
+    table = faithfulness.per_image_table(rows, class_names)
+    numbers = list(table.select_dtypes("number").columns)
+    st.dataframe(table.style.format("{:.4g}", subset=numbers, na_rep=faithfulness.MISSING), width="stretch", hide_index=True)
+    if table[numbers].isna().to_numpy().any():
+        st.caption(faithfulness.MISSING_NOTE)
 
 
 def _paper_comparison(rows: list[dict], chosen: ImageAndModel, layer: str, image_count: int) -> None:
