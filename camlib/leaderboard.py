@@ -196,6 +196,15 @@ def shared_images(files: Sequence) -> set[str]:
     return images or set()
 
 
+def keep_shared_cells(entries: Sequence[Entry]) -> None:
+    """Pointing hits only on the cells every pointing entry has (a method run on fewer grids compares on those)."""
+    hits = [e.values["hit_rate"] for e in entries if "hit_rate" in e.values]
+    shared = set.intersection(*(set(h) for h in hits)) if hits else set()
+    for entry in entries:
+        if "hit_rate" in entry.values:
+            entry.values["hit_rate"] = {cell: hit for cell, hit in entry.values["hit_rate"].items() if cell in shared}
+
+
 def attach_pointing(entries: Sequence[Entry], paths: Iterable[str | os.PathLike], config: dict | None = None) -> None:
     """Each pointing-game method's per-cell hits go to the first entry of that method (the first evaluate
     file's setting where a method came at two). Files are read one by one (older ones have no configuration
@@ -244,6 +253,7 @@ def build_leaderboard(
     if recorded not in (None, half):
         raise ResultsError(f"The evaluate files hold the {recorded} half, not the {half} half.")
     attach_pointing(entries, pointing, config)
+    keep_shared_cells(entries)
     if seconds is not None:
         attach_seconds(entries, read_seconds_table(seconds, str(config.get("backbone"))), Path(seconds).name)
     order = sorted(entries, key=lambda e: (e.kind == "baseline", -_mean(e, "insertion_minus_deletion")))

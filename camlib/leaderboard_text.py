@@ -54,7 +54,7 @@ def setting_line(board: Leaderboard) -> str:
     pointing = {len({key[0] for key in e.values.get("hit_rate", {})}) for e in board.entries if e.values.get("hit_rate")}
     grids = f"; pointing game over {max(pointing)} grids of four report-half images" if pointing else "; no pointing game"
     return (f"{board.half.capitalize()} half, {model_name(board)} at layer `{board.layer}`, target: the {board.target} class, "
-            f"{board.images} images{grids}; speed setting per method in the table ({', '.join(speeds)}).")  # fmt: skip
+            f"{board.images} images (those every method has){grids}; speed setting per method in the table ({', '.join(speeds)}).")  # fmt: skip
 
 
 def leaderboard_markdown(board: Leaderboard) -> str:

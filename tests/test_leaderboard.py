@@ -169,6 +169,19 @@ def test_pointing_hits_attach_and_the_table_states_the_setting(tmp_path):
     assert line.startswith("Report half, EfficientNet-Lite0 at layer `bn2`") and "2 images" in line and "2 grids" in line
 
 
+def test_pointing_hits_compare_on_the_grids_every_method_has(tmp_path, monkeypatch):
+    evaluated = write(tmp_path / "a.csv", [(i, m, 0.6, 0.1, 0.02, "method") for i in range(2) for m in ("gradcam", "cam")])
+    lines = ["grid,cell,file,target,method,energy_share,hit,seconds,error"]
+    lines += [f"{g},{c},img{c},1,gradcam,0.5,{int(g == 0 or c == 0)},0.1," for g in range(2) for c in range(4)]
+    lines += [f"0,{c},img{c},1,cam,0.5,1,0.1," for c in range(4)]  # cam run on the first grid only
+    (tmp_path / "p.csv").write_text("\n".join(lines) + "\n")
+    found = lb.build_leaderboard([evaluated], [tmp_path / "p.csv"])
+    assert found.entry("gradcam").interval("hit_rate").mean == pytest.approx(1.0)  # grid 0 only, not 5 of 8
+    assert "1 grids" in text.setting_line(found)
+    monkeypatch.setattr(lb, "keep_shared_cells", lambda entries: None)  # planted: every method on its own grids
+    assert lb.build_leaderboard([evaluated], [tmp_path / "p.csv"]).entry("gradcam").interval("hit_rate").mean == pytest.approx(0.625)
+
+
 def test_grad_pp_scorecam_field_states_cost_only_when_timed_alike():
     """Rows from two evaluate files (maybe two machines) get no cost verdict; a timing table's do. Planted
     error: a same_clock that trusts any two evaluate rows would call the cost."""
