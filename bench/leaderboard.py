@@ -114,7 +114,25 @@ def plot(found: list[Leaderboard], out: Path) -> None:
     plt.close(figure)
 
 
-def document(found: list[Leaderboard], field: str, sentences: list[str]) -> str:
+def cost_only_lines(found: list[Leaderboard], seconds: Path | None) -> list[str]:
+    """The methods of camlib.methods.METHODS missing from a model's leaderboard, with their timed cost where the
+    seconds table has it (SS-CAM and IS-CAM: ten masked passes per channel, too slow for the report half on a CPU)."""
+    from camlib.methods import METHODS
+    from camlib.seconds_tables import read_seconds_table
+
+    lines = []
+    for board in found:
+        table = read_seconds_table(seconds, board.model) if seconds else {}
+        shown = {e.method for e in board.methods}
+        for key in (k for k in METHODS if k not in shown):
+            timed = [v for (method, _), rows in table.items() if method == key for v in rows.values()]
+            cost = (f"{sum(timed) / len(timed):.1f} s per map on this CPU ({len(timed)} image{'s' * (len(timed) > 1)}, "
+                    "the timing run of the table above)" if timed else "not timed")  # fmt: skip
+            lines.append(f"{METHODS[key].display_name} on {model_name(board)}: not on the leaderboard; {cost}.")
+    return lines
+
+
+def document(found: list[Leaderboard], field: str, sentences: list[str], cost_only: list[str] = ()) -> str:
     """The "Leaderboard" section of docs/results.md (and the whole of docs/results/leaderboard.md)."""
     parts = [
         "## Leaderboard",
@@ -122,7 +140,12 @@ def document(found: list[Leaderboard], field: str, sentences: list[str]) -> str:
         f"Written by `{COMMAND}` from the per-image rows in docs/results/ (the paper's six and the baselines from the "
         "report tables above, the other methods from `extra_*.csv`, the pointing game from `pointing_*.csv` and "
         "`extra_pointing_*.csv`). Which method should I use? The recommendations below are read from the intervals; "
-        "where they do not separate two methods, the table ranks them equal.",
+        "where they do not separate two methods, the table ranks them equal. The nine methods added beside the "
+        "paper's six were run by `bash bench/leaderboard_runs.sh` on a 2-core CPU shared with other jobs and no GPU, "
+        "on a prefix of the report half (name order) of each model; every method is compared on the images all of "
+        "them have (n in each table). Seconds per map: every method on the same first report-half images of each "
+        "model, one after the other per image, one CPU thread (`extra_seconds.csv`); absolute seconds are those of a "
+        "loaded machine, the ratios between methods are what the plot compares.",
         "",
         "![Insertion − deletion against seconds per map, with the Pareto front](results/leaderboard_pareto.png)",
     ]
@@ -131,6 +154,10 @@ def document(found: list[Leaderboard], field: str, sentences: list[str]) -> str:
         files = ", ".join(f"`{name}`" for name in record["files"])
         parts += ["", f"### Leaderboard: {record['title']}", "", record["setting"] + f" Evaluate files: {files}.", "", record["table"], "", record["pareto"], ""]
         parts += [f"- {line}" for line in record["recommendations"]]
+    if cost_only:
+        parts += ["", "Methods left off, with their cost: a map of these takes ten masked passes per channel (SS-CAM, "
+                  "IS-CAM), so the report half with the randomisation check was out of reach of the CPU these tables "
+                  "were computed on.", "", *[f"- {line}" for line in cost_only]]  # fmt: skip
     parts += ["", "### Grad++ScoreCAM in its field: Recipro-CAM, `fast` Score-CAM and Group-CAM", "",
               "Faithfulness (insertion − deletion) and cost (seconds per map) of Grad++ScoreCAM against the other cheap "
               "routes to Score-CAM's faithfulness, each as a paired difference over the same images with its 95 % interval.",
@@ -159,7 +186,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     found = boards(args)
     field, sentences = field_markdown(found), field_sentences(found)
-    section = document(found, field, sentences)
+    seconds = Path(args.seconds) if args.seconds else (SECONDS if SECONDS.is_file() else None)
+    section = document(found, field, sentences, cost_only_lines(found, seconds))
     (RESULTS / "leaderboard.md").write_text("# " + section.lstrip("# ").replace("results/leaderboard_pareto.png", "leaderboard_pareto.png"), encoding="utf-8")
     record = {"command": COMMAND, "models": [board_record(b) for b in found], "field": field, "field_sentences": sentences}
     (RESULTS / "leaderboard.json").write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
