@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import streamlit as st
 
 from camlib.app.inputs import (
@@ -108,6 +111,28 @@ def sidebar_image() -> ImageInput:
     for loader_note in image.notes:
         sidebar.info(loader_note)
     return image
+
+
+PREVIEWED_KEY = "camlib_previewed"
+PREVIEW_SIDE = 640  # pixels: the preview's longer side at most (an upload may have 50 megapixels)
+
+
+@contextmanager
+def first_run_preview(image: ImageInput) -> Iterator[None]:
+    """On a session's first run only, the photo with a line saying that the model is on its way, while the
+    block runs (imports and the model's load); the slot is emptied when it ends, also when the page stops."""
+    if st.session_state.get(PREVIEWED_KEY):
+        yield
+        return
+    st.session_state[PREVIEWED_KEY] = True
+    thumbnail = image.image.copy()
+    thumbnail.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    slot = st.empty()
+    slot.image(thumbnail, caption=f"{image.name}: loading the model…", width=320)
+    try:
+        yield
+    finally:
+        slot.empty()
 
 
 def image_set(label: str, *, key: str) -> list[ImageInput]:

@@ -51,9 +51,10 @@ class ImageAndModel:
         return self.model.backbone.class_names
 
 
-def sidebar_image_and_model() -> ImageAndModel:
-    """The image and the model chosen in the sidebar; stops the script after saying why when either is unusable."""
-    image = sidebar_image()
+def sidebar_image_and_model(image: ImageInput | None = None) -> ImageAndModel:
+    """The image (``image`` when the page has already drawn the image box, else the sidebar's) and the model chosen
+    in the sidebar; stops the script after saying why when either is unusable."""
+    image = image or sidebar_image()
     st.sidebar.header("Model")
     entries = catalogue.model_entries(st.session_state)
     labels = {item: catalogue.entry_label(item, st.session_state) for item in entries}

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from camlib.app.models import device_label
-
 # The pages, in the sidebar's order. Streamlit's own page list is hidden (client.showSidebarNavigation),
 # so that the main page is called "Compare methods" rather than after its file.
 NAVIGATION = (
@@ -32,6 +30,8 @@ def page_setup(title: str) -> None:
 
 
 def sidebar_device() -> None:
+    from camlib.app.models import device_label  # imports torch: not before the page's title is drawn
+
     st.sidebar.divider()
     st.sidebar.caption(f"Device: **{device_label()}**")
 
