@@ -46,6 +46,7 @@ DIGIT_CLASSES = ("zero", "one", "two", "three", "four", "five", "six", "seven", 
 RESOLUTIONS = ("224 px", "320 px", "448 px")
 PAGES = ("Compare backbones", "Multiple objects", "Faithfulness", "How the methods work")
 ACTIONS = ("sample", "upload", "model", "class", "layer", "resolution", "fewer methods", "page")
+CLICK_TIMEOUT_MS = 30_000  # finding and clicking a control; a page run has --timeout
 UPLOAD_BOX = "[data-testid='stSidebar'] [data-testid='stFileUploader'] input[type='file'][accept*='.png']"
 SCRIPT_DONE = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
@@ -93,7 +94,7 @@ class Driver:
             self.context.close()
         self.context = self.browser.new_context(viewport={"width": 1440, "height": 900})
         self.page = self.context.new_page()
-        self.page.set_default_timeout(self.timeout_ms)
+        self.page.set_default_timeout(CLICK_TIMEOUT_MS)
         self.page.goto(self.url, wait_until="domcontentloaded")
         self.model = MODELS[0]
         self.settle()
@@ -105,8 +106,18 @@ class Driver:
         if exceptions:
             raise RuntimeError(f"{exceptions} exception(s) on the page")
 
-    def _select(self, box, text: str, exact_option: str | None = None) -> None:
+    def _open(self, box) -> None:
+        """Open a select box's list (a second click when the first only took the focus from another box)."""
         box.click()
+        listbox = self.page.get_by_role("listbox").first
+        try:
+            listbox.wait_for(state="visible", timeout=3000)
+        except Exception:  # noqa: BLE001 - one more try, then the action fails with the click's own error
+            box.click()
+            listbox.wait_for(state="visible", timeout=5000)
+
+    def _select(self, box, text: str, exact_option: str | None = None) -> None:
+        self._open(box)
         if exact_option is not None:
             self.page.get_by_role("option", name=re.compile(re.escape(exact_option))).first.click()
         else:
@@ -132,7 +143,7 @@ class Driver:
             choice = rng.choice(DIGIT_CLASSES if self.model == "Digits CNN" else IMAGENET_CLASSES)
             self._select(self._sidebar_box("camlib_class"), choice)
         elif action == "layer":
-            self._sidebar_box("camlib_layer").click()
+            self._open(self._sidebar_box("camlib_layer"))
             options = page.get_by_role("option")
             index = rng.randrange(min(6, options.count()))
             choice = options.nth(index).inner_text()
@@ -143,7 +154,7 @@ class Driver:
         elif action == "fewer methods":
             page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect'] input").first.click()
             page.keyboard.press("Backspace")
-            page.keyboard.press("Escape")
+            page.locator("[data-testid='stMain'] h1").first.click()  # closes the list and takes the focus away
             choice = "the last method removed"
         else:
             choice = rng.choice(PAGES)
@@ -216,6 +227,7 @@ def drive(url: str, pid: int, args, output: Path) -> int:
         while time.monotonic() < deadline:
             action = "new session" if counts["actions"] and counts["actions"] % args.new_session_every == 0 else rng.choice(ACTIONS)
             started = time.perf_counter()
+            print(f"{action} …", flush=True)
             try:
                 done = driver.open() if action == "new session" else driver.act(action)
                 print(f"{action}: {done or ''} ({time.perf_counter() - started:.1f} s)", flush=True)

@@ -1,6 +1,7 @@
 """Maps: what decides one (:class:`MapRequest`), its cache, and the worker thread that reports its progress.
 
-Maps live in ``st.cache_data``, keyed by the request: a hash of the image bytes, the backbone and its
+Maps live in :data:`MAPS`, a cache shared by every session and bounded by count and bytes
+(:mod:`camlib.cache_limits`), keyed by the request: a hash of the image bytes, the backbone and its
 weights and classes (:class:`~camlib.app.models.ModelChoice`), the layer, the class, the method and its parameters. Methods that report progress (the Score-CAM
 family, SmoothGrad-CAM++) run in a worker thread, so that the script thread can draw their progress bar:
 a cached function must not itself draw into a container made outside it.
@@ -14,7 +15,6 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import streamlit as st
 from PIL import Image
 
 from camlib.app.inputs import ImageInput

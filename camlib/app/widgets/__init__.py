@@ -24,9 +24,13 @@ _HOMES = {  # name -> the module that defines it, imported on first use
     **dict.fromkeys(('class_box', 'classes_to_compare', 'top_5_and_notes'), 'camlib.app.widgets.classes'),
     **dict.fromkeys(('Display', 'colour_scale', 'figure_downloads', 'sidebar_display'), 'camlib.app.widgets.display'),
     **dict.fromkeys(('class_row', 'common_maxima_for', 'map_inspector', 'overlay_grid'), 'camlib.app.widgets.grid'),
-    **dict.fromkeys(('SAMPLE_KEY', 'UPLOADER_GENERATION_KEY', 'UPLOADER_KEY', 'UPLOAD_STATE_KEY', 'first_run_preview', 'image_set', 'image_uploader', 'offer_sample', 'sidebar_image', 'uploader_key', 'uploader_key_in', 'use_sample'), 'camlib.app.widgets.image'),
+    **dict.fromkeys(('SAMPLE_KEY', 'UPLOADER_GENERATION_KEY', 'UPLOADER_KEY', 'UPLOAD_STATE_KEY', 'first_run_preview', 'image_set',
+                     'image_uploader', 'offer_sample', 'sidebar_image', 'stop_page', 'uploader_key', 'uploader_key_in', 'use_sample'),
+                    'camlib.app.widgets.image'),
     **dict.fromkeys(('sidebar_method_settings', 'sidebar_resolution', 'sidebar_speed'), 'camlib.app.widgets.method_controls'),
-    **dict.fromkeys(('ImageAndModel', 'MODEL_KEY', 'SERVER_WEIGHTS_ENV', 'WEIGHTS_STATE_KEY', 'load_model_or_explain', 'own_model_form', 'predictions_or_stop', 'server_weights_enabled', 'sidebar_image_and_model', 'sidebar_layer', 'weights_form', 'weights_path_for'), 'camlib.app.widgets.model'),
+    **dict.fromkeys(('ImageAndModel', 'MODEL_KEY', 'SERVER_WEIGHTS_ENV', 'WEIGHTS_STATE_KEY', 'load_model_or_explain', 'own_model_form',
+                     'predictions_or_stop', 'server_weights_enabled', 'sidebar_image_and_model', 'sidebar_layer', 'weights_form',
+                     'weights_path_for'), 'camlib.app.widgets.model'),
     **dict.fromkeys(('NAVIGATION', 'how_to_read', 'note', 'page_setup', 'sidebar_device'), 'camlib.app.widgets.page'),
     **dict.fromkeys(('faithfulness_results', 'pointing_game', 'table_1_columns'), 'camlib.app.widgets.tables'),
 }
@@ -52,6 +56,6 @@ __all__ = [
     "image_set", "image_uploader", "load_model_or_explain", "map_inspector", "note", "offer_sample", "overlay_grid", "own_model_form",
     "page_setup", "pointing_game", "predictions_or_stop",
     "server_weights_enabled", "sidebar_device", "sidebar_display", "sidebar_image", "sidebar_image_and_model",
-    "sidebar_layer", "sidebar_method_settings", "sidebar_resolution", "sidebar_speed", "table_1_columns",
+    "sidebar_layer", "sidebar_method_settings", "sidebar_resolution", "sidebar_speed", "stop_page", "table_1_columns",
     "top_5_and_notes", "uploader_key", "uploader_key_in", "use_sample", "weights_form", "weights_path_for",
 ]

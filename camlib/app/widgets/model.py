@@ -14,7 +14,7 @@ from camlib.app import catalogue, layers, uploads
 from camlib.app.catalogue import WEIGHTS_STATE_KEY
 from camlib.app.inputs import ImageInput
 from camlib.app.models import ModelChoice, SharedModel, display_name, download_weights, shared_model, top_predictions
-from camlib.app.widgets.image import sidebar_image
+from camlib.app.widgets.image import sidebar_image, stop_page
 from camlib.app.widgets.page import sidebar_device
 from camlib.backbones import BACKBONES, backbone_spec
 from camlib.errors import CamlibError, WeightsUnavailableError
@@ -68,7 +68,7 @@ def sidebar_image_and_model(image: ImageInput | None = None) -> ImageAndModel:
     model = load_model_or_explain(entry, choice)
     if model is None:
         sidebar_device()
-        st.stop()
+        stop_page()  # empties the photo shown while the model loaded
     st.sidebar.caption(models_caption(model))
     return ImageAndModel(image, entry, choice, model)
 
