@@ -5,6 +5,9 @@ The large entries (maps, decoded photos, models) are bounded by bytes as well as
 :class:`camlib.lru.BoundedCache`, which drops the least recently used entries first; the small ones by count
 (``st.cache_data``'s ``max_entries``, ``functools.lru_cache``'s ``maxsize``). Together the app's caches hold
 at most about 2.2 GiB (:func:`app_bytes_bound`) plus the small entries (a few MB).
+
+Not here: a session's own state, which goes when the session closes (its last upload, at most the upload
+limit; the Faithfulness page's latest evaluations, ``KEPT_EVALUATIONS`` in :mod:`camlib.app.faithfulness`).
 """
 
 from __future__ import annotations
