@@ -54,7 +54,7 @@ class ImageAndModel:
 def sidebar_image_and_model(image: ImageInput | None = None) -> ImageAndModel:
     """The image (``image`` when the page has already drawn the image box, else the sidebar's) and the model chosen
     in the sidebar; stops the script after saying why when either is unusable."""
-    image = image or sidebar_image()
+    image = image if image is not None else sidebar_image()
     st.sidebar.header("Model")
     entries = catalogue.model_entries(st.session_state)
     labels = {item: catalogue.entry_label(item, st.session_state) for item in entries}
