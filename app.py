@@ -6,9 +6,7 @@ Fig. 2). The other pages are in pages/; everything they compute or decide comes 
 
 import streamlit as st
 
-from camlib.app import captions, compare, inputs, models, widgets
-from camlib.app import class_choice as classes, plots_and_downloads as figures
-from camlib.app.widgets import comparison
+from camlib.app import widgets  # light: its widgets import torch and the methods on first use
 
 widgets.page_setup("Compare methods")
 st.caption("Upload an image or pick a sample, choose a model (or load your own), a layer and a class, and see each method's map.")
@@ -19,7 +17,13 @@ widgets.how_to_read(
     "the **Faithfulness** page tests which maps keep the class score when the rest of the image is dimmed."
 )
 
-chosen = widgets.sidebar_image_and_model()
+photo = widgets.sidebar_image()
+with widgets.first_run_preview(photo):  # the photo is drawn before torch, the methods and the model load
+    from camlib.app import captions, compare, inputs, models
+    from camlib.app import class_choice as classes, plots_and_downloads as figures
+    from camlib.app.widgets import comparison
+
+    chosen = widgets.sidebar_image_and_model(photo)
 image, class_names, model_name = chosen.image, chosen.class_names, chosen.label
 layer = widgets.sidebar_layer(chosen)
 resolution = widgets.sidebar_resolution()

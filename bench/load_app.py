@@ -19,6 +19,7 @@ log has an exception.
     python bench/load_app.py --sessions 4 --rounds 2               # the app's default (the fast setting)
     python bench/load_app.py --sessions 4 --rounds 2 --fast-test   # CAMLIB_APP_FAST_TEST=1: the quick preset
     python -m bench.load_app --exact-and-fast                      # does one visitor's Exact hold up another?
+    python bench/load_app.py --first-visit --repeats 3             # a cold server's first visit (bench/app_first_visit.py)
 
 --exact-and-fast: two sessions open the app. Session B first explains a new sample alone (Fast, its
 baseline). Then session A switches to Exact, and as soon as A's slow methods are running, B explains another
@@ -251,6 +252,10 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds one page run may take (default 600)")
     parser.add_argument("--fast-test", action="store_true", help=f"run the server with {FAST_TEST_ENV}=1 (the quick test preset)")
     parser.add_argument("--exact-and-fast", action="store_true", help="two sessions: does one on Exact hold up one on Fast?")
+    parser.add_argument("--first-visit", action="store_true",
+                        help="time to first content, photo and maps of a cold server's first visit (bench/app_first_visit.py)")
+    parser.add_argument("--repeats", type=int, default=3, help="with --first-visit: cold servers to time (default 3)")
+    parser.add_argument("--output", type=Path, help="with --first-visit: also write the table as markdown here")
     args = parser.parse_args()
     if args.sessions < 1 or args.rounds < 0 or args.timeout <= 0:
         parser.error("--sessions must be at least 1, --rounds at least 0 and --timeout positive")
@@ -258,6 +263,11 @@ def main() -> int:
         print(f"{CHROMIUM} is missing: apt-get install -y chromium", file=sys.stderr)
         return 2
 
+    if args.first_visit:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))  # also under `python -m bench.load_app`
+        from app_first_visit import run
+
+        return run(max(1, args.repeats), args.timeout, args.fast_test, args.output)
     labels = sample_labels()
     plan = schedule(args.sessions, args.rounds, labels[0], labels[1:])
     kinds = kinds_of(plan)

@@ -16,9 +16,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
+
+from camlib import cache_limits
+from camlib.lru import BoundedCache
 
 SEED = 0
 RESAMPLES = 10_000
@@ -49,10 +51,12 @@ class Interval:
 NOTHING = Interval(math.nan, math.nan, math.nan, 0)
 
 
-@lru_cache(maxsize=32)
+_DRAWS: BoundedCache[np.ndarray] = BoundedCache(cache_limits.BOOTSTRAP_DRAWS, cache_limits.BOOTSTRAP_DRAWS_BYTES)
+
+
 def _draws(count: int, seed: int, resamples: int) -> np.ndarray:
     """Resample indices (resamples × count); the same for every metric of a table, so paired columns agree."""
-    return np.random.default_rng(seed).integers(0, count, size=(resamples, count))
+    return _DRAWS.get((count, seed, resamples), lambda: np.random.default_rng(seed).integers(0, count, size=(resamples, count)))
 
 
 def bootstrap_mean(

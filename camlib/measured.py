@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
+from camlib import cache_limits
 from camlib.evaluate import TABLE_ROWS, MethodSummary, blob_verdicts, read_results, summarize
 from camlib.intervals import INDISTINGUISHABLE, Interval, paired_difference, verdict
 from camlib.resources import resource_path
@@ -52,7 +53,7 @@ def _files(backbone: str, layer: str) -> list[str]:
     return [name for name in (REPORT_FILES.get((backbone, layer)), FAST_FILES.get((backbone, layer))) if name]
 
 
-@cache
+@lru_cache(maxsize=cache_limits.MEASURED_FILES)
 def _read(name: str) -> tuple[dict[str, MethodSummary], dict]:
     """Method key -> summary, and the configuration line, of one results file (empty when it is absent)."""
     if not (RESULTS_DIR / name).is_file():
@@ -217,7 +218,7 @@ POINTING_FILES: dict[tuple[str, str], str] = {
 """(backbone, layer) -> the grid pointing game's rows on report-half grids (``camlib pointing-game``)."""
 
 
-@cache
+@lru_cache(maxsize=cache_limits.POINTING_SUMMARIES)
 def pointing_summaries(backbone: str, layer: str) -> dict:
     """Method or baseline key -> its :class:`camlib.pointing.PointingSummary` on the report-half grids; empty
     when that backbone and layer were not measured."""

@@ -43,6 +43,7 @@ from camlib.app.faithfulness_tables import (  # noqa: F401 - re-exported
     table_1,
     table_height,
 )
+from camlib import cache_limits
 from camlib.app.inputs import ImageInput
 from camlib.app.map_requests import ordered_methods
 from camlib.app.models import ModelChoice, shared_model
@@ -51,7 +52,7 @@ from camlib.app.settings import Params
 from camlib.baselines import BASELINES  # noqa: F401 - re-exported
 from camlib.explain import display_name  # noqa: F401 - re-exported
 
-KEPT_EVALUATIONS = 8  # the latest evaluations a session keeps
+KEPT_EVALUATIONS = cache_limits.SESSION_EVALUATIONS  # the latest evaluations a session keeps
 SET_SIGNATURE_KEY = "camlib_set_signature"  # session state: the set last asked for with the button
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import streamlit as st
 from PIL import Image
 
+from camlib import cache_limits
 from camlib.errors import CamlibError, ImageLoadError
 from camlib.images import MAX_MEGAPIXELS, SUPPORTED_FORMATS, SUPPORTED_NAMES, LoadedImage, load_image_with_notes
+from camlib.lru import BoundedCache
 from camlib.resources import resource_path
 
 PHOTOS_DIR: Path = resource_path("photos")  # package data: pytorch-grad-cam's MIT photos, with the licence notice
@@ -78,9 +80,12 @@ def digest_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)  # decoded images can be large (up to 50 megapixels)
+DECODED: BoundedCache[LoadedImage] = BoundedCache(cache_limits.DECODED_IMAGES, cache_limits.DECODED_IMAGES_BYTES)
+
+
 def _decoded(digest: str, name: str, _data: bytes) -> LoadedImage:
-    return load_image_with_notes(_data, name=name)
+    """The decoded image, shared by every session (an upload may have up to 50 megapixels)."""
+    return DECODED.get((digest, name), lambda: load_image_with_notes(_data, name=name))
 
 
 def image_from_bytes(data: bytes, name: str, sample: Sample | None = None) -> ImageInput:
@@ -112,7 +117,7 @@ def read_uploaded_images(files: Iterable[tuple[str, bytes]]) -> tuple[list[Image
     return images, problems
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=cache_limits.SAMPLE_FILES, show_spinner=False)
 def sample_bytes(source: str) -> bytes:
     """The bytes of a sample: scikit-image photos are encoded as PNG at run time, camlib's photos read as they are."""
     kind, name = source.split(":", 1)

@@ -10,10 +10,9 @@ import streamlit as st
 import torch
 from PIL import Image
 
+from camlib import cache_limits
 from camlib.app.models import ModelChoice, SharedModel, shared_model
 from camlib.errors import CamlibError, InvalidParameterError
-
-MAX_CACHED_GRIDS = 64
 
 
 def candidate_layers(model: SharedModel) -> list[tuple[str, tuple[int, ...], bool]]:
@@ -52,7 +51,7 @@ def layer_caption(model: SharedModel, layer: str) -> str:
     return text + ("." if layer == default_layer(model) else f"; you chose `{layer}`.")
 
 
-@st.cache_data(max_entries=MAX_CACHED_GRIDS, show_spinner=False)
+@st.cache_data(max_entries=cache_limits.LAYER_GRIDS, show_spinner=False)
 def layer_grid(choice: ModelChoice, layer: str, resolution: int) -> tuple[int, int]:
     """(height, width) of the grid ``layer``'s output lays over a square grey image at ``resolution``;
     raises :class:`CamlibError` with one line when the layer has no spatial output."""

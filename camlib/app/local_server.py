@@ -55,6 +55,15 @@ def free_port() -> int:
 @contextmanager
 def local_app(log_path: Path, *, env: dict[str, str] | None = None, start_timeout_s: float = 90.0) -> Iterator[str]:
     """Run the app headless on 127.0.0.1, its output in ``log_path``; yields its URL and stops it on exit."""
+    with local_app_process(log_path, env=env, start_timeout_s=start_timeout_s) as (url, _):
+        yield url
+
+
+@contextmanager
+def local_app_process(
+    log_path: Path, *, env: dict[str, str] | None = None, start_timeout_s: float = 90.0
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like :func:`local_app`, but yields the server process too (e.g. to sample its memory)."""
     port = free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
@@ -66,7 +75,7 @@ def local_app(log_path: Path, *, env: dict[str, str] | None = None, start_timeou
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_until_healthy(url, server, log_path, start_timeout_s)
-        yield url
+        yield url, server
     finally:
         _stop(server)
 

@@ -1,6 +1,7 @@
 """Maps: what decides one (:class:`MapRequest`), its cache, and the worker thread that reports its progress.
 
-Maps live in ``st.cache_data``, keyed by the request: a hash of the image bytes, the backbone and its
+Maps live in :data:`MAPS`, a cache shared by every session and bounded by count and bytes
+(:mod:`camlib.cache_limits`), keyed by the request: a hash of the image bytes, the backbone and its
 weights and classes (:class:`~camlib.app.models.ModelChoice`), the layer, the class, the method and its parameters. Methods that report progress (the Score-CAM
 family, SmoothGrad-CAM++) run in a worker thread, so that the script thread can draw their progress bar:
 a cached function must not itself draw into a container made outside it.
@@ -15,21 +16,22 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import streamlit as st
 from PIL import Image
 
 from camlib.app.inputs import ImageInput
 from camlib.app.models import ModelChoice, shared_model
 from camlib.app.settings import MethodSettings, Params
+from camlib import cache_limits
 from camlib.backbones import BACKBONES
 from camlib.errors import CamlibError
 from camlib.explain import MethodResult, run_method
+from camlib.lru import BoundedCache
 from camlib.measured import Caveat, caveat_notes
 from camlib.methods import METHODS, method_info
 
 logger = logging.getLogger(__name__)
 
-MAX_CACHED_MAPS = 256  # a float32 map is 200 KB at 224×224, up to 1.6 MB at 448×896: at most about 400 MB
+MAPS: BoundedCache[MethodResult] = BoundedCache(cache_limits.MAPS, cache_limits.MAPS_BYTES)
 
 Progress = Callable[[int, int], None]
 
@@ -79,14 +81,21 @@ def settings_request(
     return map_request(image, model, layer, target_class, method_key, settings.params(method_key), settings.resolution)
 
 
-@st.cache_data(max_entries=MAX_CACHED_MAPS, show_spinner=False)
 def _cached_result(request: MapRequest, _image: Image.Image, _progress: Progress | None = None) -> MethodResult:
+    """The request's result from :data:`MAPS` (shared by every session, read-only), computed when absent."""
+    return MAPS.get(request, lambda: _computed(request, _image, _progress))
+
+
+def _computed(request: MapRequest, image: Image.Image, progress: Progress | None) -> MethodResult:
     backbone = shared_model(request.model).backbone
-    inputs = backbone.preprocess(_image, request.resolution)
-    return run_method(  # no lock: camlib's methods are thread safe on a shared model (see camlib.app.models)
+    inputs = backbone.preprocess(image, request.resolution)
+    result = run_method(  # no lock: camlib's methods are thread safe on a shared model (see camlib.app.models)
         request.method_key, backbone, inputs, request.target_class,
-        layer=request.layer, progress=_progress, params=dict(request.params),
+        layer=request.layer, progress=progress, params=dict(request.params),
     )
+    if result.saliency is not None:
+        result.saliency.flags.writeable = False  # shared by every session that asks for it
+    return result
 
 
 def compute_map(request: MapRequest, image: ImageInput, progress: Progress | None = None) -> MethodResult:

@@ -19,11 +19,10 @@ import streamlit as st
 import torch
 from PIL import Image
 
+from camlib import cache_limits
 from camlib.backbones import Backbone, default_device, load_backbone, load_model
 from camlib.errors import CamlibError, InvalidParameterError
-
-MAX_CACHED_MODELS = 4
-MAX_CACHED_PREDICTIONS = 256
+from camlib.lru import BoundedCache
 
 
 @dataclass(frozen=True)
@@ -59,11 +58,19 @@ def load_choice(choice: ModelChoice) -> Backbone:
                       allow_factory=":" not in choice.spec)
 
 
-@st.cache_resource(max_entries=MAX_CACHED_MODELS, show_spinner=False)
+def model_bytes(model: SharedModel) -> int:
+    """The bytes of a shared model's parameters and buffers."""
+    return sum(tensor.numel() * tensor.element_size() for tensor in model.backbone.model.state_dict(keep_vars=True).values())
+
+
+MODELS: BoundedCache[SharedModel] = BoundedCache(cache_limits.MODELS, cache_limits.MODELS_BYTES, sizer=model_bytes)
+
+
 def shared_model(choice: ModelChoice) -> SharedModel:
     """Load and check a model once per process (never downloading); raises :class:`CamlibError` when it can't,
-    and nothing is cached then."""
-    return SharedModel(load_choice(choice))
+    and nothing is cached then. The least recently used models go beyond :data:`camlib.cache_limits.MODELS`
+    models or ``MODELS_BYTES`` bytes (a session still using one keeps it until it is done)."""
+    return MODELS.get(choice, lambda: SharedModel(load_choice(choice)))
 
 
 def download_weights(backbone_key: str) -> None:
@@ -104,7 +111,7 @@ def _runs_on(backbone: Backbone, resolution: int, compute):
         ) from None
 
 
-@st.cache_data(max_entries=MAX_CACHED_PREDICTIONS, show_spinner=False)
+@st.cache_data(max_entries=cache_limits.PREDICTIONS, show_spinner=False)
 def top_predictions(
     image_digest: str, choice: ModelChoice, _image: Image.Image, resolution: int = 224
 ) -> list[tuple[int, str, float]]:
@@ -115,7 +122,7 @@ def top_predictions(
     return _runs_on(backbone, resolution, lambda: backbone.top_predictions(backbone.preprocess(_image, resolution), k=k))
 
 
-@st.cache_data(max_entries=MAX_CACHED_PREDICTIONS, show_spinner=False)
+@st.cache_data(max_entries=cache_limits.PREDICTIONS, show_spinner=False)
 def class_probability(image_digest: str, choice: ModelChoice, _image: Image.Image, resolution: int, class_index: int) -> float:
     """The softmax probability of one class, e.g. a typed class outside the top 5."""
     backbone = shared_model(choice).backbone

@@ -9,7 +9,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ MAX_CLASS_NAME_CHARACTERS = 200
 CLASS_FILE_SUFFIXES = (".txt", ".json", ".csv")
 
 
-@cache
+@lru_cache(maxsize=1)
 def imagenet_class_names() -> tuple[str, ...]:
     """The 1000 ImageNet class names, from torchvision's weights metadata (no download)."""
     import torchvision

@@ -19,11 +19,12 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 import torch
 from torch import Tensor, nn
 
+from camlib import cache_limits
 from camlib.errors import InvalidParameterError, UnknownLayerError
 
 TRANSFORMER_NORMS = ("norm1", "ln_1", "layernorm_before")
@@ -59,7 +60,7 @@ def logits_of(output) -> Tensor:
     )
 
 
-@cache
+@lru_cache(maxsize=cache_limits.LOGITS_CLASSES)
 def _logits_class(cls: type) -> type:
     def forward(self, *args, **kwargs):
         return logits_of(cls.forward(self, *args, **kwargs))

@@ -15,10 +15,11 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from functools import cache
+from functools import lru_cache
 
 import numpy as np
 
+from camlib import cache_limits
 from camlib.errors import InvalidParameterError
 
 # validate_method_params(key, ...) and validate_params_for_methods live in camlib.methods.registry, which
@@ -48,7 +49,7 @@ _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
 
-@cache
+@lru_cache(maxsize=cache_limits.METHOD_PARAMETERS)
 def method_parameters(method_class: type) -> dict[str, tuple[object, object]]:
     """{name: (annotation, default)} of the parameters a user may set on ``method_class``."""
     # eval_str: the annotations as types; a Score-CAM family constructor's signature is built by

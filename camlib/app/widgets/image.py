@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
 import streamlit as st
 
 from camlib.app.inputs import (
@@ -129,6 +134,45 @@ def sidebar_image() -> ImageInput:
     for loader_note in image.notes:
         sidebar.info(loader_note)
     return image
+
+
+PREVIEWED_KEY = "camlib_previewed"
+PREVIEW_SIDE = 640  # pixels: the preview's longer side at most (an upload may have 50 megapixels)
+
+
+_PREVIEW = threading.local()  # the slot of the preview being shown by this script thread, if any
+
+
+@contextmanager
+def first_run_preview(image: ImageInput) -> Iterator[None]:
+    """On a session's first run only, the photo with a line saying that the model is on its way, while the
+    block runs (imports and the model's load); the slot is emptied when the block ends. Nothing can be drawn
+    after ``st.stop()``: inside the block, stop with :func:`stop_page`, which empties the slot first."""
+    if st.session_state.get(PREVIEWED_KEY):
+        yield
+        return
+    st.session_state[PREVIEWED_KEY] = True
+    thumbnail = image.image.copy()
+    thumbnail.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    _PREVIEW.slot = st.empty()
+    _PREVIEW.slot.image(thumbnail, caption=f"{image.name}: loading the model…", width=320)
+    try:
+        yield
+    finally:
+        clear_preview()
+
+
+def clear_preview() -> None:
+    """Empty the preview's slot, when one is shown."""
+    slot, _PREVIEW.slot = getattr(_PREVIEW, "slot", None), None
+    if slot is not None:
+        slot.empty()
+
+
+def stop_page() -> NoReturn:
+    """``st.stop()``, after emptying the preview's slot (nothing can be drawn once the page is stopping)."""
+    clear_preview()
+    st.stop()
 
 
 def image_set(label: str, *, key: str) -> list[ImageInput]:

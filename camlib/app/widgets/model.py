@@ -14,7 +14,7 @@ from camlib.app import catalogue, layers, uploads
 from camlib.app.catalogue import WEIGHTS_STATE_KEY
 from camlib.app.inputs import ImageInput
 from camlib.app.models import ModelChoice, SharedModel, display_name, download_weights, shared_model, top_predictions
-from camlib.app.widgets.image import sidebar_image
+from camlib.app.widgets.image import sidebar_image, stop_page
 from camlib.app.widgets.page import sidebar_device
 from camlib.backbones import BACKBONES, backbone_spec
 from camlib.errors import CamlibError, WeightsUnavailableError
@@ -51,9 +51,10 @@ class ImageAndModel:
         return self.model.backbone.class_names
 
 
-def sidebar_image_and_model() -> ImageAndModel:
-    """The image and the model chosen in the sidebar; stops the script after saying why when either is unusable."""
-    image = sidebar_image()
+def sidebar_image_and_model(image: ImageInput | None = None) -> ImageAndModel:
+    """The image (``image`` when the page has already drawn the image box, else the sidebar's) and the model chosen
+    in the sidebar; stops the script after saying why when either is unusable."""
+    image = image if image is not None else sidebar_image()
     st.sidebar.header("Model")
     entries = catalogue.model_entries(st.session_state)
     labels = {item: catalogue.entry_label(item, st.session_state) for item in entries}
@@ -67,7 +68,7 @@ def sidebar_image_and_model() -> ImageAndModel:
     model = load_model_or_explain(entry, choice)
     if model is None:
         sidebar_device()
-        st.stop()
+        stop_page()  # empties the photo shown while the model loaded
     st.sidebar.caption(models_caption(model))
     return ImageAndModel(image, entry, choice, model)
 

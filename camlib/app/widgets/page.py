@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from camlib.app.captions import NO_METHODS
-from camlib.app.models import device_label
-
 # The pages, in the sidebar's order. Streamlit's own page list is hidden (client.showSidebarNavigation),
 # so that the main page is called "Compare methods" rather than after its file.
 NAVIGATION = (
@@ -34,6 +31,8 @@ def page_setup(title: str) -> None:
 
 
 def sidebar_device() -> None:
+    from camlib.app.models import device_label  # imports torch: not before the page's title is drawn
+
     st.sidebar.divider()
     st.sidebar.caption(f"Device: **{device_label()}**")
 
@@ -41,6 +40,8 @@ def sidebar_device() -> None:
 def methods_or_stop(methods: list[str]) -> None:
     """With no method chosen, one line saying where to choose them, and the page stops (never an empty page)."""
     if not methods:
+        from camlib.app.captions import NO_METHODS
+
         st.warning(NO_METHODS)
         st.stop()
 
