@@ -99,8 +99,8 @@ def _side(first: Entry, second: Entry, name: str) -> bool | None:
 
 def ranks(entries: Sequence[Entry], name: str) -> dict[str, int]:
     """Rank on ``name`` = 1 + the number of entries ahead of it by their paired interval; entries that no
-    interval separates share a rank (a tie). Entries without values on ``name`` get none."""
-    scored = [e for e in entries if e.values.get(name)]
+    interval separates share a rank (a tie). Entries with fewer than :data:`MIN_PAIRED` values get none."""
+    scored = [e for e in entries if len(e.values.get(name) or ()) >= MIN_PAIRED]  # fewer: no rank at all
     beaten_by = {e.key: 0 for e in scored}
     for i, first in enumerate(scored):
         for second in scored[i + 1 :]:

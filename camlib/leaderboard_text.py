@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from camlib.baselines import is_baseline
 from camlib.explain import display_name
 from camlib.intervals import ABOVE, BELOW, INDISTINGUISHABLE, verdict
-from camlib.leaderboard import EVALUATE_ROWS, Entry, Leaderboard, ahead, difference, front_of, ranks
+from camlib.leaderboard import EVALUATE_ROWS, MIN_PAIRED, Entry, Leaderboard, ahead, difference, front_of, ranks
 from camlib.methods import METHODS
 from camlib.pointing import CHANCE
 
@@ -90,7 +90,8 @@ def table_notes(board: Leaderboard) -> list[str]:
     return [
         "Each mean is followed by its 95 % interval (percentile bootstrap over images; over grids for the pointing game). "
         "A method's rank is 1 + the number of methods ahead of it by the paired interval of the difference (it excludes 0); "
-        "equal ranks, marked =, are ties the data cannot separate. Baselines are not ranked.",
+        "equal ranks, marked =, are ties the data cannot separate. Baselines are not ranked, nor is a method with "
+        f"fewer than {MIN_PAIRED} images in a column (the seconds where they were timed on a few images).",
         "Randomisation check: the mean Spearman between the map and the map of a randomised model, *passes* below 0.5, "
         "*fails* above, each only where the interval excludes 0.5.",
         f"Seconds per map from: {', '.join(sources)}. The Pareto front (faithfulness against cost) is over the methods' means.",

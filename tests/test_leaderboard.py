@@ -47,6 +47,13 @@ def test_a_ranking_by_means_alone_is_caught(monkeypatch):
     assert lb.ranks(three(), "insertion_minus_deletion") != {"gradcam": 1, "hirescam": 1, "cam": 3}
 
 
+def test_a_column_with_too_few_images_gets_no_ranks(monkeypatch):
+    few = [entry("cheap", [0.5] * 6, seconds=0.1), entry("dear", [0.5] * 6, seconds=50.0)]
+    assert lb.ranks(few, "seconds") == {}  # 6 timed images: no rank, not a tie at #1
+    monkeypatch.setattr(lb, "MIN_PAIRED", 2)  # planted: a rule that ranks on 6 images would rank (and here tie) them
+    assert set(lb.ranks(few, "seconds")) == {"cheap", "dear"}
+
+
 def test_lower_is_better_ranks_the_cheapest_first():
     entries = [entry("gradcam", A, seconds=0.1), entry("scorecam", A, seconds=5.0)]
     entries[1].values["seconds"] = {f"img{i}": 5.0 + 0.1 * i for i in range(8)}
