@@ -8,7 +8,7 @@
 #   bash bench/leaderboard_runs.sh OUT_DIR IMAGES_DIR [STEP ...]
 #
 # Steps: evaluate (insertion/deletion, fixed-area drops, ADCC, randomisation check), pointing (20 grids of
-# 448 x 448), seconds (every method's seconds per map on the first 6 report images of each model, on this
+# 448 x 448, as the shipped rows of the paper's six), seconds (every method's seconds per map on the first 6 report images of each model, on this
 # machine; SS-CAM and IS-CAM on the first image only: ten masked passes per channel, ten times exact
 # Score-CAM's cost, several minutes a map on a CPU).
 # Then: python bench/leaderboard.py (the tables and the Pareto plot).
@@ -32,7 +32,8 @@ for model in lite0 lite1 lite2; do
             python -m camlib evaluate "$images" "${common[@]}" --methods $new_methods --metrics all --sanity \
                 --resume --out "$out/extra_${model}_bn2.csv" ;;
         pointing)
-            python -m camlib pointing-game "$images" "${common[@]}" --methods $new_methods --grids 20 \
+            # --size 448: the grids of the shipped pointing rows of the six (run before the grid followed the model's input size)
+            python -m camlib pointing-game "$images" "${common[@]}" --methods $new_methods --grids 20 --size 448 \
                 --resume --out "$out/extra_pointing_${model}_bn2.csv" ;;
         seconds)
             python -m camlib evaluate "$images" "${common[@]}" --limit 6 \

@@ -205,13 +205,24 @@ def keep_shared_cells(entries: Sequence[Entry]) -> None:
             entry.values["hit_rate"] = {cell: hit for cell, hit in entry.values["hit_rate"].items() if cell in shared}
 
 
+def _check_grid_size(sizes: dict[str, object], name: str, size: object) -> None:
+    """Pointing files that record their grid size must record one size (older files record none)."""
+    other = next(((first, found) for first, found in sizes.items() if found != size), None) if size is not None else None
+    if other is not None:
+        raise ResultsError(f"{name} was played on grids of {size} px, {other[0]} on {other[1]} px: not one game.")
+    if size is not None:
+        sizes[name] = size
+
+
 def attach_pointing(entries: Sequence[Entry], paths: Iterable[str | os.PathLike], config: dict | None = None) -> None:
     """Each pointing-game method's per-cell hits go to the first entry of that method (the first evaluate
     file's setting where a method came at two). Files are read one by one (older ones have no configuration
     line); they must hold the same grids, and a recorded model or layer must be the evaluate files'."""
     cells: dict[tuple[int, int], str] = {}
+    sizes: dict[str, object] = {}  # file -> the grid size it records
     for path in paths:
         results = read_results_file(path)
+        _check_grid_size(sizes, Path(path).name, (results.config or {}).get("size"))
         for key in ("backbone", "layer"):
             if results.config and config and results.config.get(key) != config.get(key):
                 found = results.config.get(key)

@@ -234,3 +234,10 @@ def test_pointing_files_with_and_without_a_configuration_join_when_their_grids_a
     other_layer = pointing_file(tmp_path / "s.csv", "hirescam", ["a", "b", "c", "d"], {"backbone": "efficientnet_lite0", "layer": "conv_head", "params": {}})
     with pytest.raises(ResultsError, match="layer"):
         lb.build_leaderboard([evaluated], [old, other_layer])
+    setup = {"backbone": "efficientnet_lite0", "layer": "bn2", "params": {}}
+    at_448 = pointing_file(tmp_path / "t.csv", "hirescam", ["a", "b", "c", "d"], {**setup, "size": 448})
+    at_480 = pointing_file(tmp_path / "u.csv", "gradcam", ["a", "b", "c", "d"], {**setup, "size": 480})
+    with pytest.raises(ResultsError, match="grids of 480 px"):
+        lb.build_leaderboard([evaluated], [at_448, at_480])
+    also_448 = pointing_file(tmp_path / "v.csv", "gradcam", ["a", "b", "c", "d"], {**setup, "size": 448})
+    assert lb.build_leaderboard([evaluated], [at_448, also_448]).entry("gradcam").interval("hit_rate").mean == pytest.approx(1.0)
