@@ -271,6 +271,7 @@ def test_choosing_a_sample_after_an_upload_explains_the_sample():
     assert "Rocket: rocket" in main_text(at) and "coffee.png" not in main_text(at)
 
 
+@pytest.mark.slow  # over 2 s on the 2-core runner
 def test_after_a_bad_upload_a_sample_or_a_new_upload_gets_the_user_going_again():
     at = run_app()
     image_box(at).set_value(("notes.png", b"this is text", "image/png")).run()

@@ -26,6 +26,7 @@ def imports_torch(statement: str) -> bool:
     return output.stdout.strip().splitlines()[-1] == "True"
 
 
+@pytest.mark.slow  # over 2 s on the 2-core runner
 def test_the_first_paint_imports_neither_torch_nor_the_methods():
     first_paint = "from camlib.app import widgets\nwidgets.page_setup; widgets.how_to_read; widgets.sidebar_image; widgets.first_run_preview"
     assert not imports_torch(first_paint)

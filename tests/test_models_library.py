@@ -173,6 +173,7 @@ def test_models_whose_output_is_not_a_tensor(factory):
     np.testing.assert_allclose(GradCAM(backbone.model, backbone.default_layer)(inputs, [3]), expected, atol=1e-5)
 
 
+@pytest.mark.slow  # over 2 s on the 2-core runner
 def test_automatic_layer_on_cnns_and_transformers():
     chosen = {}
     texts = ("torchvision:vgg16", "timm:vit_tiny_patch16_224", "timm:swin_tiny_patch4_window7_224", "timm:efficientnet_lite0", "timm:convnext_atto")
