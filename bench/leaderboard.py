@@ -58,8 +58,11 @@ def existing(names: list[str]) -> list[Path]:
     return found
 
 
-def boards(args) -> list[Leaderboard]:
-    seconds = Path(args.seconds) if args.seconds else (SECONDS if SECONDS.is_file() else None)
+def seconds_file(args) -> Path | None:
+    return Path(args.seconds) if args.seconds else (SECONDS if SECONDS.is_file() else None)
+
+
+def boards(args, seconds: Path | None) -> list[Leaderboard]:
     found = []
     for model in MODELS:
         evaluations = existing(getattr(args, model))
@@ -184,9 +187,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", help=f"seconds-per-map table (default {SECONDS.relative_to(ROOT)} if it exists)")
     parser.add_argument("--update", metavar="MARKDOWN", help="write the Leaderboard section into this document")
     args = parser.parse_args(argv)
-    found = boards(args)
+    seconds = seconds_file(args)
+    found = boards(args, seconds)
     field, sentences = field_markdown(found), field_sentences(found)
-    seconds = Path(args.seconds) if args.seconds else (SECONDS if SECONDS.is_file() else None)
     section = document(found, field, sentences, cost_only_lines(found, seconds))
     (RESULTS / "leaderboard.md").write_text("# " + section.lstrip("# ").replace("results/leaderboard_pareto.png", "leaderboard_pareto.png"), encoding="utf-8")
     record = {"command": COMMAND, "models": [board_record(b) for b in found], "field": field, "field_sentences": sentences}

@@ -111,13 +111,18 @@ def _add_evaluate_command(commands: argparse._SubParsersAction) -> None:
     evaluate_parser.add_argument("--limit", type=positive_int, default=None, help="only the first N images (name order, N >= 1)")
     evaluate_parser.add_argument("--labels", default=None, help="labels.csv with file,class_index or file,class_name (default: IMAGES_DIR/labels.csv)")
     evaluate_parser.add_argument("--target", default="predicted", choices=["predicted", "label"])
-    evaluate_parser.add_argument("--out", default="results.csv", help="per-image rows, written as the run goes")
-    evaluate_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
-    evaluate_parser.add_argument(
+    add_run_options(evaluate_parser, out="results.csv", rows="per-image rows", unit="image")
+
+
+def add_run_options(parser: argparse.ArgumentParser, *, out: str, rows: str, unit: str) -> None:
+    """--out, --resume, --shard and --shards, the same for every command that writes result rows as it goes."""
+    parser.add_argument("--out", default=out, help=f"{rows}, written as the run goes")
+    parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
+    parser.add_argument(
         "--shard", default="0/1",
-        help="i/n: evaluate every n-th image starting at i; auto: i and n from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with --shards",
+        help=f"i/n: every n-th {unit} starting at i; auto: i and n from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with --shards",
     )
-    evaluate_parser.add_argument("--shards", type=positive_int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
+    parser.add_argument("--shards", type=positive_int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
 
 
 def _add_evaluate_merge_command(commands: argparse._SubParsersAction) -> None:
@@ -138,11 +143,5 @@ def _add_pointing_game_command(commands: argparse._SubParsersAction) -> None:
         "--size", type=positive_int, default=None, help="grid side in pixels; each image gets a size/2 cell (default: twice the model's input size)"
     )
     pointing_parser.add_argument("--seed", type=int, default=0, help="seed of the grid composition")
-    pointing_parser.add_argument("--out", default="pointing.csv", help="per-cell rows, written as the run goes")
-    pointing_parser.add_argument("--resume", action="store_true", help="keep the rows in --out and compute the rest")
-    pointing_parser.add_argument(
-        "--shard", default="0/1",
-        help="i/n: every n-th grid starting at i; auto: i and n from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX with --shards",
-    )
-    pointing_parser.add_argument("--shards", type=positive_int, default=None, help="with --shard auto under a Kubernetes Indexed Job: the number of shards")
+    add_run_options(pointing_parser, out="pointing.csv", rows="per-cell rows", unit="grid")
     pointing_parser.add_argument("--half", default=None, choices=["tuning", "report"], help="only images of this half (even / odd name-sorted indices)")
