@@ -20,6 +20,8 @@ from pathlib import Path
 
 from camlib.errors import InvalidParameterError
 from camlib.intervals import ABOVE, BELOW, NOTHING, Interval, mean_of, paired_difference, verdict
+from camlib.methods import METHODS
+from camlib.methods.registry import SPEED_SETTINGS, speed_params
 from camlib.pointing import by_grid, read_pointing_rows, summarize_pointing
 from camlib.results_file import ResultsError, read_results_file
 from camlib.seconds_tables import read_seconds_table
@@ -241,12 +243,22 @@ def attach_pointing(entries: Sequence[Entry], paths: Iterable[str | os.PathLike]
 
 def attach_seconds(entries: Sequence[Entry], table: dict[tuple[str, str | None], dict[Hashable, float]], source: str) -> None:
     """Seconds per map from the timing table where it has the method (at the entry's speed, or with no speed
-    given); the others keep the evaluate rows' seconds."""
+    given) and the entry ran at that speed setting's own parameters (the table times those); the others keep
+    the evaluate rows' seconds (e.g. SS-CAM with ``sampled_channels=128`` is not the table's SS-CAM)."""
     for entry in entries:
+        if not runs_as_timed(entry):
+            continue
         found = table.get((entry.method, entry.speed)) or table.get((entry.method, None))
         if found:
             entry.values["seconds"] = dict(found)
             entry.seconds_from = source
+
+
+def runs_as_timed(entry: Entry) -> bool:
+    """The entry's parameters are those its speed setting gives (what a timing run at that setting used)."""
+    if entry.kind != "method" or entry.method not in METHODS or entry.speed not in SPEED_SETTINGS:
+        return not entry.params
+    return entry.params == speed_params(entry.method, entry.speed)
 
 
 def build_leaderboard(

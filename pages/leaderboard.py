@@ -26,6 +26,11 @@ for tab, record in zip(st.tabs([record["title"] for record in board.models]), bo
         st.markdown(record["pareto"])
         st.subheader("Which method for what")
         st.markdown("\n".join(f"- {line}" for line in record["recommendations"]))
+        if "prefix" in record:
+            with st.expander(record["prefix"]["title"]):
+                st.caption(record["prefix"]["note"])
+                st.info(record["prefix"]["setting"])
+                st.markdown(record["prefix"]["table"])
 st.header("Grad++ScoreCAM in its field")
 st.markdown(board.field)
 st.markdown("\n".join(f"- {line}" for line in board.field_sentences))

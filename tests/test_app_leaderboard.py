@@ -67,8 +67,11 @@ def test_the_leaderboard_page_shows_each_models_setting_table_and_plot():
     assert not at.error, [box.value for box in at.error]
     board = leaderboard.load_leaderboard()
     settings = [box.value for box in at.info]
-    assert settings == [record["setting"] for record in board.models] and len(settings) == 3
+    expected = [line for r in board.models for line in (r["setting"], *([r["prefix"]["setting"]] if "prefix" in r else []))]
+    assert settings == expected and len(board.models) == 3
     assert all("Report half" in line and "speed setting" in line and " images" in line for line in settings)
+    prefixes = [r["prefix"] for r in board.models if "prefix" in r]
+    assert [e.label for e in at.expander if "report-half images" in e.label] == [p["title"] for p in prefixes]
     text = "\n".join(item.value for item in at.markdown)
     assert "Grad++ScoreCAM −" in text and "randomisation check" in text
     assert any("Pareto front" in caption for image in at.main.image for caption in image.captions)
@@ -86,6 +89,15 @@ def test_a_table_that_does_not_state_its_setting_is_refused(tmp_path, drop):
     assert leaderboard.load_leaderboard(damaged(tmp_path, GOOD)).models == [GOOD]
     with pytest.raises(leaderboard.LeaderboardMissing, match="does not state its setting"):
         leaderboard.load_leaderboard(damaged(tmp_path, record))
+
+
+def test_a_prefix_table_that_does_not_state_its_setting_is_refused(tmp_path):
+    prefix = {"title": "SS-CAM: on the first 8 report-half images", "setting": GOOD["setting"].replace("125", "8"),
+              "table": "| method |", "note": "n"}  # fmt: skip
+    assert leaderboard.load_leaderboard(damaged(tmp_path, {**GOOD, "prefix": prefix})).models[0]["prefix"] == prefix
+    for planted in ({**prefix, "setting": "SS-CAM, 8 of them"}, "a table"):
+        with pytest.raises(leaderboard.LeaderboardMissing, match="does not state its setting"):
+            leaderboard.load_leaderboard(damaged(tmp_path, {**GOOD, "prefix": planted}))
 
 
 def test_the_page_shows_one_line_when_the_leaderboard_is_missing(monkeypatch, tmp_path):

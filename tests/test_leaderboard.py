@@ -241,3 +241,27 @@ def test_pointing_files_with_and_without_a_configuration_join_when_their_grids_a
         lb.build_leaderboard([evaluated], [at_448, at_480])
     also_448 = pointing_file(tmp_path / "v.csv", "gradcam", ["a", "b", "c", "d"], {**setup, "size": 448})
     assert lb.build_leaderboard([evaluated], [at_448, also_448]).entry("gradcam").interval("hit_rate").mean == pytest.approx(1.0)
+
+
+def test_a_timing_table_times_only_entries_run_at_its_settings_parameters(tmp_path, monkeypatch):
+    """The table's SS-CAM ran at the exact setting; an SS-CAM run with 128 sampled channels keeps its own
+    rows' seconds. Planted error: matching on the method and speed alone borrows the exact run's 546 s."""
+    rows = [(i, m, 0.6, 0.1, 5.0, "method") for i in range(2) for m in ("sscam", "gradcam")]
+    sampled = write(tmp_path / "s.csv", rows, params={"sscam": {"sampled_channels": 128}, "gradcam": {}})
+    timing = tmp_path / "t.csv"
+    timing.write_text("backbone,method,speed,file,seconds\n" + "".join(
+        f"efficientnet_lite0,{m},exact,img{i}.JPEG,{s}\n" for i in range(2) for m, s in (("sscam", 546), ("gradcam", 0.5))))
+    found = lb.build_leaderboard([sampled], seconds=timing)
+    assert found.entry("sscam").interval("seconds").mean == pytest.approx(5.0)  # its own rows
+    assert found.entry("sscam").seconds_from == lb.EVALUATE_ROWS
+    assert found.entry("gradcam").interval("seconds").mean == pytest.approx(0.5)  # the table
+    monkeypatch.setattr(lb, "runs_as_timed", lambda entry: True)
+    planted = lb.build_leaderboard([sampled], seconds=timing)
+    assert planted.entry("sscam").interval("seconds").mean == pytest.approx(546)  # caught: the wrong setting's time
+
+
+def test_runs_as_timed_follows_the_speed_settings_parameters():
+    fast = lb.Entry("scorecam", "scorecam", "method", "fast", {"sampled_channels": 128, "mixed_precision": True}, "f")
+    assert lb.runs_as_timed(fast)
+    assert not lb.runs_as_timed(lb.Entry("scorecam", "scorecam", "method", "exact", {"sampled_channels": 128}, "f"))
+    assert lb.runs_as_timed(lb.Entry("center", "center", "baseline", "fast", {}, "f"))

@@ -53,6 +53,11 @@ def load_leaderboard(path: Path = LEADERBOARD_FILE) -> Leaderboard:
     if not isinstance(models, list) or not models:
         raise LeaderboardMissing("The leaderboard file holds no model; `python bench/leaderboard.py` rewrites it.")
     for record in models:
+        prefix = record.get("prefix") if isinstance(record, dict) else None
+        if prefix is not None and not (isinstance(prefix, dict) and states_its_setting({**record, **prefix})):
+            raise LeaderboardMissing(
+                "A leaderboard table does not state its setting (half, model, layer, speed, images); it is not shown."
+            )
         if not isinstance(record, dict) or not states_its_setting(record):
             raise LeaderboardMissing(
                 "A leaderboard table does not state its setting (half, model, layer, speed, images); it is not shown."
