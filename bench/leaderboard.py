@@ -105,7 +105,7 @@ def prefix_record(board: Leaderboard, prefix: Leaderboard) -> dict:
     shown = {e.method for e in board.entries}
     added = [e for e in prefix.methods if e.method not in shown]
     names = ", ".join(name_of(e) for e in added)
-    costs = "; ".join(f"{name_of(e)}: {METHODS[e.method].cost}" for e in added if e.method in METHODS)
+    costs = "; ".join(f"{name_of(e)}, {METHODS[e.method].cost}" for e in added if e.method in METHODS)
     unchecked = [name_of(e) for e in added if e.sanity is None]
     return {
         "title": f"{names}: on the first {prefix.images} report-half images of {model_name(prefix)}",
@@ -113,7 +113,7 @@ def prefix_record(board: Leaderboard, prefix: Leaderboard) -> dict:
         "files": sorted({e.source for e in prefix.entries}),
         "setting": setting_line(prefix),
         "table": leaderboard_markdown(prefix),
-        "note": (f"A map of these costs {costs}, so they ran on the first {prefix.images} images of the report half "
+        "note": (f"Cost of one map: {costs}. So they ran on the first {prefix.images} images of the report half "
                  f"only, at the setting in the table{'; no randomisation check for ' + ', '.join(unchecked) if unchecked else ''}. "
                  f"Every other method is shown again on those {prefix.images} images, so each row compares with "
                  "each other row on the same images; the tables above keep their own images. Seconds per map of "
