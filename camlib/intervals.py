@@ -42,13 +42,24 @@ class Interval:
         sign = "+" if signed else ""
         if not math.isfinite(self.mean):
             return "—"
-        return f"{self.mean:{sign}.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]".replace("-", "−")
+        low, high = _bound_text(self.low, digits), _bound_text(self.high, digits)
+        return f"{self.mean:{sign}.{digits}f} [{low}, {high}]".replace("-", "−")
 
     def excludes(self, threshold: float) -> bool:
         return verdict(self, threshold) != INDISTINGUISHABLE
 
 
 NOTHING = Interval(math.nan, math.nan, math.nan, 0)
+EXTRA_BOUND_DIGITS = 3
+
+
+def _bound_text(value: float, digits: int) -> str:
+    """A bound that is not 0 never reads as 0 (``[0.000, 0.016]`` beside "more faithful" would contradict the
+    verdict): up to :data:`EXTRA_BOUND_DIGITS` more digits until it does not round to 0."""
+    for shown in range(digits, digits + EXTRA_BOUND_DIGITS + 1):
+        if value == 0 or round(value, shown) != 0:
+            return f"{value:.{shown}f}"
+    return f"{value:.{digits}f}"
 
 
 _DRAWS: BoundedCache[np.ndarray] = BoundedCache(cache_limits.BOOTSTRAP_DRAWS, cache_limits.BOOTSTRAP_DRAWS_BYTES)

@@ -148,3 +148,15 @@ def test_pointing_table_resamples_grids_and_names_the_best_only_past_the_runner_
     cells = bootstrap_mean(list(cam.per_image["energy_share"].values()))
     grids = cam.interval("energy_share")
     assert cells.mean == pytest.approx(grids.mean) and (round(cells.low, 3), round(cells.high, 3)) != (0.784, 0.823)
+
+
+def test_a_bound_that_is_not_zero_never_reads_as_zero():
+    """Beside a verdict that the interval excludes 0, "[0.000, 0.016]" would read as touching 0; a bound gets
+    more digits until it does not round to 0 (a bound of exactly 0 stays 0.000). Planted error: the fixed
+    three digits of the old text."""
+    assert Interval(0.008, 0.0003, 0.016, 125).text(signed=True) == "+0.008 [0.0003, 0.016]"
+    assert Interval(-0.01, -0.00004, 0.2, 8).text() == "−0.010 [−0.00004, 0.200]"
+    assert Interval(0.1, 0.0, 0.2, 3).text() == "0.100 [0.000, 0.200]"
+    assert Interval(1.5, 0.04, 3.0, 8).text(1) == "1.5 [0.04, 3.0]"
+    planted = Interval(0.008, 0.0003, 0.016, 125)
+    assert f"{planted.low:.3f}" == "0.000" != planted.text().split("[")[1].split(",")[0]
