@@ -42,8 +42,8 @@ class Interval:
         sign = "+" if signed else ""
         if not math.isfinite(self.mean):
             return "—"
-        low, high = _bound_text(self.low, digits), _bound_text(self.high, digits)
-        return f"{self.mean:{sign}.{digits}f} [{low}, {high}]".replace("-", "−")
+        mean = _bound_text(self.mean, digits, sign)
+        return f"{mean} [{_bound_text(self.low, digits)}, {_bound_text(self.high, digits)}]".replace("-", "−")
 
     def excludes(self, threshold: float) -> bool:
         return verdict(self, threshold) != INDISTINGUISHABLE
@@ -53,13 +53,13 @@ NOTHING = Interval(math.nan, math.nan, math.nan, 0)
 EXTRA_BOUND_DIGITS = 3
 
 
-def _bound_text(value: float, digits: int) -> str:
-    """A bound that is not 0 never reads as 0 (``[0.000, 0.016]`` beside "more faithful" would contradict the
-    verdict): up to :data:`EXTRA_BOUND_DIGITS` more digits until it does not round to 0."""
+def _bound_text(value: float, digits: int, sign: str = "") -> str:
+    """A mean or bound that is not 0 never reads as 0 (``[0.000, 0.016]`` beside "more faithful" would contradict
+    the verdict): up to :data:`EXTRA_BOUND_DIGITS` more digits until it does not round to 0."""
     for shown in range(digits, digits + EXTRA_BOUND_DIGITS + 1):
         if value == 0 or round(value, shown) != 0:
-            return f"{value:.{shown}f}"
-    return f"{value:.{digits}f}"
+            return f"{value:{sign}.{shown}f}"
+    return f"{value:{sign}.{digits}f}"
 
 
 _DRAWS: BoundedCache[np.ndarray] = BoundedCache(cache_limits.BOOTSTRAP_DRAWS, cache_limits.BOOTSTRAP_DRAWS_BYTES)

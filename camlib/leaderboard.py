@@ -101,8 +101,12 @@ def _side(first: Entry, second: Entry, name: str) -> bool | None:
 
 def ranks(entries: Sequence[Entry], name: str) -> dict[str, int]:
     """Rank on ``name`` = 1 + the number of entries ahead of it by their paired interval; entries that no
-    interval separates share a rank (a tie). Entries with fewer than :data:`MIN_PAIRED` values get none."""
-    scored = [e for e in entries if len(e.values.get(name) or ()) >= MIN_PAIRED]  # fewer: no rank at all
+    interval separates share a rank (a tie). Where an entry has values but fewer than :data:`MIN_PAIRED`, the
+    column gets no ranks at all; entries without values are left out."""
+    counts = [len(e.values.get(name) or ()) for e in entries]
+    if any(0 < count < MIN_PAIRED for count in counts):
+        return {}  # ranks among the well-measured few would read as ranks among all: none in this column
+    scored = [e for e, count in zip(entries, counts) if count >= MIN_PAIRED]
     beaten_by = {e.key: 0 for e in scored}
     for i, first in enumerate(scored):
         for second in scored[i + 1 :]:

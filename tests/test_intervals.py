@@ -158,5 +158,6 @@ def test_a_bound_that_is_not_zero_never_reads_as_zero():
     assert Interval(-0.01, -0.00004, 0.2, 8).text() == "−0.010 [−0.00004, 0.200]"
     assert Interval(0.1, 0.0, 0.2, 3).text() == "0.100 [0.000, 0.200]"
     assert Interval(1.5, 0.04, 3.0, 8).text(1) == "1.5 [0.04, 3.0]"
+    assert Interval(0.0004, 0.0003, 0.0005, 8).text() == "0.0004 [0.0003, 0.001]"  # the mean too
     planted = Interval(0.008, 0.0003, 0.016, 125)
     assert f"{planted.low:.3f}" == "0.000" != planted.text().split("[")[1].split(",")[0]

@@ -265,3 +265,22 @@ def test_runs_as_timed_follows_the_speed_settings_parameters():
     assert lb.runs_as_timed(fast)
     assert not lb.runs_as_timed(lb.Entry("scorecam", "scorecam", "method", "exact", {"sampled_channels": 128}, "f"))
     assert lb.runs_as_timed(lb.Entry("center", "center", "baseline", "fast", {}, "f"))
+
+
+def test_no_ranks_in_a_column_where_some_entries_have_too_few_values(monkeypatch):
+    """SS-CAM timed on 16 images beside methods timed on 6: ranking the two well-timed ones would print #1 beside a
+    48-s method while a 0.1-s one has no rank. Planted error: ranking only the well-measured entries."""
+    mixed = [entry("sscam", [0.5] * 16, seconds=48.0), entry("iscam", [0.5] * 16, seconds=49.0), entry("cam", [0.5] * 6, seconds=0.1)]
+    assert lb.ranks(mixed, "seconds") == {}
+    assert lb.ranks(mixed[:2], "seconds") != {}  # the two alone are ranked (tied)
+    monkeypatch.setattr(lb, "MIN_PAIRED", 6)
+    assert set(lb.ranks(mixed, "seconds")) == {"sscam", "iscam", "cam"}
+
+
+def test_seconds_timed_in_different_runs_get_no_ranks():
+    one, other = entry("gradcam", A, seconds=1.0), entry("hirescam", A, seconds=2.0)
+    other.source = "other.csv"  # evaluate rows of another file: another clock
+    table = text.leaderboard_markdown(board(one, other))
+    assert "2.000 [2.000, 2.000] #" not in table and "1.000 [1.000, 1.000] #" not in table
+    other.source = one.source
+    assert "1.000 [1.000, 1.000] #1" in text.leaderboard_markdown(board(one, other))  # planted: one clock is ranked
