@@ -429,6 +429,14 @@ def cli_process(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "camlib", *args], env=env, cwd=cwd, **kwargs)
 
 
+def ctrl_c_as_at_a_terminal() -> None:
+    """In the child before exec: SIGINT handled by default and not blocked, as in a user's shell. A disposition
+    of SIG_IGN or a blocked SIGINT is inherited through exec, and the whole suite's process may carry one
+    (the child then ran to the end and exited 0 in two full-suite runs, never alone)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @pytest.mark.slow  # a Python process that imports torch and loads Lite0: 7 s on the shared machine
 def test_sigint_during_evaluate_keeps_the_rows_and_exits_130(tmp_path):
     folder = tmp_path / "images"
@@ -437,7 +445,7 @@ def test_sigint_during_evaluate_keeps_the_rows_and_exits_130(tmp_path):
         (folder / f"img{i:02d}.png").write_bytes(encode(noise(32, 32, seed=i)))
     out = tmp_path / "rows.csv"
     process = cli_process("evaluate", str(folder), "--methods", "gradcam", "--out", str(out), cwd=tmp_path,
-                          stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                          stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_at_a_terminal)
     seen = ""
     while "2/40" not in seen:  # the progress bar: two images done
         chunk = process.stderr.read(1)
