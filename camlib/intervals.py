@@ -42,8 +42,8 @@ class Interval:
         sign = "+" if signed else ""
         if not math.isfinite(self.mean):
             return "—"
-        mean = _bound_text(self.mean, digits, sign)
-        return f"{mean} [{_bound_text(self.low, digits)}, {_bound_text(self.high, digits)}]".replace("-", "−")
+        mean = _nonzero_text(self.mean, digits, sign)
+        return f"{mean} [{_nonzero_text(self.low, digits)}, {_nonzero_text(self.high, digits)}]".replace("-", "−")
 
     def excludes(self, threshold: float) -> bool:
         return verdict(self, threshold) != INDISTINGUISHABLE
@@ -53,7 +53,7 @@ NOTHING = Interval(math.nan, math.nan, math.nan, 0)
 EXTRA_BOUND_DIGITS = 3
 
 
-def _bound_text(value: float, digits: int, sign: str = "") -> str:
+def _nonzero_text(value: float, digits: int, sign: str = "") -> str:
     """A mean or bound that is not 0 never reads as 0 (``[0.000, 0.016]`` beside "more faithful" would contradict
     the verdict): up to :data:`EXTRA_BOUND_DIGITS` more digits until it does not round to 0."""
     for shown in range(digits, digits + EXTRA_BOUND_DIGITS + 1):
